@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Bat.Cli.Commands;
+
+/// <summary>Every top-level `bat` command, in the order `bat --help` lists them.</summary>
+public static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return InfoCommand.Create();
+    }
+}

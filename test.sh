@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs the Debian tools the tests drive, builds, runs every test,
+# and ends with the line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages the tests use: chromium draws the notebook HTML; sox and ffmpeg decode non-WAV audio.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v sox >/dev/null || missing+=(sox)
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing ${missing[*]} (apt-get)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+      || echo "warning: could not install ${missing[*]}; tests that need them will fail"
+  else
+    echo "warning: ${missing[*]} missing and not root; install them with apt-get"
+  fi
+fi
+
+results=TestResults
+rm -rf "$results"
+dotnet test BatNotebooks.sln -c Release --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@"
+status=$?
+
+trx=$(ls "$results"/*.trx 2>/dev/null | head -n 1)
+if [ -n "$trx" ]; then
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  passed=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  failed=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  echo "${passed:-0} passed, ${failed:-0} failed"
+else
+  echo "0 passed, 1 failed"
+  [ $status -eq 0 ] && status=1
+fi
+exit $status
