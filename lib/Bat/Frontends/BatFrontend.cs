@@ -7,6 +7,8 @@ namespace Bat.Frontends;
 /// The BAT frontend: torchaudio.transforms.MelSpectrogram(16 kHz, n_fft 1024, hop 160, f_max 8000) power mel
 /// (center, reflect padding, periodic Hann, HTK mel, no norm), in dB floored at 1e-10, clamped per example at
 /// its max - 80 dB, then min-max scaled per example to [0, 1], then padded/cropped in time.
+/// Computed in float64 (output float32): in float32 the FFT's rounding alone moves bins near the -80 dB floor by
+/// ~1e-3 dB, which would make the result depend on the FFT library rather than on the signal.
 /// </summary>
 public sealed class BatFrontend : IFrontend
 {
@@ -27,15 +29,21 @@ public sealed class BatFrontend : IFrontend
     public Tensor Compute(Tensor waveforms)
     {
         using var scope = NewDisposeScope();
-        var db = Decibels(waveforms);                                                  // (B, T, M)
+        var db = DecibelsF64(waveforms);                                               // (B, T, M)
         var min = db.amin([1, 2], keepdim: true);
         var max = db.amax([1, 2], keepdim: true);
-        var scaled = (db - min) / (max - min + 1e-8);
+        var scaled = ((db - min) / (max - min + 1e-8)).to_type(ScalarType.Float32);
         return Frontend.PadOrCrop(scaled, Config.TargetFrames).unsqueeze(1).MoveToOuterDisposeScope(); // (B, 1, T, M)
     }
 
     /// <summary>(B, samples) -> (B, T, MelBins) power mel in dB, clamped at each example's max - 80 dB.</summary>
     public Tensor Decibels(Tensor waveforms)
+    {
+        using var scope = NewDisposeScope();
+        return DecibelsF64(waveforms).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    Tensor DecibelsF64(Tensor waveforms)
     {
         using var scope = NewDisposeScope();
         var x = Frontend.AsBatch(waveforms);
@@ -56,8 +64,10 @@ public sealed class BatFrontend : IFrontend
         var key = device.ToString();
         if (!_onDevice.TryGetValue(key, out var c))
         {
-            c = (hann_window(NFft, periodic: true).to(device).DetachFromDisposeScope(),
-                 tensor(_filterbank, [NFft / 2 + 1, Config.MelBins]).to(device).DetachFromDisposeScope());
+            // torchaudio keeps the window and filterbank as float32 buffers even when it computes in float64;
+            // rounding them the same way keeps the leakage into near-floor bins identical.
+            c = (hann_window(NFft, periodic: true).to_type(ScalarType.Float64).to(device).DetachFromDisposeScope(),
+                 tensor(_filterbank, [NFft / 2 + 1, Config.MelBins]).to_type(ScalarType.Float64).to(device).DetachFromDisposeScope());
             _onDevice[key] = c;
         }
         return c;

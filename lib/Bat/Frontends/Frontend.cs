@@ -19,13 +19,13 @@ public static class Frontend
         _ => throw new ArgumentException($"unknown frontend kind '{config.Kind}' (expected {string.Join(", ", FrontendConfig.Kinds)})"),
     };
 
-    /// <summary>(samples) or (B, samples) float -> (B, samples) float32.</summary>
+    /// <summary>(samples) or (B, samples) -> (B, samples) float64, the precision the frontends compute in.</summary>
     internal static Tensor AsBatch(Tensor waveforms)
     {
         if (waveforms.dim() is not (1 or 2))
             throw new ArgumentException($"waveforms must be (samples) or (batch, samples), got ({string.Join(", ", waveforms.shape)})");
         var x = waveforms.dim() == 1 ? waveforms.unsqueeze(0) : waveforms;
-        return x.dtype == ScalarType.Float32 ? x : x.to_type(ScalarType.Float32);
+        return x.to_type(ScalarType.Float64);
     }
 
     /// <summary>Zero-pads or crops (B, T, M) along time to <paramref name="target"/> frames (null: unchanged).</summary>

@@ -9,6 +9,8 @@ namespace Bat.Frontends;
 /// (symmetric Hann for "kaldi", Povey = Hann^0.85 for "kaldi-beats"), zero-padded to a 512-point FFT, power
 /// spectrum, Kaldi mel bank from 20 Hz to Nyquist, natural log floored at float32 epsilon. "kaldi" first removes
 /// the waveform's mean; "kaldi-beats" scales it by 2^15. Then pad/crop in time and (x - mean) / (2 * std).
+/// Computed in float64 (output float32): in float32 the FFT's rounding moves near-silent bins by up to ~1 log
+/// unit (kaldi-beats on a pure tone), i.e. the result would depend on the FFT library.
 /// </summary>
 public sealed class KaldiFrontend : IFrontend
 {
@@ -17,8 +19,8 @@ public sealed class KaldiFrontend : IFrontend
     static readonly double Epsilon = MathF.Pow(2, -23);   // torch.finfo(torch.float32).eps
 
     public FrontendConfig Config { get; }
-    readonly float[] _banks;   // (MelBins, 257)
-    readonly float[] _window;  // (400)
+    readonly double[] _banks;   // (MelBins, 257)
+    readonly double[] _window;  // (400)
     readonly Dictionary<string, (Tensor Window, Tensor BanksT)> _onDevice = [];
 
     public KaldiFrontend(FrontendConfig config)
@@ -29,9 +31,9 @@ public sealed class KaldiFrontend : IFrontend
         _banks = MelBanks.Kaldi(config.MelBins, PaddedWindow, FrontendConfig.SampleRate, LowFreq, 0);
         // Symmetric Hann: 0.5 - 0.5 cos(2 pi n / (N - 1)); Povey raises it to 0.85 (BEATs uses Kaldi's default window).
         double exponent = config.Kind == FrontendConfig.KaldiBeats ? 0.85 : 1.0;
-        _window = new float[FrameLength];
+        _window = new double[FrameLength];
         for (int n = 0; n < FrameLength; n++)
-            _window[n] = (float)Math.Pow(0.5 - 0.5 * Math.Cos(2 * Math.PI * n / (FrameLength - 1)), exponent);
+            _window[n] = Math.Pow(0.5 - 0.5 * Math.Cos(2 * Math.PI * n / (FrameLength - 1)), exponent);
     }
 
     public Tensor Compute(Tensor waveforms)
@@ -39,18 +41,24 @@ public sealed class KaldiFrontend : IFrontend
         if (Config.NormMean is not double mean || Config.NormStd is not double std)
             throw new ArgumentException($"the {Config.Kind} frontend needs normalisation constants (use FrontendConfig.For)");
         using var scope = NewDisposeScope();
-        var fbank = Frontend.PadOrCrop(LogFbank(waveforms), Config.TargetFrames);      // (B, T, M)
-        return ((fbank - mean) / (2 * std)).unsqueeze(1).MoveToOuterDisposeScope();    // (B, 1, T, M)
+        var fbank = Frontend.PadOrCrop(LogFbankF64(waveforms), Config.TargetFrames);   // (B, T, M)
+        return ((fbank - mean) / (2 * std)).to_type(ScalarType.Float32).unsqueeze(1).MoveToOuterDisposeScope(); // (B, 1, T, M)
     }
 
     /// <summary>(B, samples) -> (B, T, MelBins) log mel energies, T = 1 + (samples - 400) / 160 (0 if shorter).</summary>
     public Tensor LogFbank(Tensor waveforms)
     {
         using var scope = NewDisposeScope();
+        return LogFbankF64(waveforms).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    Tensor LogFbankF64(Tensor waveforms)
+    {
+        using var scope = NewDisposeScope();
         var x = Frontend.AsBatch(waveforms);
         long batch = x.shape[0], samples = x.shape[1];
         x = Config.Kind == FrontendConfig.KaldiBeats ? x * 32768.0 : x - x.mean([1], keepdim: true);
-        if (samples < FrameLength) return zeros(batch, 0, Config.MelBins, device: x.device).MoveToOuterDisposeScope();
+        if (samples < FrameLength) return zeros(batch, 0, Config.MelBins, dtype: ScalarType.Float64, device: x.device).MoveToOuterDisposeScope();
 
         var (window, banksT) = Constants(x.device);
         var frames = x.unfold(1, FrameLength, FrameShift);                              // (B, T, 400)
