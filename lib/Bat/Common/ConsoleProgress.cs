@@ -13,7 +13,7 @@ public sealed class ConsoleProgress : IDisposable
     readonly Stopwatch _clock = Stopwatch.StartNew();
     readonly bool _interactive = !Console.IsErrorRedirected;
     readonly TimeSpan _interval;
-    TimeSpan _lastDraw = TimeSpan.MinValue;
+    TimeSpan _lastDraw = TimeSpan.FromDays(-1);   // not MinValue: Elapsed - MinValue overflows
     long _done;
     string _status = "";
 
