@@ -9,5 +9,6 @@ public static class CommandCatalog
     {
         yield return InfoCommand.Create();
         yield return DataCommands.Create();
+        yield return NotebookCommands.Create();
     }
 }
