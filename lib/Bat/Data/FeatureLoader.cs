@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using System.Threading.Channels;
+using Bat.Audio;
 using Bat.Data.Synth;
+using Bat.Frontends;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,7 +15,11 @@ namespace Bat.Data;
 /// (B, 1, T, M). <see cref="Key"/> identifies the configuration (it keys the feature cache), so two
 /// featurizers with the same key must compute the same thing.
 /// </summary>
-public sealed record Featurizer(string Key, Func<Tensor, Tensor> Compute);
+public sealed record Featurizer(string Key, Func<Tensor, Tensor> Compute)
+{
+    /// <summary>A frontend as featurizer; its config (serialised) is the cache key.</summary>
+    public static Featurizer From(IFrontend frontend) => new("frontend:" + Json.Serialize(frontend.Config), frontend.Compute);
+}
 
 /// <summary>One batch: features (B, 1, T, M), targets (B, C) multi-hot / one-hot, and the split indices.</summary>
 public sealed record Batch(Tensor Features, Tensor Targets, int[] Indices) : IDisposable
@@ -78,7 +84,10 @@ public sealed class FeatureLoader
     readonly Func<string, float[]> _loadAudio;
     readonly ConcurrentDictionary<string, (long Length, DateTime Modified, string Hash)> _hashes = new();
 
-    /// <param name="audioLoader">Path -> mono samples at 16 kHz; default reads WAV files.</param>
+    public FeatureLoader(Manifest manifest, string split, IFrontend frontend, LoaderOptions options)
+        : this(manifest, split, Featurizer.From(frontend), options) { }
+
+    /// <param name="audioLoader">Path -> mono samples at 16 kHz; default <see cref="AudioReader.Load"/> (any format, resampled).</param>
     public FeatureLoader(Manifest manifest, string split, Featurizer featurizer, LoaderOptions options,
         Func<string, float[]>? audioLoader = null)
     {
@@ -90,7 +99,7 @@ public sealed class FeatureLoader
             throw new BatException(manifest.CsvPath, $"split '{split}' has no rows (splits: {string.Join(", ", manifest.Splits)})");
         Options = options;
         _featurizer = featurizer;
-        _loadAudio = audioLoader ?? LoadWav;
+        _loadAudio = audioLoader ?? LoadAudio;
         ClipSamples = (int)Math.Round(manifest.Task.ClipSeconds * SampleRate);
     }
 
@@ -248,13 +257,7 @@ public sealed class FeatureLoader
         return fixedLength;
     }
 
-    static float[] LoadWav(string path)
-    {
-        var (samples, rate) = WavPcm.Read(path);
-        if (rate != SampleRate)
-            throw new BatException(path, $"sample rate {rate} Hz: this loader needs 16 kHz WAV until Bat.Audio's resampler is wired in");
-        return samples;
-    }
+    static float[] LoadAudio(string path) => AudioReader.Load(path, SampleRate).Samples;
 
     string CacheKey(ManifestEntry entry)
     {

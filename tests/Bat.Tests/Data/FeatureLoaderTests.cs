@@ -29,7 +29,7 @@ public class FeatureLoaderTests
         return Manifest.Load(dir["task.csv"]);
     }
 
-    static float Amplitude(int index) => (float)Math.Round((index + 1) / 20.0 * 32767) / 32768f;
+    static float Amplitude(int index) => (float)Math.Round((index + 1) / 20.0 * 32768) / 32768f;
 
     [Fact]
     public void EvalBatchesHaveFeaturesTargetsAndFileOrder()
@@ -132,6 +132,31 @@ public class FeatureLoaderTests
         var e = Assert.Throws<BatException>(() => loader.MakeBatch([2]));
         Assert.Contains("2.wav", e.Message);
         Assert.Contains("NaN", e.Message);
+    }
+
+    [Fact]
+    public void OtherSampleRatesAreResampledTo16k()
+    {
+        using var dir = new TempDir();
+        var m = MakeTask(dir);
+        TestAudio.WritePcm16(dir["audio/3.wav"], Enumerable.Repeat(0.25f, 22050).ToArray(), 44100);   // 0.5 s at 44.1 kHz
+        var loader = new FeatureLoader(m, "train", Frames, LoaderOptions.Eval(1));
+        using var b = loader.MakeBatch([3]);
+        Assert.Equal([1L, 1, 50, Bins], b.Features.shape);
+        // A constant survives resampling away from the edges.
+        Assert.Equal(0.25f, b.Features[0, 0, 25].mean().item<float>(), 2);
+    }
+
+    [Fact]
+    public void FrontendFeaturizerUsesItsConfigAsCacheKey()
+    {
+        var a = Featurizer.From(Bat.Frontends.Frontend.Create(Bat.Frontends.FrontendConfig.Unnormalised("bat", 64)));
+        var b = Featurizer.From(Bat.Frontends.Frontend.Create(Bat.Frontends.FrontendConfig.Unnormalised("bat", 128)));
+        Assert.NotEqual(a.Key, b.Key);
+        using var x = torch.zeros(2, 16000);
+        using var y = a.Compute(x);
+        Assert.Equal(4, y.dim());
+        Assert.Equal(64, y.shape[3]);
     }
 
     [Fact]

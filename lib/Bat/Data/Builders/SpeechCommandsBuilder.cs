@@ -1,3 +1,5 @@
+using Bat.Audio;
+
 namespace Bat.Data.Builders;
 
 /// <summary>
@@ -44,12 +46,13 @@ public static class SpeechCommandsBuilder
             var silenceDir = Path.Combine(outDir, Silence);
             foreach (var noise in Directory.GetFiles(noiseDir, "*.wav").OrderBy(f => f, StringComparer.Ordinal))
             {
-                var (samples, rate) = WavPcm.Read(noise);
+                var clip = AudioReader.Read(noise);
+                var (samples, rate) = (clip.Samples, clip.SampleRate);
                 var name = Path.GetFileNameWithoutExtension(noise);
                 for (int k = 0; (k + 1) * rate <= samples.Length; k++)
                 {
                     var chunk = Path.Combine(silenceDir, $"{name}_{k:D4}.wav");
-                    WavPcm.Write16(chunk, samples.AsSpan(k * rate, rate), rate);
+                    WavWriter.Write(chunk, samples.AsSpan(k * rate, rate), rate);
                     var split = (k % 10) switch { 0 => "test", 1 => "valid", _ => "train" };
                     entries.Add(new ManifestEntry(BuilderUtil.RelativeTo(outDir, chunk), [Silence], split));
                     chunks++;

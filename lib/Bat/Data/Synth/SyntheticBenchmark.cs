@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Bat.Audio;
 
 namespace Bat.Data.Synth;
 
@@ -122,7 +123,7 @@ public static class SyntheticBenchmark
                 var (audio, events) = multi ? RenderMultiLabel(config, i) : RenderSingleLabel(config, i, singleClasses[i]);
                 // Plain writes are safe here: the marker file, written last, is what makes the folder complete.
                 File.WriteAllBytes(Path.Combine(dir, "audio", multi ? "multilabel" : "singlelabel", ClipName(i)),
-                    WavPcm.Encode16(audio, config.SampleRate));
+                    WavWriter.Encode(audio, config.SampleRate, bits: 16));
                 (multi ? multiEvents : singleEvents)[i] = events;
                 int d = Interlocked.Increment(ref done);
                 if (bar is not null && d % 50 == 0) lock (bar) bar.Report(d);
