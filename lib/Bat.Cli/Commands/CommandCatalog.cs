@@ -8,5 +8,8 @@ public static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return InfoCommand.Create();
+        yield return FrontendCommands.Create();
+        yield return FrontendCommands.Stats();
+        yield return BenchCommand.Create();
     }
 }
