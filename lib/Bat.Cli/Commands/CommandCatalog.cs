@@ -9,5 +9,8 @@ public static class CommandCatalog
     {
         yield return InfoCommand.Create();
         yield return NotebookCommands.Create();
+        yield return FrontendCommands.Create();
+        yield return FrontendCommands.Stats();
+        yield return BenchCommand.Create();
     }
 }
