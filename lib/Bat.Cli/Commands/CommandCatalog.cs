@@ -12,6 +12,6 @@ public static class CommandCatalog
         yield return NotebookCommands.Create();
         yield return FrontendCommands.Create();
         yield return FrontendCommands.Stats();
-        yield return BenchCommand.Create();
+        yield return BenchCommands.Create();
     }
 }
