@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using Bat.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Bat.Pretraining;
+
+/// <summary>Where pre-training clips come from: features (B, 1, T, M) for a list of clip indices.</summary>
+public interface IClipSource
+{
+    int Count { get; }
+    Tensor Load(IReadOnlyList<int> indices);
+}
+
+/// <summary>Clips already in memory as one (count, 1, T, M) tensor.</summary>
+public sealed class TensorClipSource(Tensor features) : IClipSource
+{
+    public int Count => (int)features.shape[0];
+
+    public Tensor Load(IReadOnlyList<int> indices)
+    {
+        using var index = tensor(indices.Select(i => (long)i).ToArray());
+        return features.index_select(0, index);
+    }
+}
+
+public sealed record StepResult(long Step, double Loss, double FrameLoss, double UtteranceLoss, double LearningRate, double EmaDecay, double Seconds);
+
+/// <summary>Accumulated seconds per phase of the step, for `bat bench pretrain`.</summary>
+public sealed class StepTimings
+{
+    public double Data, Teacher, Student, Decoder, Backward, Optimizer, Ema;
+    public double Total => Data + Teacher + Student + Decoder + Backward + Optimizer + Ema;
+
+    public IEnumerable<(string Phase, double Seconds)> Phases =>
+        [("data", Data), ("teacher forward", Teacher), ("student forward", Student), ("decoder + loss", Decoder),
+         ("backward", Backward), ("optimiser", Optimizer), ("ema", Ema)];
+}
+
+/// <summary>
+/// EAT/BAT bootstrap pre-training, one update per <see cref="TrainStep"/>:
+///  1. clips for this step (order fixed by (seed, step)), random circular time shift;
+///  2. teacher (EMA, no grad) sees the full clip -> targets from its FFN or end-of-block outputs;
+///  3. student sees only the kept cells of C inverse-block-masked clones (one patch embedding per clip);
+///  4. decoder fills in the masked cells; UFO loss = frame MSE at masked cells + lambda * utterance MSE;
+///  5. AdamW update with warm-up + cosine lr and gradient clipping; EMA update of the teacher.
+/// Every random draw of a step comes from (seed, step), so resuming from a checkpoint replays the same run.
+/// </summary>
+public sealed class BootstrapTrainer : IDisposable
+{
+    public PretrainConfig Config { get; }
+    public Encoder Student { get; }
+    public Encoder Teacher { get; }
+    public Decoder Decoder { get; }
+    /// <summary>Completed updates.</summary>
+    public long Step { get; private set; }
+
+    readonly AdamW optimizer;
+    readonly MaskSpec maskSpec;
+    readonly Device device;
+    (long Epoch, int[] Order) epochOrder = (-1, []);
+
+    public BootstrapTrainer(PretrainConfig config, Device? device = null)
+    {
+        config.Validate();
+        Config = config;
+        this.device = device ?? Devices.Default;
+        Devices.Seed(config.Seed); // initial weights depend on the seed only
+        Student = new Encoder(config.Encoder);
+        Decoder = DecoderConfig.Create(config.Decoder, config.Encoder);
+        Teacher = new Encoder(config.Encoder);
+        Student.to(this.device);
+        Decoder.to(this.device);
+        Teacher.to(this.device);
+        Ema.Initialise(Teacher, Student);
+        optimizer = new AdamW(
+            Student.named_parameters().Select(p => ("student." + p.name, p.parameter))
+                .Concat(Decoder.named_parameters().Select(p => ("decoder." + p.name, p.parameter))),
+            config.Beta1, config.Beta2, config.AdamEps, config.WeightDecay);
+        maskSpec = MaskSpec.For(config);
+    }
+
+    /// <summary>A deterministic stream for (seed, step, purpose): SplitMix64 of the three.</summary>
+    internal static int StepSeed(long seed, long step, int purpose)
+    {
+        ulong z = (ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)step * 0xBF58476D1CE4E5B9UL ^ (ulong)purpose * 0x94D049BB133111EBUL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return (int)((z ^ (z >> 31)) & 0x7FFFFFFF);
+    }
+
+    /// <summary>Clip indices of a step: epoch-wise permutations of the data set, fixed by (seed, epoch).</summary>
+    internal int[] BatchIndices(long step, int count)
+    {
+        var indices = new int[Config.Batch];
+        for (int j = 0; j < Config.Batch; j++)
+        {
+            long position = step * Config.Batch + j, epoch = position / count;
+            if (epochOrder.Epoch != epoch)
+            {
+                var order = Enumerable.Range(0, count).ToArray();
+                new Random(StepSeed(Config.Seed, epoch, 1)).Shuffle(order);
+                epochOrder = (epoch, order);
+            }
+            indices[j] = epochOrder.Order[position % count];
+        }
+        return indices;
+    }
+
+    public StepResult TrainStep(IClipSource data, StepTimings? timings = null)
+    {
+        using var scope = NewDisposeScope();
+        var clock = Stopwatch.StartNew();
+        double Lap() { double s = clock.Elapsed.TotalSeconds; clock.Restart(); return s; }
+        var rng = new Random(StepSeed(Config.Seed, Step, 2));
+        int clones = Config.Clones;
+
+        // 1. Data: (B, 1, T, M), each clip rolled by a random number of frames along time.
+        var x = data.Load(BatchIndices(Step, data.Count)).to(device);
+        if (Config.TimeShift)
+        {
+            long frames = x.shape[2];
+            x = cat(Enumerable.Range(0, (int)x.shape[0])
+                .Select(i => x[i..(i + 1)].roll(rng.NextInt64(frames), 2)).ToArray(), 0);
+        }
+        var (keep, masked) = InverseBlockMask.Batch(maskSpec, (int)x.shape[0] * clones, rng, device); // (S, K), (S, M)
+        if (timings is not null) timings.Data += Lap();
+
+        // 2. Teacher targets from the full input, once per clip, repeated for the clones: (S, N, D).
+        Tensor targets;
+        using (no_grad())
+        {
+            using var teacherOut = Teacher.Forward(x, returnFfn: Config.Targets == "ffn");
+            targets = Targets.Build(Config.Targets == "ffn" ? teacherOut.FfnOutputs! : teacherOut.Layers)
+                .repeat_interleave(clones, dim: 0);
+        }
+        if (timings is not null) timings.Teacher += Lap();
+
+        // 3. Student on kept cells only: (S, 1+K, D).
+        Student.train();
+        using var studentOut = Student.Forward(x, keep, clones);
+        var last = studentOut.Last;
+        if (timings is not null) timings.Student += Lap();
+
+        // 4. Decoder predictions for all cells, loss on the masked ones.
+        using var noise = new Generator((ulong)StepSeed(Config.Seed, Step, 3), device);
+        var prediction = Decoder.Decode(last[.., 1..], keep, noise); // (S, N, D)
+        var loss = UfoLoss.Compute(prediction, targets, masked, last[.., 0], Config.UtteranceLambda, Config.UtteranceWeighting);
+        if (timings is not null) timings.Decoder += Lap();
+
+        // 5. Update.
+        optimizer.ZeroGrad();
+        loss.Total.backward();
+        if (timings is not null) timings.Backward += Lap();
+        if (Config.ClipNorm > 0) nn.utils.clip_grad_norm_(optimizer.Parameters, Config.ClipNorm);
+        double lr = LearningRate.At(Step, Config.LearningRate, Config.WarmupSteps, Config.Steps);
+        optimizer.Step(lr);
+        if (timings is not null) timings.Optimizer += Lap();
+        double decay = Ema.Decay(Step, Config.EmaStart, Config.EmaEnd, Config.EmaAnnealSteps);
+        Ema.Update(Teacher, Student, decay);
+        if (timings is not null) timings.Ema += Lap();
+
+        Step++;
+        return new StepResult(Step, loss.Total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, 0);
+    }
+
+    /// <summary>Everything needed to continue exactly: student, teacher, decoder, AdamW moments, step, seed.</summary>
+    public string SaveCheckpoint(string runDir) =>
+        Checkpoint.Save(runDir, Step, Config.Seed,
+            Student.state_dict().Select(p => ("student." + p.Key, p.Value))
+                .Concat(Teacher.state_dict().Select(p => ("teacher." + p.Key, p.Value)))
+                .Concat(Decoder.state_dict().Select(p => ("decoder." + p.Key, p.Value)))
+                .Concat(optimizer.State()));
+
+    /// <summary>Loads the newest good checkpoint of the run; false when it has none.</summary>
+    public bool Resume(string runDir)
+    {
+        var latest = Checkpoint.ReadLatest(runDir);
+        if (latest is null) return false;
+        var (path, header, tensors) = latest.Value;
+        try
+        {
+            if (header.Seed != Config.Seed)
+                throw new BatException(path, $"was written with seed {header.Seed}, this run uses seed {Config.Seed}");
+            Checkpoint.LoadInto(Student, tensors, "student.", path);
+            Checkpoint.LoadInto(Teacher, tensors, "teacher.", path);
+            Checkpoint.LoadInto(Decoder, tensors, "decoder.", path);
+            optimizer.LoadState(tensors, header.Step, path);
+            Step = header.Step;
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+        return true;
+    }
+
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        Student.Dispose();
+        Teacher.Dispose();
+        Decoder.Dispose();
+    }
+}

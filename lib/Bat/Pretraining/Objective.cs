@@ -1,0 +1,62 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Bat.Pretraining;
+
+/// <summary>Teacher targets (DESIGN.md section 4).</summary>
+public static class Targets
+{
+    /// <summary>
+    /// Per-layer teacher outputs (B, 1+N, D) -> targets (B, N, D): drop CLS; instance-norm each layer over the
+    /// tokens (per sample and channel, biased variance, eps 1e-5, no affine); average the layers; LayerNorm
+    /// over the features (eps 1e-5, no affine).
+    /// </summary>
+    public static Tensor Build(IReadOnlyList<Tensor> layers)
+    {
+        using var scope = NewDisposeScope();
+        Tensor? sum = null;
+        foreach (var layer in layers)
+        {
+            var x = layer[.., 1..];                                                // (B, N, D)
+            var mean = x.mean([1], keepdim: true);                                 // over tokens
+            var variance = x.var(1, unbiased: false, keepdim: true);
+            var normed = x.sub(mean).div(variance.add(1e-5).sqrt());
+            sum = sum is null ? normed : sum.add(normed);
+        }
+        var average = sum!.div(layers.Count);
+        return nn.functional.layer_norm(average, [average.shape[2]], eps: 1e-5).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// The Utterance-Frame Objective. With S = batch x clones rows, M masked cells per row and D channels:
+///   frame     = 1/(S M D) * sum_{s, masked i, d} (prediction - target)^2
+///   utterance = 1/(S D)   * sum_{s, d} (CLS_s - mean_i target_{s, i})^2
+/// "equal" (BAT):   total = frame + lambda * utterance.
+/// "fairseq" (EAT): total = frame + lambda * S * utterance. EAT's fairseq code sums per-row utterance losses,
+///   multiplies them by the sample size and then divides the whole loss by that sample size, so the utterance
+///   term ends up summed (not averaged) over the S rows. (EAT also scales both terms by sqrt(D) = sum over D /
+///   sqrt(D); that common factor only rescales the learning rate and is left out here.)
+/// </summary>
+public static class UfoLoss
+{
+    public sealed record Parts(Tensor Total, Tensor Frame, Tensor Utterance);
+
+    /// <param name="prediction">decoder output (S, N, D)</param>
+    /// <param name="targets">teacher targets repeated per clone (S, N, D)</param>
+    /// <param name="masked">masked cell indices (S, M)</param>
+    /// <param name="cls">student final-layer CLS (S, D)</param>
+    public static Parts Compute(Tensor prediction, Tensor targets, Tensor masked, Tensor cls, double lambda, string weighting)
+    {
+        var index = masked.unsqueeze(-1).expand(-1, -1, prediction.shape[2]);       // (S, M, D)
+        var frame = prediction.gather(1, index).sub(targets.gather(1, index)).square().mean();
+        var utterance = cls.sub(targets.mean([1])).square().mean();
+        double weight = weighting switch
+        {
+            "equal" => lambda,
+            "fairseq" => lambda * prediction.shape[0],
+            _ => throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not '{weighting}'"),
+        };
+        return new Parts(frame.add(utterance.mul(weight)), frame, utterance);
+    }
+}

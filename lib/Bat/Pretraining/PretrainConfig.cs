@@ -1,0 +1,67 @@
+using Bat.Model;
+
+namespace Bat.Pretraining;
+
+/// <summary>
+/// Everything a bootstrap pre-training run depends on (DESIGN.md section 4), saved as RUN/config.json.
+/// Defaults are the paper's (EAT/BAT on AS-2M) unless a comment says otherwise.
+/// </summary>
+public sealed record PretrainConfig
+{
+    public string Preset { get; init; } = "tiny";
+    /// <summary>Variant name (eat, bat-cnn, bat, ...) for reports; the fields below are what matters.</summary>
+    public string Variant { get; init; } = "custom";
+    public EncoderConfig Encoder { get; init; } = EncoderConfig.Tiny;
+    public DecoderConfig Decoder { get; init; } = new();
+
+    /// <summary>"ffn": teacher MLP outputs before residual/LN (EAT); "eob": end-of-block outputs (BAT).</summary>
+    public string Targets { get; init; } = "ffn";
+    /// <summary>Weight of the utterance (CLS) term; 1 in both papers.</summary>
+    public double UtteranceLambda { get; init; } = 1.0;
+    /// <summary>"fairseq" (EAT: utterance term summed over the S = batch x clones rows) or "equal" (BAT: mean). See UfoLoss.</summary>
+    public string UtteranceWeighting { get; init; } = "fairseq";
+
+    // Masking: keep 20% of the patches via inverse block masking with 5 x 5 blocks.
+    public double KeepRatio { get; init; } = 0.2;
+    public int MaskBlock { get; init; } = 5;
+    /// <summary>Extra centre fraction: centres = floor(N (keep + 0.07) / block^2) (data2vec 2.0's mask_prob_adjust).</summary>
+    public double CentreAdjust { get; init; } = 0.07;
+    /// <summary>Masked clones per clip sharing one teacher pass (16 in the papers).</summary>
+    public int Clones { get; init; } = 16;
+
+    // Optimisation.
+    public int Steps { get; init; } = 400_000;
+    /// <summary>Clips per step (48 per GPU x 4 GPUs in EAT would be 192 in total; 48 per optimiser update per GPU).</summary>
+    public int Batch { get; init; } = 48;
+    public double LearningRate { get; init; } = 5e-4;
+    public int WarmupSteps { get; init; } = 53_333;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.95;
+    public double AdamEps { get; init; } = 1e-8;
+    public double WeightDecay { get; init; } = 0.05;
+    /// <summary>Gradient-norm clip (EAT: 4); 0 turns it off.</summary>
+    public double ClipNorm { get; init; } = 4.0;
+
+    // EMA teacher: decay linear from start to end over EmaAnnealSteps updates, then constant.
+    public double EmaStart { get; init; } = 0.9998;
+    public double EmaEnd { get; init; } = 0.99999;
+    public int EmaAnnealSteps { get; init; } = 100_000;
+
+    /// <summary>Random circular time shift of each clip (pre-training augmentation).</summary>
+    public bool TimeShift { get; init; } = true;
+    public long Seed { get; init; } = 0;
+    /// <summary>Steps between checkpoints (0: only at the end and on Ctrl-C).</summary>
+    public int CheckpointEvery { get; init; } = 0;
+    public int LogEvery { get; init; } = 10;
+
+    public void Validate()
+    {
+        Encoder.Validate();
+        if (Targets is not ("ffn" or "eob")) throw new BatException("pretrain config", $"targets must be ffn|eob, not '{Targets}'");
+        if (UtteranceWeighting is not ("fairseq" or "equal"))
+            throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not '{UtteranceWeighting}'");
+        if (Decoder.Kind is not ("cnn" or "vit")) throw new BatException("pretrain config", $"decoder must be cnn|vit, not '{Decoder.Kind}'");
+        if (Steps < 1 || Batch < 1 || Clones < 1) throw new BatException("pretrain config", "steps, batch and clones must be positive");
+        if (KeepRatio is <= 0 or >= 1) throw new BatException("pretrain config", $"keep ratio must be in (0, 1), not {KeepRatio}");
+    }
+}

@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Bat.Pretraining;
+
+/// <summary>
+/// A pre-training run in a folder: RUN/config.json, RUN/metrics.csv, RUN/checkpoints/. Drives
+/// <see cref="BootstrapTrainer"/> step by step, logs, checkpoints every N steps, at the end and on cancellation,
+/// and resumes from the newest good checkpoint.
+/// </summary>
+public static class PretrainRun
+{
+    public sealed record Summary(long Step, bool Completed, double FinalLoss, double ClipsPerSecond, string RunDir);
+
+    public static string ConfigPath(string runDir) => Path.Combine(runDir, "config.json");
+    public static string MetricsPath(string runDir) => Path.Combine(runDir, "metrics.csv");
+
+    /// <summary>True when the run folder holds a verified checkpoint at (or past) its configured last step.</summary>
+    public static bool IsComplete(string runDir)
+    {
+        if (!File.Exists(ConfigPath(runDir))) return false;
+        var config = Json.Load<PretrainConfig>(ConfigPath(runDir));
+        var newest = Checkpoint.All(runDir).FirstOrDefault();
+        if (newest is null) return false;
+        try { return Checkpoint.Read(newest).Header.Step >= config.Steps; }
+        catch (BatException) { return false; }
+    }
+
+    public static Summary Execute(PretrainConfig config, IClipSource data, string runDir, bool resume,
+        CancellationToken cancel = default, string label = "pretrain")
+    {
+        config.Validate();
+        Preflight.EnsureWritable(runDir);
+        bool hasCheckpoints = Checkpoint.All(runDir).Any();
+        if (hasCheckpoints && !resume)
+            throw new BatException(runDir, "already holds checkpoints; pass --resume to continue it or choose another folder");
+        if (resume && File.Exists(ConfigPath(runDir)))
+        {
+            // Only the length of the run and how often it checkpoints may change between sessions.
+            var saved = Json.Load<PretrainConfig>(ConfigPath(runDir));
+            var comparable = saved with { Steps = config.Steps, CheckpointEvery = config.CheckpointEvery, LogEvery = config.LogEvery };
+            if (Json.Serialize(comparable) != Json.Serialize(config))
+                throw new BatException(ConfigPath(runDir), "differs from this run's settings; resume with the same options or use another folder");
+        }
+        Json.Save(ConfigPath(runDir), config);
+
+        using var trainer = new BootstrapTrainer(config);
+        if (resume && trainer.Resume(runDir))
+            Console.Error.WriteLine($"{label}: resumed at step {trainer.Step}");
+        var metrics = new MetricsLog(MetricsPath(runDir), trainer.Step);
+        long lastSaved = hasCheckpoints ? trainer.Step : -1;
+
+        using var progress = new ConsoleProgress(label, config.Steps);
+        var clock = Stopwatch.StartNew();
+        long stepsThisSession = 0;
+        StepResult? last = null;
+        double lastClipsPerSecond = 0;
+        while (trainer.Step < config.Steps && !cancel.IsCancellationRequested)
+        {
+            var started = clock.Elapsed;
+            last = trainer.TrainStep(data);
+            stepsThisSession++;
+            lastClipsPerSecond = config.Batch / Math.Max(1e-9, (clock.Elapsed - started).TotalSeconds);
+            metrics.Add(last, lastClipsPerSecond, Environment.WorkingSet / (1024.0 * 1024.0));
+            progress.Report(trainer.Step,
+                $"loss {last.Loss:F4} lr {last.LearningRate:E2} {stepsThisSession * config.Batch / clock.Elapsed.TotalSeconds:F1} clips/s");
+            if (trainer.Step % config.LogEvery == 0) metrics.Flush();
+            if (config.CheckpointEvery > 0 && trainer.Step % config.CheckpointEvery == 0 && trainer.Step < config.Steps)
+            {
+                trainer.SaveCheckpoint(runDir);
+                lastSaved = trainer.Step;
+            }
+        }
+        // At the end, and when interrupted (Ctrl-C), keep what was learnt.
+        if (lastSaved != trainer.Step) trainer.SaveCheckpoint(runDir);
+        metrics.Flush();
+        bool completed = trainer.Step >= config.Steps;
+        if (!completed) Console.Error.WriteLine($"{label}: stopped at step {trainer.Step}; checkpoint saved, continue with --resume");
+        return new Summary(trainer.Step, completed, last?.Loss ?? double.NaN, lastClipsPerSecond, runDir);
+    }
+}
+
+/// <summary>
+/// RUN/metrics.csv, rewritten atomically from memory on every flush. On resume the rows after the checkpoint's
+/// step are dropped, so the file always matches the run's history.
+/// </summary>
+public sealed class MetricsLog
+{
+    public const string HeaderLine = "step,loss,frame_loss,utterance_loss,lr,ema_decay,clips_per_s,rss_mb";
+    readonly string path;
+    readonly List<string> rows = [];
+
+    public MetricsLog(string path, long keepUpToStep)
+    {
+        this.path = path;
+        if (!File.Exists(path)) return;
+        foreach (var line in File.ReadLines(path).Skip(1))
+        {
+            var first = line.Split(',', 2)[0];
+            if (long.TryParse(first, CultureInfo.InvariantCulture, out var step) && step <= keepUpToStep) rows.Add(line);
+        }
+    }
+
+    public void Add(StepResult r, double clipsPerSecond, double rssMb) =>
+        rows.Add(string.Join(",",
+            r.Step.ToString(CultureInfo.InvariantCulture), F(r.Loss), F(r.FrameLoss), F(r.UtteranceLoss), F(r.LearningRate),
+            F(r.EmaDecay), F(clipsPerSecond), F(rssMb)));
+
+    static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    public void Flush()
+    {
+        var text = new StringBuilder(HeaderLine).Append('\n');
+        foreach (var row in rows) text.Append(row).Append('\n');
+        AtomicFile.WriteAllText(path, text.ToString());
+    }
+}

@@ -1,0 +1,176 @@
+using Bat.Pretraining;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Bat.Tests.Pretraining;
+
+public class MaskingTests
+{
+    [Fact]
+    public void BaseGridHasFiveCentresAndKeeps102()
+    {
+        var spec = new MaskSpec(64, 8);
+        Assert.Equal(512, spec.Cells);
+        Assert.Equal(102, spec.Keep);      // int(512 * 0.2) = int(102.4)
+        Assert.Equal(5, spec.Centres);     // floor(512 * 0.27 / 25) = floor(5.5296)
+        Assert.Equal(410, spec.Masked);
+        var tiny = new MaskSpec(32, 4);
+        Assert.Equal(25, tiny.Keep);       // int(25.6)
+        Assert.Equal(1, tiny.Centres);     // floor(1.3824)
+    }
+
+    [Fact]
+    public void BlocksAreFiveByFiveClampedToTheGrid()
+    {
+        var spec = new MaskSpec(64, 8);
+        var interior = InverseBlockMask.MarkBlocks(spec, [(10, 4)]);
+        Assert.Equal(25, interior.Count(k => k));
+        for (int t = 8; t <= 12; t++) for (int f = 2; f <= 6; f++) Assert.True(interior[t * 8 + f]);
+        Assert.Equal(9, InverseBlockMask.MarkBlocks(spec, [(0, 0)]).Count(k => k));   // corner: 3 x 3
+        Assert.Equal(15, InverseBlockMask.MarkBlocks(spec, [(10, 7)]).Count(k => k));  // edge: 5 x 3
+        Assert.Equal(25 + 9, InverseBlockMask.MarkBlocks(spec, [(10, 4), (63, 7)]).Count(k => k));
+    }
+
+    [Fact]
+    public void SamplesKeepExactlyKeepDistinctCellsAndComplementIsMasked()
+    {
+        var spec = new MaskSpec(64, 8);
+        var rng = new Random(3);
+        for (int i = 0; i < 50; i++)
+        {
+            var kept = InverseBlockMask.Sample(spec, rng);
+            Assert.Equal(102, kept.Length);
+            Assert.Equal(102, kept.Distinct().Count());
+            Assert.True(kept.Zip(kept.Skip(1)).All(p => p.First < p.Second));
+            Assert.All(kept, k => Assert.InRange(k, 0, 511));
+        }
+        var (keep, masked) = InverseBlockMask.Batch(spec, 4, new Random(1));
+        Assert.Equal(new long[] { 4, 102 }, keep.shape);
+        Assert.Equal(new long[] { 4, 410 }, masked.shape);
+        using var all = cat([keep, masked], 1).sort(1).Values;
+        Assert.True(all.eq(arange(512).unsqueeze(0)).all().item<bool>());
+    }
+
+    [Fact]
+    public void SameSeedSameMasks()
+    {
+        var spec = new MaskSpec(32, 4);
+        Assert.Equal(InverseBlockMask.Sample(spec, new Random(7)), InverseBlockMask.Sample(spec, new Random(7)));
+    }
+}
+
+public class ObjectiveTests
+{
+    [Fact]
+    public void EmaDecayIsLinearThenConstant()
+    {
+        Assert.Equal(0.9998, Ema.Decay(0, 0.9998, 0.99999, 100_000), 12);
+        Assert.Equal(0.999895, Ema.Decay(50_000, 0.9998, 0.99999, 100_000), 12);
+        Assert.Equal(0.99999, Ema.Decay(100_000, 0.9998, 0.99999, 100_000), 12);
+        Assert.Equal(0.99999, Ema.Decay(250_000, 0.9998, 0.99999, 100_000), 12);
+    }
+
+    [Fact]
+    public void EmaUpdateAveragesParametersAndCopiesBuffers()
+    {
+        using var teacher = nn.Linear(2, 1);
+        using var student = nn.Linear(2, 1);
+        using (no_grad())
+        {
+            teacher.weight!.fill_(1); teacher.bias!.fill_(1);
+            student.weight!.fill_(3); student.bias!.fill_(-1);
+        }
+        Ema.Update(teacher, student, 0.9);
+        // 0.9 * 1 + 0.1 * 3 = 1.2; 0.9 * 1 + 0.1 * -1 = 0.8
+        Assert.All(teacher.weight!.data<float>().ToArray(), w => Assert.Equal(1.2f, w, 6));
+        Assert.Equal(0.8f, teacher.bias!.item<float>(), 6);
+
+        using var tEncoder = new Bat.Model.Encoder(Bat.Model.EncoderConfig.Tiny with { Depth = 1 });
+        using var sEncoder = new Bat.Model.Encoder(Bat.Model.EncoderConfig.Tiny with { Depth = 1 });
+        using (no_grad()) foreach (var (_, b) in tEncoder.named_buffers()) b.zero_();
+        Ema.Update(tEncoder, sEncoder, 0.5);
+        foreach (var ((_, t), (_, s)) in tEncoder.named_buffers().Zip(sEncoder.named_buffers()))
+            Assert.True(t.eq(s).all().item<bool>());
+    }
+
+    [Fact]
+    public void TargetsInstanceNormAverageAndLayerNorm()
+    {
+        // One clip, CLS + 2 tokens, D = 2, two layers (the CLS row is garbage that must be dropped).
+        using var a = tensor(new float[] { 99, 99, 1, 2, 3, 6 }, 1, 3, 2);
+        using var b = tensor(new float[] { -99, 7, 0, 0, 0, 4 }, 1, 3, 2);
+        using var y = Targets.Build([a, b]);
+        const double eps = 1e-5;
+        // Layer a: channel 0 (1, 3): mean 2, var 1; channel 1 (2, 6): mean 4, var 4.
+        // Layer b: channel 0 (0, 0): mean 0, var 0; channel 1 (0, 4): mean 2, var 4.
+        double[,] avg =
+        {
+            { (-1 / Math.Sqrt(1 + eps) + 0) / 2, (-2 / Math.Sqrt(4 + eps) - 2 / Math.Sqrt(4 + eps)) / 2 },
+            { (1 / Math.Sqrt(1 + eps) + 0) / 2, (2 / Math.Sqrt(4 + eps) + 2 / Math.Sqrt(4 + eps)) / 2 },
+        };
+        var got = y.data<float>().ToArray();
+        for (int n = 0; n < 2; n++)
+        {
+            double mean = (avg[n, 0] + avg[n, 1]) / 2;
+            double variance = (Math.Pow(avg[n, 0] - mean, 2) + Math.Pow(avg[n, 1] - mean, 2)) / 2;
+            for (int d = 0; d < 2; d++)
+                Assert.Equal((avg[n, d] - mean) / Math.Sqrt(variance + eps), got[n * 2 + d], 4);
+        }
+    }
+
+    [Fact]
+    public void UfoLossMatchesTheHandComputedValue()
+    {
+        // Two identical rows (S = 2), N = 3 cells, D = 2; cells 1 and 2 masked.
+        float[] p = [1, 1, 2, 2, 0, 0], t = [0, 0, 1, 3, 2, 2];
+        using var prediction = tensor(p.Concat(p).ToArray(), 2, 3, 2);
+        using var targets = tensor(t.Concat(t).ToArray(), 2, 3, 2);
+        using var masked = tensor(new long[] { 1, 2, 1, 2 }, 2, 2);
+        using var cls = zeros(2, 2);
+        // frame: errors (1, -1) at cell 1 and (-2, -2) at cell 2 -> (1 + 1 + 4 + 4) / 4 = 2.5
+        // utterance: target means (1, 5/3) vs CLS 0 -> (1 + 25/9) / 2 = 17/9
+        var equal = UfoLoss.Compute(prediction, targets, masked, cls, 1.0, "equal");
+        Assert.Equal(2.5, equal.Frame.item<float>(), 5);
+        Assert.Equal(17.0 / 9, equal.Utterance.item<float>(), 5);
+        Assert.Equal(2.5 + 17.0 / 9, equal.Total.item<float>(), 5);
+        // fairseq (EAT): the utterance term is summed over the S = 2 rows.
+        var fairseq = UfoLoss.Compute(prediction, targets, masked, cls, 0.5, "fairseq");
+        Assert.Equal(2.5 + 0.5 * 2 * 17.0 / 9, fairseq.Total.item<float>(), 5);
+    }
+
+    [Fact]
+    public void AdamWMatchesTorchAdamW()
+    {
+        manual_seed(5);
+        var w0 = randn(3, 4); var b0 = randn(4);
+        var mine = new[] { new TorchSharp.Modules.Parameter(w0.clone()), new TorchSharp.Modules.Parameter(b0.clone()) };
+        var theirs = new[] { new TorchSharp.Modules.Parameter(w0.clone()), new TorchSharp.Modules.Parameter(b0.clone()) };
+        using var adam = new AdamW([("w", mine[0]), ("b", mine[1])], 0.9, 0.95, 1e-8, 0.05);
+        // torch: weight decay on the matrix, none on the vector.
+        var torchW = optim.AdamW([theirs[0]], 1e-2, 0.9, 0.95, 1e-8, 0.05);
+        var torchB = optim.AdamW([theirs[1]], 1e-2, 0.9, 0.95, 1e-8, 0.0);
+        for (int step = 0; step < 3; step++)
+        {
+            using var x = randn(5, 3);
+            foreach (var (ps, isMine) in new[] { (mine, true), (theirs, false) })
+            {
+                using var loss = matmul(x, ps[0]).add(ps[1]).square().sum();
+                if (isMine) adam.ZeroGrad(); else { torchW.zero_grad(); torchB.zero_grad(); }
+                loss.backward();
+                if (isMine) adam.Step(1e-2); else { torchW.step(); torchB.step(); }
+            }
+        }
+        Assert.True(mine[0].sub(theirs[0]).abs().max().item<float>() < 1e-6);
+        Assert.True(mine[1].sub(theirs[1]).abs().max().item<float>() < 1e-6);
+    }
+
+    [Fact]
+    public void LearningRateWarmsUpThenFollowsACosine()
+    {
+        Assert.Equal(0.1, LearningRate.At(0, 1.0, 10, 110), 12);
+        Assert.Equal(1.0, LearningRate.At(9, 1.0, 10, 110), 12);
+        Assert.Equal(1.0, LearningRate.At(10, 1.0, 10, 110), 12);
+        Assert.Equal(0.5, LearningRate.At(60, 1.0, 10, 110), 12);
+        Assert.Equal(0.0, LearningRate.At(110, 1.0, 10, 110), 12);
+    }
+}

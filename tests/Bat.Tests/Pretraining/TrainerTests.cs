@@ -1,0 +1,133 @@
+using Bat.Model;
+using Bat.Pretraining;
+using static TorchSharp.torch;
+
+namespace Bat.Tests.Pretraining;
+
+public class TrainerTests
+{
+    // A very small model and grid (8 x 4 patches) so each step takes milliseconds.
+    static PretrainConfig Mini(string decoder = "cnn", string targets = "ffn", int steps = 6) => new()
+    {
+        Encoder = EncoderConfig.Tiny with { Frames = 128, Dim = 64, Depth = 2, Heads = 2 },
+        Decoder = DecoderConfig.For(decoder, "tiny") with { Depth = 2, Dim = decoder == "vit" ? 32 : 0 },
+        Targets = targets, Steps = steps, Batch = 2, Clones = 3, WarmupSteps = 2, Seed = 11,
+        EmaStart = 0.9, EmaEnd = 0.99, EmaAnnealSteps = 4, LogEvery = 1,
+        UtteranceWeighting = decoder == "vit" ? "equal" : "fairseq",
+    };
+
+    static IClipSource Clips()
+    {
+        manual_seed(123);
+        return new TensorClipSource(randn(5, 1, 128, 64));
+    }
+
+    static string TempRun() => Path.Combine(Path.GetTempPath(), "bat-model-tests", Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public void NoGradientReachesTheTeacherAndItMovesOnlyByEma()
+    {
+        using var trainer = new BootstrapTrainer(Mini(), CPU);
+        var before = trainer.Teacher.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        var r = trainer.TrainStep(Clips());
+        Assert.True(double.IsFinite(r.Loss) && r.Loss > 0);
+        Assert.Equal(0.9, r.EmaDecay, 12);
+        var student = trainer.Student.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, t) in trainer.Teacher.named_parameters())
+        {
+            Assert.False(t.requires_grad);
+            Assert.Null(t.grad);
+            using var expected = before[name].mul(0.9).add(student[name].detach().mul(0.1));
+            Assert.True(t.allclose(expected, rtol: 1e-5, atol: 1e-6), name);
+        }
+        // The student did get gradients and moved away from the teacher's starting point.
+        Assert.Contains(trainer.Student.parameters(), p => p.grad is not null && p.grad.abs().sum().item<float>() > 0);
+    }
+
+    [Theory]
+    [InlineData("cnn", "ffn")]
+    [InlineData("vit", "eob")]
+    public void ResumedRunReproducesTheUninterruptedLosses(string decoder, string targets)
+    {
+        string straight = TempRun(), split = TempRun();
+        try
+        {
+            var data = Clips();
+            PretrainRun.Execute(Mini(decoder, targets, 6), data, straight, resume: false);
+            PretrainRun.Execute(Mini(decoder, targets, 3), data, split, resume: false);
+            var first = PretrainRun.Execute(Mini(decoder, targets, 6), data, split, resume: true);
+            Assert.True(first.Completed);
+            Assert.True(PretrainRun.IsComplete(split));
+            var a = Losses(straight);
+            var b = Losses(split);
+            Assert.Equal(6, a.Length);
+            Assert.Equal(a, b); // bit-identical trajectory
+
+            // The encoder probes get back is the trained student.
+            var (encoder, config) = Checkpoint.LoadEncoder(split);
+            Assert.Equal(64, config.Encoder.Dim);
+            using var x = randn(1, 1, 128, 64);
+            using var twin = new BootstrapTrainer(Mini(decoder, targets, 6), CPU);
+            Assert.True(twin.Resume(straight));
+            using var _ = no_grad();
+            twin.Student.eval();
+            using var o1 = encoder.Forward(x);
+            using var o2 = twin.Student.Forward(x);
+            Assert.True(o1.Last.eq(o2.Last).all().item<bool>());
+        }
+        finally
+        {
+            foreach (var d in new[] { straight, split }) if (Directory.Exists(d)) Directory.Delete(d, true);
+        }
+    }
+
+    static string[] Losses(string runDir) =>
+        File.ReadAllLines(PretrainRun.MetricsPath(runDir)).Skip(1).Select(l => string.Join(",", l.Split(',')[..4])).ToArray();
+
+    [Fact]
+    public void CorruptedCheckpointIsRefusedAndLoadingFallsBack()
+    {
+        string run = TempRun();
+        try
+        {
+            var config = Mini(steps: 4) with { CheckpointEvery = 2 };
+            PretrainRun.Execute(config, Clips(), run, resume: false);
+            var newest = Checkpoint.PathFor(run, 4);
+            Assert.True(File.Exists(Checkpoint.PathFor(run, 2)) && File.Exists(newest));
+            var bytes = File.ReadAllBytes(newest);
+            bytes[^3] ^= 0x40;
+            File.WriteAllBytes(newest, bytes);
+            var error = Assert.Throws<BatException>(() => Checkpoint.Read(newest));
+            Assert.Contains("corrupted", error.Message);
+            Assert.Contains(newest, error.Message);
+            var latest = Checkpoint.ReadLatest(run);
+            Assert.Equal(2, latest!.Value.Header.Step);
+            foreach (var t in latest.Value.Tensors.Values) t.Dispose();
+            Assert.False(PretrainRun.IsComplete(run));
+            // Resuming replays steps 3-4 from the good checkpoint.
+            var summary = PretrainRun.Execute(config, Clips(), run, resume: true);
+            Assert.Equal(4, summary.Step);
+            Assert.Equal(4, File.ReadAllLines(PretrainRun.MetricsPath(run)).Length - 1);
+        }
+        finally
+        {
+            if (Directory.Exists(run)) Directory.Delete(run, true);
+        }
+    }
+
+    [Fact]
+    public void ExistingRunIsNotOverwrittenWithoutResume()
+    {
+        string run = TempRun();
+        try
+        {
+            PretrainRun.Execute(Mini(steps: 1), Clips(), run, resume: false);
+            Assert.Throws<BatException>(() => PretrainRun.Execute(Mini(steps: 1), Clips(), run, resume: false));
+            Assert.Throws<BatException>(() => PretrainRun.Execute(Mini(steps: 2) with { Clones = 2 }, Clips(), run, resume: true));
+        }
+        finally
+        {
+            if (Directory.Exists(run)) Directory.Delete(run, true);
+        }
+    }
+}
