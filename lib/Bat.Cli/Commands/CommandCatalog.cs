@@ -8,6 +8,10 @@ public static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return InfoCommand.Create();
+        yield return DataCommands.Create();
         yield return NotebookCommands.Create();
+        yield return FrontendCommands.Create();
+        yield return FrontendCommands.Stats();
+        yield return BenchCommand.Create();
     }
 }
