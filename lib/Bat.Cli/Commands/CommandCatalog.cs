@@ -8,6 +8,11 @@ public static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return InfoCommand.Create();
-        yield return BenchCommands.Create();
+        yield return DataCommands.Create();
+        yield return NotebookCommands.Create();
+        yield return FrontendCommands.Create();
+        yield return FrontendCommands.Stats();
+        yield return PretrainCommands.Create();
+        yield return BenchCommand.Create();
     }
 }

@@ -13,7 +13,7 @@ public sealed class ConsoleProgress : IDisposable
     readonly Stopwatch _clock = Stopwatch.StartNew();
     readonly bool _interactive = !Console.IsErrorRedirected;
     readonly TimeSpan _interval;
-    TimeSpan _lastDraw = TimeSpan.FromDays(-1);   // not MinValue: Elapsed - MinValue overflows
+    TimeSpan? _lastDraw;  // null until the first draw (MinValue overflowed in the subtraction below)
     long _done;
     string _status = "";
 
@@ -32,7 +32,7 @@ public sealed class ConsoleProgress : IDisposable
     {
         _done = done;
         _status = status;
-        if (_clock.Elapsed - _lastDraw >= _interval || done >= _total) Draw();
+        if (_lastDraw is null || _clock.Elapsed - _lastDraw.Value >= _interval || done >= _total) Draw();
     }
 
     void Draw()

@@ -1,0 +1,75 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Bat.Frontends;
+
+/// <summary>
+/// The BAT frontend: torchaudio.transforms.MelSpectrogram(16 kHz, n_fft 1024, hop 160, f_max 8000) power mel
+/// (center, reflect padding, periodic Hann, HTK mel, no norm), in dB floored at 1e-10, clamped per example at
+/// its max - 80 dB, then min-max scaled per example to [0, 1], then padded/cropped in time.
+/// Computed in float64 (output float32): in float32 the FFT's rounding alone moves bins near the -80 dB floor by
+/// ~1e-3 dB, which would make the result depend on the FFT library rather than on the signal.
+/// </summary>
+public sealed class BatFrontend : IFrontend
+{
+    public const int NFft = 1024, Hop = 160;
+    public const double FMin = 0, FMax = 8000, TopDb = 80;
+
+    public FrontendConfig Config { get; }
+    readonly float[] _filterbank;   // (n_fft/2 + 1, MelBins)
+    readonly Dictionary<string, (Tensor Window, Tensor Filterbank)> _onDevice = [];
+
+    public BatFrontend(FrontendConfig config)
+    {
+        if (config.Kind != FrontendConfig.Bat) throw new ArgumentException($"BatFrontend needs kind 'bat', not '{config.Kind}'");
+        Config = config;
+        _filterbank = MelBanks.Htk(NFft / 2 + 1, config.MelBins, FrontendConfig.SampleRate, FMin, FMax);
+    }
+
+    public Tensor Compute(Tensor waveforms)
+    {
+        using var scope = NewDisposeScope();
+        var db = DecibelsF64(waveforms);                                               // (B, T, M)
+        var min = db.amin([1, 2], keepdim: true);
+        var max = db.amax([1, 2], keepdim: true);
+        var scaled = ((db - min) / (max - min + 1e-8)).to_type(ScalarType.Float32);
+        return Frontend.PadOrCrop(scaled, Config.TargetFrames).unsqueeze(1).MoveToOuterDisposeScope(); // (B, 1, T, M)
+    }
+
+    /// <summary>(B, samples) -> (B, T, MelBins) power mel in dB, clamped at each example's max - 80 dB.</summary>
+    public Tensor Decibels(Tensor waveforms)
+    {
+        using var scope = NewDisposeScope();
+        return DecibelsF64(waveforms).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    Tensor DecibelsF64(Tensor waveforms)
+    {
+        using var scope = NewDisposeScope();
+        var x = Frontend.AsBatch(waveforms);
+        if (x.shape[1] <= NFft / 2)
+            throw new ArgumentException($"the bat frontend needs more than {NFft / 2} samples per clip (reflect padding), got {x.shape[1]}");
+        var (window, filterbank) = Constants(x.device);
+        var spec = stft(x, NFft, Hop, NFft, window, center: true, pad_mode: PaddingModes.Reflect,
+                        normalized: false, onesided: true, return_complex: true);       // (B, 513, T) complex
+        var power = spec.abs().pow(2);                                                  // (B, 513, T)
+        var mel = matmul(power.transpose(1, 2), filterbank);                            // (B, T, M)
+        var db = mel.clamp_min(1e-10).log10().mul(10.0);
+        var floor = db.amax([1, 2], keepdim: true) - TopDb;
+        return maximum(db, floor).MoveToOuterDisposeScope();
+    }
+
+    (Tensor, Tensor) Constants(Device device)
+    {
+        var key = device.ToString();
+        if (!_onDevice.TryGetValue(key, out var c))
+        {
+            // torchaudio keeps the window and filterbank as float32 buffers even when it computes in float64;
+            // rounding them the same way keeps the leakage into near-floor bins identical.
+            c = (hann_window(NFft, periodic: true).to_type(ScalarType.Float64).to(device).DetachFromDisposeScope(),
+                 tensor(_filterbank, [NFft / 2 + 1, Config.MelBins]).to_type(ScalarType.Float64).to(device).DetachFromDisposeScope());
+            _onDevice[key] = c;
+        }
+        return c;
+    }
+}

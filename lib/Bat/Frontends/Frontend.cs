@@ -1,0 +1,48 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Bat.Frontends;
+
+/// <summary>Maps a batch of 16 kHz mono waveforms (B, samples) float32 to features (B, 1, T, MelBins).</summary>
+public interface IFrontend
+{
+    FrontendConfig Config { get; }
+    Tensor Compute(Tensor waveforms);
+}
+
+public static class Frontend
+{
+    public static IFrontend Create(FrontendConfig config) => config.Kind switch
+    {
+        FrontendConfig.Bat => new BatFrontend(config),
+        FrontendConfig.Kaldi or FrontendConfig.KaldiBeats => new KaldiFrontend(config),
+        _ => throw new ArgumentException($"unknown frontend kind '{config.Kind}' (expected {string.Join(", ", FrontendConfig.Kinds)})"),
+    };
+
+    /// <summary>(samples) or (B, samples) -> (B, samples) float64, the precision the frontends compute in.</summary>
+    internal static Tensor AsBatch(Tensor waveforms)
+    {
+        if (waveforms.dim() is not (1 or 2))
+            throw new ArgumentException($"waveforms must be (samples) or (batch, samples), got ({string.Join(", ", waveforms.shape)})");
+        var x = waveforms.dim() == 1 ? waveforms.unsqueeze(0) : waveforms;
+        return x.to_type(ScalarType.Float64);
+    }
+
+    /// <summary>Zero-pads or crops (B, T, M) along time to <paramref name="target"/> frames (null: unchanged).</summary>
+    internal static Tensor PadOrCrop(Tensor x, int? target)
+    {
+        if (target is not int t) return x;
+        long frames = x.shape[1];
+        if (frames == t) return x;
+        return frames < t ? nn.functional.pad(x, [0, 0, 0, t - frames]) : x[.., ..t, ..];
+    }
+
+    /// <summary>A (B, samples) batch from clips of possibly different lengths, zero-padded at the end.</summary>
+    public static Tensor Stack(IReadOnlyList<float[]> clips)
+    {
+        int longest = clips.Count == 0 ? 0 : clips.Max(c => c.Length);
+        var data = new float[clips.Count * longest];
+        for (int i = 0; i < clips.Count; i++) clips[i].CopyTo(data, i * longest);
+        return tensor(data, [clips.Count, longest]);
+    }
+}

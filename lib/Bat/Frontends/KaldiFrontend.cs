@@ -1,0 +1,86 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Bat.Frontends;
+
+/// <summary>
+/// torchaudio.compliance.kaldi.fbank as Audio-MAE/EAT ("kaldi") and BEATs ("kaldi-beats") call it, batched:
+/// 25 ms frames every 10 ms (snip_edges: only whole frames), per-frame DC removal, pre-emphasis 0.97, window
+/// (symmetric Hann for "kaldi", Povey = Hann^0.85 for "kaldi-beats"), zero-padded to a 512-point FFT, power
+/// spectrum, Kaldi mel bank from 20 Hz to Nyquist, natural log floored at float32 epsilon. "kaldi" first removes
+/// the waveform's mean; "kaldi-beats" scales it by 2^15. Then pad/crop in time and (x - mean) / (2 * std).
+/// Computed in float64 (output float32): in float32 the FFT's rounding moves near-silent bins by up to ~1 log
+/// unit (kaldi-beats on a pure tone), i.e. the result would depend on the FFT library.
+/// </summary>
+public sealed class KaldiFrontend : IFrontend
+{
+    public const int FrameLength = 400, FrameShift = 160, PaddedWindow = 512;
+    public const double LowFreq = 20, Preemphasis = 0.97;
+    static readonly double Epsilon = MathF.Pow(2, -23);   // torch.finfo(torch.float32).eps
+
+    public FrontendConfig Config { get; }
+    readonly double[] _banks;   // (MelBins, 257)
+    readonly double[] _window;  // (400)
+    readonly Dictionary<string, (Tensor Window, Tensor BanksT)> _onDevice = [];
+
+    public KaldiFrontend(FrontendConfig config)
+    {
+        if (config.Kind is not (FrontendConfig.Kaldi or FrontendConfig.KaldiBeats))
+            throw new ArgumentException($"KaldiFrontend needs kind 'kaldi' or 'kaldi-beats', not '{config.Kind}'");
+        Config = config;
+        _banks = MelBanks.Kaldi(config.MelBins, PaddedWindow, FrontendConfig.SampleRate, LowFreq, 0);
+        // Symmetric Hann: 0.5 - 0.5 cos(2 pi n / (N - 1)); Povey raises it to 0.85 (BEATs uses Kaldi's default window).
+        double exponent = config.Kind == FrontendConfig.KaldiBeats ? 0.85 : 1.0;
+        _window = new double[FrameLength];
+        for (int n = 0; n < FrameLength; n++)
+            _window[n] = Math.Pow(0.5 - 0.5 * Math.Cos(2 * Math.PI * n / (FrameLength - 1)), exponent);
+    }
+
+    public Tensor Compute(Tensor waveforms)
+    {
+        if (Config.NormMean is not double mean || Config.NormStd is not double std)
+            throw new ArgumentException($"the {Config.Kind} frontend needs normalisation constants (use FrontendConfig.For)");
+        using var scope = NewDisposeScope();
+        var fbank = Frontend.PadOrCrop(LogFbankF64(waveforms), Config.TargetFrames);   // (B, T, M)
+        return ((fbank - mean) / (2 * std)).to_type(ScalarType.Float32).unsqueeze(1).MoveToOuterDisposeScope(); // (B, 1, T, M)
+    }
+
+    /// <summary>(B, samples) -> (B, T, MelBins) log mel energies, T = 1 + (samples - 400) / 160 (0 if shorter).</summary>
+    public Tensor LogFbank(Tensor waveforms)
+    {
+        using var scope = NewDisposeScope();
+        return LogFbankF64(waveforms).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    Tensor LogFbankF64(Tensor waveforms)
+    {
+        using var scope = NewDisposeScope();
+        var x = Frontend.AsBatch(waveforms);
+        long batch = x.shape[0], samples = x.shape[1];
+        x = Config.Kind == FrontendConfig.KaldiBeats ? x * 32768.0 : x - x.mean([1], keepdim: true);
+        if (samples < FrameLength) return zeros(batch, 0, Config.MelBins, dtype: ScalarType.Float64, device: x.device).MoveToOuterDisposeScope();
+
+        var (window, banksT) = Constants(x.device);
+        var frames = x.unfold(1, FrameLength, FrameShift);                              // (B, T, 400)
+        frames = frames - frames.mean([2], keepdim: true);                              // remove DC per frame
+        // Pre-emphasis y[n] = x[n] - 0.97 x[n-1], with x[-1] taken as x[0] (Kaldi's replicate edge).
+        var previous = cat([frames[.., .., ..1], frames[.., .., ..^1]], 2);
+        frames = (frames - Preemphasis * previous) * window;
+        frames = nn.functional.pad(frames, [0, PaddedWindow - FrameLength]);            // (B, T, 512)
+        var power = fft.rfft(frames, dim: 2).abs().pow(2);                              // (B, T, 257)
+        var mel = matmul(power, banksT);                                                // (B, T, M)
+        return mel.clamp_min(Epsilon).log().MoveToOuterDisposeScope();
+    }
+
+    (Tensor, Tensor) Constants(Device device)
+    {
+        var key = device.ToString();
+        if (!_onDevice.TryGetValue(key, out var c))
+        {
+            c = (tensor(_window).to(device).DetachFromDisposeScope(),
+                 tensor(_banks, [Config.MelBins, PaddedWindow / 2 + 1]).t().contiguous().to(device).DetachFromDisposeScope());
+            _onDevice[key] = c;
+        }
+        return c;
+    }
+}

@@ -1,0 +1,91 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Bat.Probing;
+
+/// <summary>
+/// Convex Gated Probing (CGP), the paper's probe. All frozen layers are mixed with a learned convex gate and
+/// the mix is compared against K learned prototypes:
+///   z_l, o_l  <- L2-normalised patch tokens / CLS of layer l
+///   alpha     =  softmax(a)                      (a: L gate logits, init ones)
+///   zbar      =  sum_l alpha_l z_l               (N x D; a convex mix, deliberately not renormalised)
+///   obar      =  sum_l alpha_l o_l               (D)
+///   s_z       =  zbar P^T,  s_o = obar P^T       (P: K L2-normalised prototypes)
+///   features  =  [min_n s_z, s_o, max_n s_z]     (3K; the no-CLS variant uses [min, mean, max] over patches)
+///   logits    =  Linear(Dropout(features))
+/// </summary>
+public sealed class ConvexGatedProbe : Probe
+{
+    readonly Parameter gate;         // (L) logits of the convex layer weights
+    readonly Parameter prototypes;   // (K, D), normalised at use so only their direction matters
+    readonly Dropout dropout;
+    readonly Linear classifier;      // 3K -> C
+
+    public bool UseCls { get; }
+    public int Prototypes { get; }
+
+    public ConvexGatedProbe(int layers, int dim, int prototypes, int classes, bool useCls = true, double dropout = 0.2)
+        : base(useCls ? "cgp" : "cgp-nocls")
+    {
+        UseCls = useCls;
+        Prototypes = prototypes;
+        gate = new Parameter(ones(layers));
+        this.prototypes = new Parameter(normal(0, 0.02, new long[] { prototypes, dim }));
+        this.dropout = nn.Dropout(dropout);
+        classifier = nn.Linear(3 * prototypes, classes, hasBias: true);
+        RegisterComponents();
+    }
+
+    public override bool UsesPatches => true;
+
+    /// <summary>The convex mix sum_l alpha_l x_l of L2-normalised tokens: (B, L, ..., D) -> (B, ..., D).</summary>
+    public Tensor MixLayers(Tensor perLayer)
+    {
+        using var scope = NewDisposeScope();
+        var alpha = gate.softmax(0);                                          // (L)
+        var shape = new long[perLayer.dim()];
+        Array.Fill(shape, 1L);
+        shape[1] = alpha.shape[0];
+        var unit = nn.functional.normalize(perLayer, p: 2, dim: -1);
+        return (unit * alpha.view(shape)).sum(1).MoveToOuterDisposeScope();  // (B, L, ..., D) -> (B, ..., D)
+    }
+
+    /// <summary>The 3K pooled prototype similarities before dropout: (B, 3K).</summary>
+    public Tensor PooledFeatures(LayerFeatures x)
+    {
+        using var scope = NewDisposeScope();
+        var p = nn.functional.normalize(prototypes, p: 2, dim: -1);  // (K, D)
+        var zbar = MixLayers(x.Patches);                              // (B, L, N, D) -> (B, N, D)
+        var sz = matmul(zbar, p.t());                                 // (B, N, K)
+        var low = sz.amin(new long[] { 1 });                          // (B, K): the least similar token
+        var high = sz.amax(new long[] { 1 });                         // (B, K): the most similar token
+        Tensor middle;
+        if (UseCls)
+        {
+            var obar = MixLayers(x.Cls);                              // (B, L, D) -> (B, D)
+            middle = matmul(obar, p.t());                             // (B, K)
+        }
+        else middle = sz.mean(new long[] { 1 });                      // (B, K)
+        return cat(new[] { low, middle, high }, 1).MoveToOuterDisposeScope();  // (B, 3K)
+    }
+
+    public override Tensor forward(LayerFeatures x)
+    {
+        using var features = PooledFeatures(x);
+        using var dropped = dropout.forward(features);
+        return classifier.forward(dropped);                          // (B, C)
+    }
+
+    public override IEnumerable<Parameter> ClassifierWeights() { yield return classifier.weight!; }
+
+    public override float[] GateWeights() => Softmax(gate);
+
+    /// <summary>Sets the gate logits (tests and analysis).</summary>
+    public void SetGateLogits(float[] logits)
+    {
+        using var _ = no_grad();
+        using var value = tensor(logits);
+        gate.copy_(value);
+    }
+}

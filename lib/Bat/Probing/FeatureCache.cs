@@ -1,0 +1,227 @@
+using System.IO.MemoryMappedFiles;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using static TorchSharp.torch;
+
+namespace Bat.Probing;
+
+/// <summary>
+/// What a feature cache was made from. Two caches are interchangeable only when all of it matches, so a
+/// probe never silently trains on features of another checkpoint, encoder, frontend or manifest.
+/// </summary>
+public sealed record FeatureCacheHeader(
+    int Version,
+    string Split,
+    string CheckpointSha256,
+    string CheckpointPath,
+    JsonElement EncoderConfig,
+    JsonElement FrontendConfig,
+    string ManifestSha256,
+    int Clips,
+    int Layers,
+    int Tokens,
+    int Dim,
+    string DType,
+    IReadOnlyList<string> Paths)
+{
+    public const int CurrentVersion = 1;
+
+    /// <summary>Patch tokens per layer (Tokens includes the CLS at index 0).</summary>
+    public int Patches => Tokens - 1;
+
+    /// <summary>Bytes of one clip's features: L x (1+N) x D halves.</summary>
+    public long BytesPerClip => (long)Layers * Tokens * Dim * sizeof(short);
+
+    /// <summary>The differences from what a caller expects, as "what: cached X, expected Y" phrases (empty = compatible).</summary>
+    public IReadOnlyList<string> DifferencesFrom(FeatureCacheHeader expected)
+    {
+        var differences = new List<string>();
+        void Compare(string what, string cached, string wanted)
+        {
+            if (cached != wanted) differences.Add($"{what}: cached {Shorten(cached)}, expected {Shorten(wanted)}");
+        }
+        Compare("checkpoint SHA-256", CheckpointSha256, expected.CheckpointSha256);
+        Compare("encoder config", Canonical(EncoderConfig), Canonical(expected.EncoderConfig));
+        Compare("frontend config", Canonical(FrontendConfig), Canonical(expected.FrontendConfig));
+        Compare("manifest SHA-256", ManifestSha256, expected.ManifestSha256);
+        Compare("split", Split, expected.Split);
+        return differences;
+    }
+
+    static string Canonical(JsonElement e) => JsonSerializer.Serialize(e);
+
+    static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";
+}
+
+/// <summary>
+/// On-disk frozen features of one split: all layers' CLS and patch tokens in float16, so many probes train
+/// from one encoder pass. File layout (little-endian):
+///   "BATFEAT1" | int32 header length | header JSON (UTF-8) | zero padding to a 64-byte boundary |
+///   body: Clips x Layers x (1 + N) x D float16, clip-major, token 0 = CLS.
+/// The body is memory-mapped: a batch copies just its rows, so the cache can be larger than RAM.
+/// </summary>
+public sealed class FeatureCache : IFeatureSource, IDisposable
+{
+    static readonly byte[] Magic = "BATFEAT1"u8.ToArray();
+    const int Alignment = 64;
+
+    readonly MemoryMappedFile file;
+    readonly MemoryMappedViewAccessor view;
+    readonly long bodyOffset;
+
+    public string Path { get; }
+    public FeatureCacheHeader Header { get; }
+
+    FeatureCache(string path, FeatureCacheHeader header, MemoryMappedFile file, MemoryMappedViewAccessor view, long bodyOffset)
+    {
+        Path = path;
+        Header = header;
+        this.file = file;
+        this.view = view;
+        this.bodyOffset = bodyOffset;
+    }
+
+    public int Count => Header.Clips;
+    public int Layers => Header.Layers;
+    public int Patches => Header.Patches;
+    public int Dim => Header.Dim;
+
+    /// <summary>The cache file of a split inside a cache folder.</summary>
+    public static string FileFor(string cacheDir, string split) => System.IO.Path.Combine(cacheDir, $"{split}.batfeat");
+
+    /// <summary>
+    /// Writes a cache atomically. <paramref name="writeBody"/> is called with a sink that takes one batch of
+    /// encoder block outputs at a time (L tensors of (B, 1+N, D)) and must deliver exactly header.Clips clips.
+    /// </summary>
+    public static void Write(string path, FeatureCacheHeader header, Action<Action<IReadOnlyList<Tensor>>> writeBody)
+    {
+        AtomicFile.Write(path, stream =>
+        {
+            var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header, Json.Options));
+            stream.Write(Magic);
+            stream.Write(BitConverter.GetBytes(json.Length));
+            stream.Write(json);
+            long used = Magic.Length + sizeof(int) + json.Length;
+            stream.Write(new byte[(Alignment - used % Alignment) % Alignment]);
+
+            long clips = 0;
+            writeBody(blocks =>
+            {
+                using var scope = NewDisposeScope();
+                if (blocks.Count != header.Layers) throw new InvalidOperationException($"expected {header.Layers} layers, got {blocks.Count}");
+                // L x (B, 1+N, D) -> (B, L, 1+N, D): clip-major, as the body layout says.
+                var stacked = stack(blocks, 1).to(ScalarType.Float16).cpu().contiguous();
+                if (stacked.shape[2] != header.Tokens || stacked.shape[3] != header.Dim)
+                    throw new InvalidOperationException($"block outputs [{string.Join(", ", stacked.shape)}] do not match the header's tokens {header.Tokens} x dim {header.Dim}");
+                stream.Write(stacked.bytes);
+                clips += stacked.shape[0];
+            });
+            if (clips != header.Clips) throw new InvalidOperationException($"wrote {clips} clips, header says {header.Clips}");
+        });
+    }
+
+    /// <summary>Opens a cache; with <paramref name="expected"/>, refuses one made from anything else.</summary>
+    public static FeatureCache Open(string path, FeatureCacheHeader? expected = null)
+    {
+        if (!File.Exists(path)) throw new BatException(path, "feature cache not found (make it with `bat embed`)");
+        var header = ReadHeader(path, out long bodyOffset);
+        if (expected is not null)
+        {
+            var differences = header.DifferencesFrom(expected);
+            if (differences.Count > 0)
+                throw new BatException(path, $"feature cache was made from something else ({string.Join("; ", differences)}); re-run `bat embed` or use another --cache folder");
+        }
+        long length = new FileInfo(path).Length;
+        if (length != bodyOffset + header.Clips * header.BytesPerClip)
+            throw new BatException(path, $"truncated or corrupt feature cache: {length} bytes, expected {bodyOffset + header.Clips * header.BytesPerClip}");
+        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        var view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        return new FeatureCache(path, header, file, view, bodyOffset);
+    }
+
+    public static FeatureCacheHeader ReadHeader(string path, out long bodyOffset)
+    {
+        using var stream = File.OpenRead(path);
+        var prefix = new byte[Magic.Length + sizeof(int)];
+        if (stream.Read(prefix) != prefix.Length || !prefix.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw new BatException(path, "not a BAT feature cache (bad magic)");
+        int length = BitConverter.ToInt32(prefix, Magic.Length);
+        if (length <= 0 || length > stream.Length - prefix.Length) throw new BatException(path, "corrupt feature cache header length");
+        var json = new byte[length];
+        stream.ReadExactly(json);
+        FeatureCacheHeader header;
+        try { header = JsonSerializer.Deserialize<FeatureCacheHeader>(json, Json.Options) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new BatException(path, $"corrupt feature cache header: {e.Message}", e); }
+        if (header.Version != FeatureCacheHeader.CurrentVersion)
+            throw new BatException(path, $"feature cache version {header.Version}, this build reads {FeatureCacheHeader.CurrentVersion}; re-run `bat embed`");
+        long used = prefix.Length + length;
+        bodyOffset = used + (Alignment - used % Alignment) % Alignment;
+        return header;
+    }
+
+    public LayerFeatures Gather(IReadOnlyList<int> rows, bool withPatches, Device device)
+    {
+        using var scope = NewDisposeScope();
+        int b = rows.Count, l = Layers, t = Header.Tokens, d = Dim;
+        long clipBytes = Header.BytesPerClip;
+        if (withPatches)
+        {
+            var buffer = new byte[b * clipBytes];
+            for (int i = 0; i < b; i++)
+            {
+                CheckRow(rows[i]);
+                view.ReadArray(bodyOffset + rows[i] * clipBytes, buffer, (int)(i * clipBytes), (int)clipBytes);
+            }
+            var half = empty(new long[] { b, l, t, d }, ScalarType.Float16);
+            half.bytes = buffer;
+            var all = half.to(ScalarType.Float32, device);                               // (B, L, 1+N, D)
+            var cls = all.select(2, 0).contiguous();                                     // (B, L, D)
+            var patches = all.narrow(2, 1, t - 1).contiguous();                          // (B, L, N, D)
+            return new LayerFeatures(cls.MoveToOuterDisposeScope(), patches.MoveToOuterDisposeScope());
+        }
+        else
+        {
+            // Only the CLS of each layer: L strided reads of D halves per clip.
+            long tokenBytes = (long)d * sizeof(short), layerBytes = t * tokenBytes;
+            var buffer = new byte[b * l * tokenBytes];
+            for (int i = 0; i < b; i++)
+            {
+                CheckRow(rows[i]);
+                for (int layer = 0; layer < l; layer++)
+                    view.ReadArray(bodyOffset + rows[i] * clipBytes + layer * layerBytes, buffer, (int)((i * l + layer) * tokenBytes), (int)tokenBytes);
+            }
+            var half = empty(new long[] { b, l, d }, ScalarType.Float16);
+            half.bytes = buffer;
+            var cls = half.to(ScalarType.Float32, device);
+            var patches = zeros(new long[] { b, l, 0, d }, device: device);
+            return new LayerFeatures(cls.MoveToOuterDisposeScope(), patches.MoveToOuterDisposeScope());
+        }
+    }
+
+    void CheckRow(int row)
+    {
+        if (row < 0 || row >= Count) throw new ArgumentOutOfRangeException(nameof(row), $"row {row} outside 0..{Count - 1} of {Path}");
+    }
+
+    /// <summary>SHA-256 of a file, hex (identifies a checkpoint or manifest regardless of its path).</summary>
+    public static string Sha256OfFiles(params string[] paths)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var p in paths)
+        {
+            if (!File.Exists(p)) throw new BatException(p, "file not found");
+            using var stream = File.OpenRead(p);
+            var chunk = new byte[1 << 20];
+            int n;
+            while ((n = stream.Read(chunk)) > 0) sha.AppendData(chunk, 0, n);
+        }
+        return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
+    }
+
+    public void Dispose()
+    {
+        view.Dispose();
+        file.Dispose();
+    }
+}

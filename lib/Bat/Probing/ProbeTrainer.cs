@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Bat.Probing;
+
+/// <summary>Test metrics of one head at its best-validation evaluation.</summary>
+public sealed record ProbeHeadResult(int Head, int BestStep, double ValidationScore, IReadOnlyDictionary<string, double> Test);
+
+/// <summary>The outcome of training one probe: per-head test metrics, cost, and the gate of the selected checkpoint.</summary>
+public sealed record ProbeRunResult(
+    string Probe,
+    long Parameters,
+    double TrainSeconds,
+    int Steps,
+    string SelectionMetric,
+    IReadOnlyList<ProbeHeadResult> Heads,
+    float[]? GateWeights,
+    IReadOnlyList<double> LossCurve)
+{
+    /// <summary>The single head's test metrics (most probes have one head).</summary>
+    public IReadOnlyDictionary<string, double> Test => Heads[0].Test;
+}
+
+/// <summary>
+/// Trains a <see cref="Probe"/> on frozen features: AdamW with decay on the classifier weights only, warm-up +
+/// cosine schedule, evaluation on the validation split every few steps, and best-validation selection: the
+/// reported test metrics are those of the evaluation with the best validation score (per head), and the probe
+/// ends holding the parameters of the evaluation with the best mean validation score.
+/// </summary>
+public static class ProbeTrainer
+{
+    public static ProbeRunResult Train(Probe probe, ProbeTask task, ProbeTrainingConfig config, Device? device = null)
+    {
+        config.Validate();
+        device ??= Devices.Default;
+        probe.to(device);
+        probe.train();
+
+        var decayed = probe.ClassifierWeights().ToList();
+        var rest = probe.parameters().Where(p => !decayed.Any(d => ReferenceEquals(d, p))).ToList();
+        var groups = new List<AdamW.ParamGroup>
+        {
+            new(decayed, config.LearningRate, config.Beta1, config.Beta2, 1e-8, config.WeightDecay),
+        };
+        if (rest.Count > 0) groups.Add(new(rest, config.LearningRate, config.Beta1, config.Beta2, 1e-8, 0.0));
+        using var optimizer = optim.AdamW(groups, config.LearningRate, config.Beta1, config.Beta2);
+
+        int heads = probe.Heads;
+        var bestScore = Enumerable.Repeat(double.NegativeInfinity, heads).ToArray();
+        var results = new ProbeHeadResult?[heads];
+        double bestMean = double.NegativeInfinity;
+        Dictionary<string, Tensor>? bestState = null;
+        var losses = new List<double>();
+
+        var sampler = new EpochSampler(task.Train.Count, config.Seed);
+        var clock = new Stopwatch();
+        using var progress = new ConsoleProgress($"probe {probe.GetName()}", config.Steps);
+        for (int step = 0; step < config.Steps; step++)
+        {
+            clock.Start();
+            double lr = config.LearningRateAt(step, config.LearningRate);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            using (var scope = NewDisposeScope())
+            {
+                var rows = sampler.Next(config.BatchSize);
+                var x = task.Train.Features.Gather(rows, probe.UsesPatches, device);
+                using var index = tensor(rows.Select(r => (long)r).ToArray());
+                var y = task.Train.Targets.index_select(0, index).to(device);
+                var loss = ProbeLosses.For(task.MultiLabel, probe.forward(x), y);
+                if (probe.Penalty() is { } penalty) loss = loss + penalty;
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                losses.Add(loss.item<float>());
+            }
+            clock.Stop();
+
+            bool last = step + 1 == config.Steps;
+            if ((step + 1) % config.EvaluateEvery != 0 && !last) continue;
+            using var evalScope = NewDisposeScope();
+            var valLogits = Predict(probe, task.Validation.Features, config.EvalBatchSize, device);
+            var valScores = HeadScores(task, valLogits, task.Validation.Targets);
+            var improved = Enumerable.Range(0, heads)
+                .Where(h => results[h] is null || valScores[h] > bestScore[h]).ToList();
+            if (improved.Count > 0)
+            {
+                var testLogits = Predict(probe, task.Test.Features, config.EvalBatchSize, device);
+                foreach (var h in improved)
+                {
+                    bestScore[h] = valScores[h];
+                    results[h] = new ProbeHeadResult(h, step + 1, valScores[h],
+                        ProbeScores.Compute(task.MultiLabel, Head(testLogits, h, heads), task.Test.Targets));
+                }
+            }
+            double mean = valScores.Average();
+            if (bestState is null || mean > bestMean)
+            {
+                bestMean = mean;
+                DisposeState(bestState);
+                bestState = probe.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+            }
+            progress.Report(step + 1, $"loss {losses[^1]:F4} val {task.SelectionMetric} {mean:F2}");
+        }
+
+        if (bestState is not null)
+        {
+            probe.load_state_dict(bestState);
+            DisposeState(bestState);
+        }
+        probe.eval();
+        return new ProbeRunResult(probe.GetName(), probe.ParameterCount, clock.Elapsed.TotalSeconds, config.Steps,
+            task.SelectionMetric, results.Select(r => r!).ToList(), probe.GateWeights(), losses);
+    }
+
+    /// <summary>Logits for every row of a split, in eval mode, on the CPU: (N, C) or (N, H, C).</summary>
+    public static Tensor Predict(Probe probe, IFeatureSource source, int batchSize, Device device)
+    {
+        bool wasTraining = probe.training;
+        probe.eval();
+        try
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            var parts = new List<Tensor>();
+            for (int start = 0; start < source.Count; start += batchSize)
+            {
+                var rows = Enumerable.Range(start, Math.Min(batchSize, source.Count - start)).ToArray();
+                parts.Add(probe.forward(source.Gather(rows, probe.UsesPatches, device)).cpu());
+            }
+            return cat(parts, 0).MoveToOuterDisposeScope();
+        }
+        finally { probe.train(wasTraining); }
+    }
+
+    static double[] HeadScores(ProbeTask task, Tensor logits, Tensor targets) =>
+        Enumerable.Range(0, logits.dim() == 3 ? (int)logits.shape[1] : 1)
+            .Select(h => ProbeScores.Compute(task.MultiLabel, Head(logits, h, logits.dim() == 3 ? (int)logits.shape[1] : 1), targets)[task.SelectionMetric])
+            .Select(s => double.IsNaN(s) ? double.NegativeInfinity : s)
+            .ToArray();
+
+    static Tensor Head(Tensor logits, int head, int heads) => heads == 1 && logits.dim() == 2 ? logits : logits.select(1, head);
+
+    static void DisposeState(Dictionary<string, Tensor>? state)
+    {
+        if (state is null) return;
+        foreach (var t in state.Values) t.Dispose();
+    }
+}
+
+/// <summary>Reshuffles the row order every epoch (seeded) and hands out batches from it.</summary>
+internal sealed class EpochSampler(int count, long seed)
+{
+    readonly Random random = new((int)(seed ^ (seed >> 32)));
+    int[] order = [];
+    int position;
+
+    public int[] Next(int batchSize)
+    {
+        if (count == 0) throw new InvalidOperationException("cannot sample from an empty split");
+        var batch = new int[batchSize];
+        for (int i = 0; i < batchSize; i++)
+        {
+            if (position == order.Length)
+            {
+                order = Enumerable.Range(0, count).ToArray();
+                random.Shuffle(order);
+                position = 0;
+            }
+            batch[i] = order[position++];
+        }
+        return batch;
+    }
+}
