@@ -36,11 +36,11 @@ public static class PretrainCommands
             var named = PretrainVariant.Named(parse.GetValue(variant)!);
             var v = named with
             {
-                Frontend = parse.GetValue(frontend) ?? v.Frontend,
-                Targets = parse.GetValue(targets) ?? v.Targets,
-                Gated = parse.GetValue(gated) ?? v.Gated,
-                Decoder = parse.GetValue(decoder) ?? v.Decoder,
-                UtteranceWeighting = parse.GetValue(weighting) ?? v.UtteranceWeighting,
+                Frontend = parse.GetValue(frontend) ?? named.Frontend,
+                Targets = parse.GetValue(targets) ?? named.Targets,
+                Gated = parse.GetValue(gated) ?? named.Gated,
+                Decoder = parse.GetValue(decoder) ?? named.Decoder,
+                UtteranceWeighting = parse.GetValue(weighting) ?? named.UtteranceWeighting,
             };
             if (!FrontendConfig.Kinds.Contains(v.Frontend))
                 throw new BatException("--frontend", $"unknown frontend '{v.Frontend}' (expected {string.Join("|", FrontendConfig.Kinds)})");
