@@ -12,6 +12,7 @@ public static class CommandCatalog
         yield return NotebookCommands.Create();
         yield return FrontendCommands.Create();
         yield return FrontendCommands.Stats();
+        yield return PretrainCommands.Create();
         yield return BenchCommands.Create();
     }
 }
