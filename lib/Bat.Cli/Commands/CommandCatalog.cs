@@ -12,6 +12,8 @@ public static class CommandCatalog
         yield return NotebookCommands.Create();
         yield return FrontendCommands.Create();
         yield return FrontendCommands.Stats();
+        yield return ProbeCommands.Embed();
+        yield return ProbeCommands.Create();
         yield return BenchCommand.Create();
     }
 }

@@ -175,6 +175,7 @@ public static class BenchCommand
     {
         var command = new Command("bench", "Measure speed (ratios within one run; never compared across machines).");
         command.Subcommands.Add(FrontendCommands.Bench());
+        command.Subcommands.Add(ProbeCommands.Bench());
         return command;
     }
 }
