@@ -10,6 +10,7 @@ public static class BenchCommands
         var bench = new Command("bench", "Measure speed and memory of the suite's hot paths (ratios within one run; never compared across machines).");
         bench.Subcommands.Add(FrontendCommands.Bench());
         bench.Subcommands.Add(PretrainCommands.Bench());
+        bench.Subcommands.Add(ProbeCommands.Bench());
         return bench;
     }
 }
