@@ -7,7 +7,7 @@ public static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
-        yield return InfoCommand.Create();
+        yield return ReproduceCommand.Create();
         yield return DataCommands.Create();
         yield return NotebookCommands.Create();
         yield return FrontendCommands.Create();
@@ -16,5 +16,6 @@ public static class CommandCatalog
         yield return ProbeCommands.Embed();
         yield return ProbeCommands.Create();
         yield return BenchCommands.Create();
+        yield return InfoCommand.Create();
     }
 }
