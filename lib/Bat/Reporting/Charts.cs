@@ -48,6 +48,39 @@ public static class Charts
         string title, double hopSeconds = DefaultHopSeconds) =>
         SpectrogramPair(ToMatrix(top), topTitle, ToMatrix(bottom), bottomTitle, title, hopSeconds);
 
+    /// <summary>
+    /// Waveform against time in seconds. Long clips are reduced to at most <paramref name="maxPoints"/> points by
+    /// keeping each bucket's minimum and maximum (in time order), so the envelope and every peak stay visible.
+    /// </summary>
+    public static GenericChart Waveform(float[] samples, int sampleRate, string title, int maxPoints = 4000)
+    {
+        var (indices, values) = Envelope(samples, maxPoints);
+        var seconds = indices.Select(i => Math.Round((double)i / sampleRate, 5)).ToArray();
+        return Lines(title, "time (s)", "amplitude", ("waveform", seconds, values)).WithSize(900, 300);
+    }
+
+    /// <summary>Min/max per bucket, in time order: (sample index, value) pairs, at most maxPoints of them.</summary>
+    public static (int[] Indices, double[] Values) Envelope(float[] samples, int maxPoints)
+    {
+        if (maxPoints < 2) throw new ArgumentException("maxPoints must be at least 2");
+        if (samples.Length <= maxPoints)
+            return (Enumerable.Range(0, samples.Length).ToArray(), samples.Select(v => (double)v).ToArray());
+        int bucket = (int)Math.Ceiling(samples.Length / (maxPoints / 2.0));
+        var indices = new List<int>();
+        for (int start = 0; start < samples.Length; start += bucket)
+        {
+            int end = Math.Min(start + bucket, samples.Length), lo = start, hi = start;
+            for (int i = start; i < end; i++)
+            {
+                if (samples[i] < samples[lo]) lo = i;
+                if (samples[i] > samples[hi]) hi = i;
+            }
+            indices.Add(Math.Min(lo, hi));
+            if (lo != hi) indices.Add(Math.Max(lo, hi));
+        }
+        return (indices.ToArray(), indices.Select(i => (double)samples[i]).ToArray());
+    }
+
     /// <summary>Line chart of several named series.</summary>
     public static GenericChart Lines(string title, string xLabel, string yLabel,
         params (string Name, IEnumerable<double> X, IEnumerable<double> Y)[] series)

@@ -23,6 +23,23 @@ public sealed record SpectrogramStats(
 {
     public const double DefaultFloorMargin = 0.05;
 
+    /// <summary>Per mel bin: the population variance over time of that bin.</summary>
+    public static double[] BandVariance(float[,] spectrogram)
+    {
+        int frames = spectrogram.GetLength(0), bins = spectrogram.GetLength(1);
+        var result = new double[bins];
+        for (int m = 0; m < bins; m++)
+        {
+            double mean = 0;
+            for (int t = 0; t < frames; t++) mean += spectrogram[t, m];
+            mean /= frames;
+            double variance = 0;
+            for (int t = 0; t < frames; t++) variance += (spectrogram[t, m] - mean) * (spectrogram[t, m] - mean);
+            result[m] = variance / frames;
+        }
+        return result;
+    }
+
     public static SpectrogramStats Compute(string name, float[,] spectrogram, double floorMargin = DefaultFloorMargin)
     {
         int frames = spectrogram.GetLength(0), bins = spectrogram.GetLength(1);
@@ -39,17 +56,7 @@ public sealed record SpectrogramStats(
         long nearFloor = 0;
         foreach (var v in spectrogram) if (v <= floor) nearFloor++;
 
-        double bandVarianceSum = 0;
-        for (int m = 0; m < bins; m++)
-        {
-            double mean = 0;
-            for (int t = 0; t < frames; t++) mean += spectrogram[t, m];
-            mean /= frames;
-            double variance = 0;
-            for (int t = 0; t < frames; t++) variance += (spectrogram[t, m] - mean) * (spectrogram[t, m] - mean);
-            bandVarianceSum += variance / frames;
-        }
-        double meanBandVariance = bandVarianceSum / bins;
+        double meanBandVariance = BandVariance(spectrogram).Average();
         return new SpectrogramStats(name, frames, bins, min, max, range, (double)nearFloor / (frames * (long)bins),
             meanBandVariance, range > 0 ? meanBandVariance / (range * range) : 0);
     }

@@ -104,6 +104,33 @@ public class ReportingTests
         Assert.Throws<ArgumentException>(() => SpectrogramStats.Compute("nan", new float[,] { { float.NaN } }));
     }
 
+    [Fact]
+    public void Waveform_envelope_keeps_peaks_in_time_order_within_the_point_budget()
+    {
+        var (idx, vals) = Charts.Envelope([0.1f, -0.2f, 0.3f], 10);
+        Assert.Equal([0, 1, 2], idx);
+        Assert.Equal(-0.2f, (float)vals[1]);
+
+        var samples = Enumerable.Range(0, 10_000).Select(i => MathF.Sin(i * 0.01f) * 0.5f).ToArray();
+        samples[1234] = 0.9f;
+        samples[8765] = -0.95f;
+        (idx, vals) = Charts.Envelope(samples, 100);
+        Assert.True(idx.Length <= 100, $"{idx.Length} points");
+        Assert.Contains(1234, idx);
+        Assert.Contains(8765, idx);
+        Assert.Equal(idx.Order(), idx);
+        Assert.Equal(idx.Select(i => (double)samples[i]), vals);
+        Assert.Equal(0.9, Figure(Charts.Waveform(samples, 16000, "w"))["data"]![0]!["y"]!.AsArray().Max(v => v!.GetValue<double>()), 6);
+    }
+
+    [Fact]
+    public void Band_variance_is_per_mel_bin_over_time()
+    {
+        // bins over 4 frames: 0,2,4,2 (mean 2, variance 2); constant 10 (0); 1,0,1,0 (mean 0.5, variance 0.25)
+        var variance = SpectrogramStats.BandVariance(new float[,] { { 0, 10, 1 }, { 2, 10, 0 }, { 4, 10, 1 }, { 2, 10, 0 } });
+        Assert.Equal([2.0, 0.0, 0.25], variance);
+    }
+
     static JsonObject Figure(GenericChart chart) => (JsonObject)JsonNode.Parse(GenericChart.toJson(chart))!;
 
     [Fact]
