@@ -13,6 +13,6 @@ public static class CommandCatalog
         yield return FrontendCommands.Create();
         yield return FrontendCommands.Stats();
         yield return PretrainCommands.Create();
-        yield return BenchCommand.Create();
+        yield return BenchCommands.Create();
     }
 }
