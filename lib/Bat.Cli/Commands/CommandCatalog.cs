@@ -14,6 +14,6 @@ public static class CommandCatalog
         yield return FrontendCommands.Stats();
         yield return ProbeCommands.Embed();
         yield return ProbeCommands.Create();
-        yield return BenchCommand.Create();
+        yield return BenchCommands.Create();
     }
 }

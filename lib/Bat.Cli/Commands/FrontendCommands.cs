@@ -167,15 +167,3 @@ public static class FrontendCommands
         return (double)batch * runs / clock.Elapsed.TotalSeconds;
     }
 }
-
-/// <summary>`bat bench ...`: speed measurements, reported as ratios within one process.</summary>
-public static class BenchCommand
-{
-    public static Command Create()
-    {
-        var command = new Command("bench", "Measure speed (ratios within one run; never compared across machines).");
-        command.Subcommands.Add(FrontendCommands.Bench());
-        command.Subcommands.Add(ProbeCommands.Bench());
-        return command;
-    }
-}
