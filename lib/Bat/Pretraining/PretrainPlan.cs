@@ -1,3 +1,4 @@
+using Bat.Frontends;
 using Bat.Model;
 
 namespace Bat.Pretraining;
@@ -46,9 +47,10 @@ public sealed record PretrainVariant(string Name, string Frontend, string Target
         Ablation.FirstOrDefault(v => v.Name == name)
         ?? throw new BatException("variant", $"unknown variant '{name}' (expected {string.Join("|", Ablation.Select(v => v.Name))})");
 
-    /// <summary>The full run config for this variant under a preset's plan.</summary>
-    public PretrainConfig Config(PretrainPlan plan, long seed = 0) => new()
+    /// <summary>The full run config for this variant under a preset's plan (frontend: see PretrainData.FrontendFor).</summary>
+    public PretrainConfig Config(PretrainPlan plan, FrontendConfig frontend, long seed = 0) => new()
     {
+        Frontend = frontend,
         Preset = plan.Preset,
         Variant = Name,
         Encoder = EncoderConfig.For(plan.Preset) with { Gated = Gated },
