@@ -68,7 +68,7 @@ public static class ProbeCommands
             Print(result, modelName, dataset);
             if (parse.GetValue(output) is { } csv)
             {
-                ProbeResults.Append(csv, ProbeResults.Rows(result, parse.GetValue(experiment)!, dataset, modelName, k, runSeed, presetName));
+                Bat.Reporting.ResultsTable.Append(csv, ProbeResults.Rows(result, parse.GetValue(experiment)!, dataset, modelName, k, runSeed, presetName));
                 Console.WriteLine($"appended results to {csv}");
             }
             return 0;
