@@ -59,9 +59,9 @@ public static class FineTuner
                     var loss = ProbeLosses.For(multiLabel, model.forward(x), y);
                     optimizer.zero_grad();
                     loss.backward();
-                    optimizer.step();
                     losses.Add(loss.item<float>());
                 }
+                optimizer.step();  // outside the scope: lazily created optimizer state must outlive it
                 clock.Stop();
                 step++;
                 if (step % config.EvaluateEvery != 0 && step != config.Steps) continue;
