@@ -20,9 +20,9 @@ public class ReproductionTests
             if (name == failIn) body += "\nthrow new InvalidOperationException(\"deliberate failure\");";
             if (name == "03-cgp-ablation")
                 body += "\nBat.Reporting.ResultsTable.Write(System.IO.Path.Combine(OutDir, \"03-cgp-ablation\", \"results.csv\"), new[] {" +
-                        "new Bat.Reporting.ResultRow(\"table5\", \"synth\", \"bat\", \"cgp\", 64, null, \"map\", 61.5, 1, Preset, \"abc\")," +
-                        "new Bat.Reporting.ResultRow(\"table5\", \"synth\", \"bat\", \"cgp\", 64, null, \"map\", 62.5, 2, Preset, \"abc\")," +
-                        "new Bat.Reporting.ResultRow(\"table5\", \"synth\", \"bat\", \"lp\", null, null, \"map\", 40.25, 1, Preset, \"abc\") });";
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"cgp\", 64, null, \"map\", 61.5, 1, Preset, \"abc\")," +
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"cgp\", 64, null, \"map\", 62.5, 2, Preset, \"abc\")," +
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"lp\", null, null, \"map\", 40.25, 1, Preset, \"abc\") });";
             File.WriteAllText(Path.Combine(dir, name + ".ipynb"), Notebook(
                 ("code", "string Preset = \"tiny\";\nstring OutDir = \"../results\";", ["parameters"]),
                 ("code", body, null)));
