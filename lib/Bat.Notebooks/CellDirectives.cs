@@ -51,7 +51,8 @@ internal static partial class CellDirectives
                                                          $"(carried: {string.Join(", ", CarriedPackages.Order())}); reference a built .dll with #r \"path\" instead");
                 }
                 else if (CarriedAssembly(target) is { } assembly) carried.Add(assembly);
-                else external.Add(Path.GetFullPath(target, baseDirectory));
+                else if (Path.GetFullPath(target, baseDirectory) is var full && File.Exists(full)) external.Add(full);
+                else throw new CellDirectiveException($"{cellLabel}: #r \"{target}\": file not found ({full})");
             }
             else if (line.StartsWith("#i ") || line.StartsWith("#i\"")) { } // package sources: nothing to restore
             else directive = false;

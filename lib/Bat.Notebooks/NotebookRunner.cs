@@ -137,18 +137,19 @@ public static class NotebookRunner
             .WithFilePath($"cell {cellNumber}");
         if (string.IsNullOrWhiteSpace(prepared.Code)) return (state, cellOptions, null);
 
+        // Compile first, so the time limit covers running only and compile errors need no exception.
+        var script = state is null ? CSharpScript.Create(prepared.Code, cellOptions) : state.Script.ContinueWith(prepared.Code, cellOptions);
+        var errors = script.Compile().Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.ToString()).ToList();
+        if (errors.Count > 0)
+            return (state, cellOptions, Fail(session, "CompilationError", $"{label}: does not compile: {string.Join("; ", errors)}", errors));
+
         ScriptState<object>? next = null;
         Exception? thrown = null;
         var clock = Stopwatch.StartNew();
         var worker = new Thread(() =>
         {
             CellSession.Current = session;
-            try
-            {
-                next = (state is null
-                    ? CSharpScript.RunAsync(prepared.Code, cellOptions)
-                    : state.ContinueWithAsync(prepared.Code, cellOptions)).GetAwaiter().GetResult();
-            }
+            try { next = (state is null ? script.RunAsync() : script.RunFromAsync(state)).GetAwaiter().GetResult(); }
             catch (Exception e) { thrown = e; }
             finally { Console.Out.Flush(); }
         }, maxStackSize: 64 * 1024 * 1024) { IsBackground = true, Name = $"notebook {label}" };
@@ -158,12 +159,6 @@ public static class NotebookRunner
             // .NET cannot abort a thread: the cell is abandoned (a background thread ends with the process).
             var limit = timeout!.Value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
             return (state, cellOptions, Fail(session, "TimeoutError", $"{label}: did not finish within {limit} s (--timeout-per-cell); run stopped", null));
-        }
-
-        if (thrown is CompilationErrorException ce)
-        {
-            var diagnostics = ce.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(d => d.ToString()).ToList();
-            return (state, cellOptions, Fail(session, "CompilationError", $"{label}: does not compile: {string.Join("; ", diagnostics)}", diagnostics));
         }
         if (thrown is not null)
         {
