@@ -26,7 +26,8 @@ public static class Cli
             try { return await action(parse); }
             catch (Exception e) when (IsUserError(e))
             {
-                Console.Error.WriteLine($"error: {OneLine(e)}");
+                // The invocation's writer is Console.Error unless a caller (a test) captures it.
+                parse.InvocationConfiguration.Error.WriteLine($"error: {OneLine(e)}");
                 return 1;
             }
         });

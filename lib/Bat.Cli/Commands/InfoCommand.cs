@@ -1,6 +1,5 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
-using TorchSharp;
+using Bat.Reporting;
 
 namespace Bat.Cli.Commands;
 
@@ -12,12 +11,7 @@ public static class InfoCommand
         var command = new Command("info", "Print versions, threads and the device the suite will use.");
         command.SetGuardedAction(_ =>
         {
-            Console.WriteLine($"bat          {typeof(BatException).Assembly.GetName().Version}");
-            Console.WriteLine($".NET         {RuntimeInformation.FrameworkDescription}");
-            Console.WriteLine($"OS           {RuntimeInformation.OSDescription}");
-            Console.WriteLine($"TorchSharp   {typeof(torch).Assembly.GetName().Version}");
-            Console.WriteLine($"threads      {torch.get_num_threads()}");
-            Console.WriteLine($"device       {Devices.Default}");
+            foreach (var (name, value) in EnvironmentInfo.Describe()) Console.WriteLine($"{name,-18} {value}");
             return 0;
         });
         return command;

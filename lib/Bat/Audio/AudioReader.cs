@@ -71,6 +71,8 @@ public static class AudioReader
             if (code != 0 || !File.Exists(tmp))
             {
                 var why = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? $"exit code {code}";
+                var full = Path.GetFullPath(path) + ": ";
+                if (why.StartsWith(full, StringComparison.Ordinal)) why = why[full.Length..];   // the tool names the file too
                 throw new BatException(path, $"{Path.GetFileName(tool)} cannot decode it: {why}");
             }
             var clip = WavReader.Read(tmp);

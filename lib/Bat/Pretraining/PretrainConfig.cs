@@ -1,3 +1,4 @@
+using Bat.Frontends;
 using Bat.Model;
 
 namespace Bat.Pretraining;
@@ -13,6 +14,8 @@ public sealed record PretrainConfig
     public string Variant { get; init; } = "custom";
     public EncoderConfig Encoder { get; init; } = EncoderConfig.Tiny;
     public DecoderConfig Decoder { get; init; } = new();
+    /// <summary>The features the encoder was trained on; probes must compute the same ones.</summary>
+    public FrontendConfig Frontend { get; init; } = new(FrontendConfig.Bat, 64, 512);
 
     /// <summary>"ffn": teacher MLP outputs before residual/LN (EAT); "eob": end-of-block outputs (BAT).</summary>
     public string Targets { get; init; } = "ffn";
@@ -57,6 +60,8 @@ public sealed record PretrainConfig
     public void Validate()
     {
         Encoder.Validate();
+        if (Frontend.MelBins != Encoder.MelBins)
+            throw new BatException("pretrain config", $"frontend gives {Frontend.MelBins} mel bins, the encoder expects {Encoder.MelBins}");
         if (Targets is not ("ffn" or "eob")) throw new BatException("pretrain config", $"targets must be ffn|eob, not '{Targets}'");
         if (UtteranceWeighting is not ("fairseq" or "equal"))
             throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not '{UtteranceWeighting}'");

@@ -4,15 +4,15 @@ using static TorchSharp.torch;
 
 namespace Bat.Tests.Probing;
 
-public class FeatureCacheTests : IDisposable
+public class EmbeddingCacheTests : IDisposable
 {
-    readonly string dir = Directory.CreateTempSubdirectory("batfeat-").FullName;
+    readonly string dir = Directory.CreateTempSubdirectory("batemb-").FullName;
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     const int Clips = 5, L = 3, T = 4, D = 6;
 
-    static FeatureCacheHeader Header(string sha = "abc") => new(
-        FeatureCacheHeader.CurrentVersion, "train", sha, "run/checkpoints/step-000010.pt",
+    static EmbeddingCacheHeader Header(string sha = "abc") => new(
+        EmbeddingCacheHeader.CurrentVersion, "train", sha, "run/checkpoints/step-000010.pt",
         JsonSerializer.SerializeToElement(new { dim = D, depth = L }), JsonSerializer.SerializeToElement(new { kind = "bat", melBins = 64 }),
         "m123", Clips, L, T, D, "float16", Enumerable.Range(0, Clips).Select(i => $"clip{i}.wav").ToList());
 
@@ -21,7 +21,7 @@ public class FeatureCacheTests : IDisposable
     {
         manual_seed(3);
         var truth = randn(Clips, L, T, D);
-        FeatureCache.Write(path, Header(), sink =>
+        EmbeddingCache.Write(path, Header(), sink =>
         {
             foreach (var (start, count) in new[] { (0, 3), (3, 2) })
                 sink(Enumerable.Range(0, L).Select(l => truth.narrow(0, start, count).select(1, l)).ToList());
@@ -32,9 +32,9 @@ public class FeatureCacheTests : IDisposable
     [Fact]
     public void GathersTheRowsThatWereWrittenInHalfPrecision()
     {
-        var path = FeatureCache.FileFor(dir, "train");
+        var path = EmbeddingCache.FileFor(dir, "train");
         using var truth = WriteCache(path);
-        using var cache = FeatureCache.Open(path, Header());
+        using var cache = EmbeddingCache.Open(path, Header());
         Assert.Equal((Clips, L, T - 1, D), (cache.Count, cache.Layers, cache.Patches, cache.Dim));
         Assert.Equal(L * T * D * 2, cache.Header.BytesPerClip);
 
@@ -53,24 +53,24 @@ public class FeatureCacheTests : IDisposable
     [Fact]
     public void RefusesACacheFromAnotherCheckpointNamingTheFileAndTheDifference()
     {
-        var path = FeatureCache.FileFor(dir, "train");
+        var path = EmbeddingCache.FileFor(dir, "train");
         WriteCache(path).Dispose();
-        var error = Assert.Throws<BatException>(() => FeatureCache.Open(path, Header(sha: "def")));
+        var error = Assert.Throws<BatException>(() => EmbeddingCache.Open(path, Header(sha: "def")));
         Assert.StartsWith(path + ":", error.Message);
         Assert.Contains("checkpoint SHA-256: cached abc, expected def", error.Message);
 
         var otherFrontend = Header() with { FrontendConfig = JsonSerializer.SerializeToElement(new { kind = "kaldi", melBins = 64 }) };
-        Assert.Contains("frontend config", Assert.Throws<BatException>(() => FeatureCache.Open(path, otherFrontend)).Message);
+        Assert.Contains("frontend config", Assert.Throws<BatException>(() => EmbeddingCache.Open(path, otherFrontend)).Message);
     }
 
     [Fact]
     public void RefusesATruncatedCache()
     {
-        var path = FeatureCache.FileFor(dir, "train");
+        var path = EmbeddingCache.FileFor(dir, "train");
         WriteCache(path).Dispose();
         using (var stream = new FileStream(path, FileMode.Open)) stream.SetLength(stream.Length - 10);
-        Assert.Contains("truncated", Assert.Throws<BatException>(() => FeatureCache.Open(path)).Message);
+        Assert.Contains("truncated", Assert.Throws<BatException>(() => EmbeddingCache.Open(path)).Message);
         File.WriteAllText(path, "not a cache");
-        Assert.Contains("bad magic", Assert.Throws<BatException>(() => FeatureCache.Open(path)).Message);
+        Assert.Contains("bad magic", Assert.Throws<BatException>(() => EmbeddingCache.Open(path)).Message);
     }
 }

@@ -7,10 +7,10 @@ using static TorchSharp.torch;
 namespace Bat.Probing;
 
 /// <summary>
-/// What a feature cache was made from. Two caches are interchangeable only when all of it matches, so a
+/// What a embedding cache was made from. Two caches are interchangeable only when all of it matches, so a
 /// probe never silently trains on features of another checkpoint, encoder, frontend or manifest.
 /// </summary>
-public sealed record FeatureCacheHeader(
+public sealed record EmbeddingCacheHeader(
     int Version,
     string Split,
     string CheckpointSha256,
@@ -34,7 +34,7 @@ public sealed record FeatureCacheHeader(
     public long BytesPerClip => (long)Layers * Tokens * Dim * sizeof(short);
 
     /// <summary>The differences from what a caller expects, as "what: cached X, expected Y" phrases (empty = compatible).</summary>
-    public IReadOnlyList<string> DifferencesFrom(FeatureCacheHeader expected)
+    public IReadOnlyList<string> DifferencesFrom(EmbeddingCacheHeader expected)
     {
         var differences = new List<string>();
         void Compare(string what, string cached, string wanted)
@@ -57,13 +57,13 @@ public sealed record FeatureCacheHeader(
 /// <summary>
 /// On-disk frozen features of one split: all layers' CLS and patch tokens in float16, so many probes train
 /// from one encoder pass. File layout (little-endian):
-///   "BATFEAT1" | int32 header length | header JSON (UTF-8) | zero padding to a 64-byte boundary |
+///   "BATEMB01" | int32 header length | header JSON (UTF-8) | zero padding to a 64-byte boundary |
 ///   body: Clips x Layers x (1 + N) x D float16, clip-major, token 0 = CLS.
 /// The body is memory-mapped: a batch copies just its rows, so the cache can be larger than RAM.
 /// </summary>
-public sealed class FeatureCache : IFeatureSource, IDisposable
+public sealed class EmbeddingCache : IFeatureSource, IDisposable
 {
-    static readonly byte[] Magic = "BATFEAT1"u8.ToArray();
+    static readonly byte[] Magic = "BATEMB01"u8.ToArray();
     const int Alignment = 64;
 
     readonly MemoryMappedFile file;
@@ -71,9 +71,9 @@ public sealed class FeatureCache : IFeatureSource, IDisposable
     readonly long bodyOffset;
 
     public string Path { get; }
-    public FeatureCacheHeader Header { get; }
+    public EmbeddingCacheHeader Header { get; }
 
-    FeatureCache(string path, FeatureCacheHeader header, MemoryMappedFile file, MemoryMappedViewAccessor view, long bodyOffset)
+    EmbeddingCache(string path, EmbeddingCacheHeader header, MemoryMappedFile file, MemoryMappedViewAccessor view, long bodyOffset)
     {
         Path = path;
         Header = header;
@@ -88,13 +88,13 @@ public sealed class FeatureCache : IFeatureSource, IDisposable
     public int Dim => Header.Dim;
 
     /// <summary>The cache file of a split inside a cache folder.</summary>
-    public static string FileFor(string cacheDir, string split) => System.IO.Path.Combine(cacheDir, $"{split}.batfeat");
+    public static string FileFor(string cacheDir, string split) => System.IO.Path.Combine(cacheDir, $"{split}.batemb");
 
     /// <summary>
     /// Writes a cache atomically. <paramref name="writeBody"/> is called with a sink that takes one batch of
     /// encoder block outputs at a time (L tensors of (B, 1+N, D)) and must deliver exactly header.Clips clips.
     /// </summary>
-    public static void Write(string path, FeatureCacheHeader header, Action<Action<IReadOnlyList<Tensor>>> writeBody)
+    public static void Write(string path, EmbeddingCacheHeader header, Action<Action<IReadOnlyList<Tensor>>> writeBody)
     {
         AtomicFile.Write(path, stream =>
         {
@@ -122,39 +122,39 @@ public sealed class FeatureCache : IFeatureSource, IDisposable
     }
 
     /// <summary>Opens a cache; with <paramref name="expected"/>, refuses one made from anything else.</summary>
-    public static FeatureCache Open(string path, FeatureCacheHeader? expected = null)
+    public static EmbeddingCache Open(string path, EmbeddingCacheHeader? expected = null)
     {
-        if (!File.Exists(path)) throw new BatException(path, "feature cache not found (make it with `bat embed`)");
+        if (!File.Exists(path)) throw new BatException(path, "embedding cache not found (make it with `bat embed`)");
         var header = ReadHeader(path, out long bodyOffset);
         if (expected is not null)
         {
             var differences = header.DifferencesFrom(expected);
             if (differences.Count > 0)
-                throw new BatException(path, $"feature cache was made from something else ({string.Join("; ", differences)}); re-run `bat embed` or use another --cache folder");
+                throw new BatException(path, $"embedding cache was made from something else ({string.Join("; ", differences)}); re-run `bat embed` or use another --cache folder");
         }
         long length = new FileInfo(path).Length;
         if (length != bodyOffset + header.Clips * header.BytesPerClip)
-            throw new BatException(path, $"truncated or corrupt feature cache: {length} bytes, expected {bodyOffset + header.Clips * header.BytesPerClip}");
+            throw new BatException(path, $"truncated or corrupt embedding cache: {length} bytes, expected {bodyOffset + header.Clips * header.BytesPerClip}");
         var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         var view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-        return new FeatureCache(path, header, file, view, bodyOffset);
+        return new EmbeddingCache(path, header, file, view, bodyOffset);
     }
 
-    public static FeatureCacheHeader ReadHeader(string path, out long bodyOffset)
+    public static EmbeddingCacheHeader ReadHeader(string path, out long bodyOffset)
     {
         using var stream = File.OpenRead(path);
         var prefix = new byte[Magic.Length + sizeof(int)];
         if (stream.Read(prefix) != prefix.Length || !prefix.AsSpan(0, Magic.Length).SequenceEqual(Magic))
-            throw new BatException(path, "not a BAT feature cache (bad magic)");
+            throw new BatException(path, "not a BAT embedding cache (bad magic)");
         int length = BitConverter.ToInt32(prefix, Magic.Length);
-        if (length <= 0 || length > stream.Length - prefix.Length) throw new BatException(path, "corrupt feature cache header length");
+        if (length <= 0 || length > stream.Length - prefix.Length) throw new BatException(path, "corrupt embedding cache header length");
         var json = new byte[length];
         stream.ReadExactly(json);
-        FeatureCacheHeader header;
-        try { header = JsonSerializer.Deserialize<FeatureCacheHeader>(json, Json.Options) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new BatException(path, $"corrupt feature cache header: {e.Message}", e); }
-        if (header.Version != FeatureCacheHeader.CurrentVersion)
-            throw new BatException(path, $"feature cache version {header.Version}, this build reads {FeatureCacheHeader.CurrentVersion}; re-run `bat embed`");
+        EmbeddingCacheHeader header;
+        try { header = JsonSerializer.Deserialize<EmbeddingCacheHeader>(json, Json.Options) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new BatException(path, $"corrupt embedding cache header: {e.Message}", e); }
+        if (header.Version != EmbeddingCacheHeader.CurrentVersion)
+            throw new BatException(path, $"embedding cache version {header.Version}, this build reads {EmbeddingCacheHeader.CurrentVersion}; re-run `bat embed`");
         long used = prefix.Length + length;
         bodyOffset = used + (Alignment - used % Alignment) % Alignment;
         return header;

@@ -1,0 +1,128 @@
+using System.CommandLine;
+using Bat.Data;
+using Bat.Data.Builders;
+using Bat.Data.Synth;
+
+namespace Bat.Cli.Commands;
+
+/// <summary>`bat data ...`: the synthetic benchmark and manifest builders for the datasets users bring.</summary>
+public static class DataCommands
+{
+    public static Command Create()
+    {
+        var data = new Command("data", "Make the synthetic benchmark and build manifests for ESC-50, Speech Commands, AudioSet and HEAR tasks.");
+        data.Subcommands.Add(Synth());
+        data.Subcommands.Add(ManifestCommands());
+        return data;
+    }
+
+    static Command Synth()
+    {
+        var outDir = new Option<string>("--out") { Description = "Output folder.", Required = true };
+        var clips = new Option<int>("--clips") { Description = "Clips per task (multi-label and single-label).", DefaultValueFactory = _ => 2000 };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
+        var seconds = new Option<double>("--seconds") { Description = "Clip length in seconds.", DefaultValueFactory = _ => 5.0 };
+        var command = new Command("synth", "Generate the embedded synthetic benchmark (16 event classes, multi-label and single-label tasks).")
+        {
+            outDir, clips, seed, seconds,
+        };
+        command.SetGuardedAction(parse =>
+        {
+            var config = new SynthConfig(parse.GetValue(clips), parse.GetValue(seed), parse.GetValue(seconds));
+            var report = SyntheticBenchmark.Generate(parse.GetValue(outDir)!, config, progress: true);
+            Console.WriteLine($"wrote {report.Files} clips ({config.Clips} per task, {config.Seconds} s, {config.SampleRate} Hz) " +
+                              $"in {report.Elapsed.TotalSeconds:F1} s on {Environment.ProcessorCount} cores");
+            foreach (var m in report.Manifests.All) Console.WriteLine($"manifest {m}");
+            Console.WriteLine();
+            Console.Write(report.BalanceTable());
+            return 0;
+        });
+        return command;
+    }
+
+    static Command ManifestCommands()
+    {
+        var manifest = new Command("manifest", "Build a manifest (CSV + JSON sidecar) for a dataset on disk.");
+        manifest.Subcommands.Add(Esc50());
+        manifest.Subcommands.Add(SpeechCommands());
+        manifest.Subcommands.Add(AudioSet());
+        manifest.Subcommands.Add(Hear());
+        return manifest;
+    }
+
+    static Option<string> OutDirOption() => new("--out") { Description = "Folder for the manifests (default: the dataset folder)." };
+
+    static Command Esc50()
+    {
+        var root = new Option<string>("--root") { Description = "ESC-50 folder (with meta/esc50.csv and audio/).", Required = true };
+        var outDir = OutDirOption();
+        var command = new Command("esc50", "ESC-50: 50 classes, 5 folds (folds 1-3 train, 4 valid, 5 test); also writes esc10.csv.") { root, outDir };
+        command.SetGuardedAction(parse =>
+        {
+            var r = Esc50Builder.Build(parse.GetValue(root)!, parse.GetValue(outDir));
+            Console.WriteLine($"{r.Clips} clips -> {r.Esc50}, {r.Esc10}");
+            return 0;
+        });
+        return command;
+    }
+
+    static Command SpeechCommands()
+    {
+        var root = new Option<string>("--root") { Description = "Speech Commands v2 folder (word folders, *_list.txt, _background_noise_/).", Required = true };
+        var outDir = OutDirOption();
+        var command = new Command("speechcommands", "Speech Commands v2, 12 classes (10 words, _silence_, _unknown_).") { root, outDir };
+        command.SetGuardedAction(parse =>
+        {
+            var r = SpeechCommandsBuilder.Build(parse.GetValue(root)!, parse.GetValue(outDir));
+            Console.WriteLine($"{r.Clips} clips ({r.SilenceChunks} silence chunks; " +
+                              string.Join(", ", r.PerSplit.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} {kv.Value}")) + $") -> {r.Manifest}");
+            return 0;
+        });
+        return command;
+    }
+
+    static Command AudioSet()
+    {
+        var segments = new Option<string[]>("--segments")
+        {
+            Description = "Segment CSV(s), optionally as split=path (default split: test if the name contains 'eval', else train).",
+            Required = true, AllowMultipleArgumentsPerToken = true,
+        };
+        var labels = new Option<string>("--labels") { Description = "class_labels_indices.csv (index,mid,display_name; a copy is in data-manifests/).", Required = true };
+        var pattern = new Option<string>("--audio-pattern") { Description = "Path pattern of local audio, e.g. {root}/{ytid}_{start}.wav.", Required = true };
+        var audioRoot = new Option<string?>("--audio-root") { Description = "Value of {root} (default: the segment CSV's folder)." };
+        var outCsv = new Option<string>("--out") { Description = "Manifest CSV to write.", Required = true };
+        var command = new Command("audioset", "AudioSet segment lists -> 527-class multi-label manifest; missing audio is reported.")
+        {
+            segments, labels, pattern, audioRoot, outCsv,
+        };
+        command.SetGuardedAction(parse =>
+        {
+            var sources = parse.GetValue(segments)!.Select(s =>
+            {
+                int eq = s.IndexOf('=');
+                return eq > 0 ? new AudioSetBuilder.Source(s[(eq + 1)..], s[..eq]) : new AudioSetBuilder.Source(s, AudioSetBuilder.DefaultSplit(s));
+            }).ToList();
+            var r = AudioSetBuilder.Build(sources, parse.GetValue(labels)!, parse.GetValue(pattern)!, parse.GetValue(outCsv)!, parse.GetValue(audioRoot));
+            Console.WriteLine($"{r.Found} segments with audio -> {r.Manifest}");
+            if (r.Missing > 0) Console.WriteLine($"{r.Missing} segments without audio (not in the manifest), listed in {r.MissingReport}");
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Hear()
+    {
+        var taskDir = new Option<string>("--task-dir") { Description = "HEAR task folder (task_metadata.json, labelvocabulary.csv, <split>.json).", Required = true };
+        var outDir = OutDirOption();
+        var rate = new Option<int?>("--sample-rate") { Description = "Which <sample_rate>/ audio folder to use (default 16000 if present)." };
+        var command = new Command("hear", "A HEAR 2021 scene task -> manifest (event tasks are not supported yet).") { taskDir, outDir, rate };
+        command.SetGuardedAction(parse =>
+        {
+            var r = HearBuilder.Build(parse.GetValue(taskDir)!, parse.GetValue(outDir), parse.GetValue(rate));
+            Console.WriteLine($"{r.Clips} clips at {r.SampleRate} Hz -> {r.Manifest}");
+            return 0;
+        });
+        return command;
+    }
+}

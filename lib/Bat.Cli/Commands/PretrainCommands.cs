@@ -1,0 +1,133 @@
+using System.CommandLine;
+using Bat.Frontends;
+using Bat.Model;
+using Bat.Pretraining;
+
+namespace Bat.Cli.Commands;
+
+/// <summary>`bat pretrain` (bootstrap pre-training of EAT/BAT variants) and `bat bench pretrain`.</summary>
+public static class PretrainCommands
+{
+    public static Command Create()
+    {
+        var preset = new Option<string>("--preset") { Description = "Model and run size: smoke|tiny|small|base.", DefaultValueFactory = _ => "tiny" };
+        var manifest = new Option<string>("--manifest") { Description = "Manifest CSV; its train split is used (labels ignored).", Required = true };
+        var output = new Option<string>("--out") { Description = "Run folder (config.json, metrics.csv, checkpoints/).", Required = true };
+        var variant = new Option<string>("--variant") { Description = "Starting point: eat|bat-frontend|bat-eob|bat-cnn|bat (the options below override it).", DefaultValueFactory = _ => "bat" };
+        var steps = new Option<int?>("--steps") { Description = "Optimiser updates (default: the preset's plan)." };
+        var batch = new Option<int?>("--batch") { Description = "Clips per update." };
+        var clones = new Option<int?>("--clones") { Description = "Masked clones per clip." };
+        var decoder = new Option<string?>("--decoder") { Description = "cnn (EAT) | vit (BAT)." };
+        var frontend = new Option<string?>("--frontend") { Description = "bat | kaldi | kaldi-beats." };
+        var targets = new Option<string?>("--targets") { Description = "ffn (EAT) | eob (BAT)." };
+        var gated = new Option<bool?>("--gated") { Description = "Gated attention (BAT): true|false." };
+        var weighting = new Option<string?>("--utterance-weighting") { Description = "fairseq (EAT) | equal (BAT)." };
+        var seed = new Option<long>("--seed") { Description = "Seed of the initial weights, data order, masks and noise.", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest good checkpoint." };
+        var every = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (0: only at the end and on Ctrl-C)." };
+        var cache = new Option<string?>("--cache") { Description = "Folder to cache features in between runs." };
+        var command = new Command("pretrain", "Bootstrap pre-training (EAT -> BAT ablation variants) on a manifest's train split.")
+        {
+            preset, manifest, output, variant, steps, batch, clones, decoder, frontend, targets, gated, weighting, seed, resume, every, cache,
+        };
+        command.SetGuardedAction(parse =>
+        {
+            var plan = PretrainPlan.For(parse.GetValue(preset)!);
+            var named = PretrainVariant.Named(parse.GetValue(variant)!);
+            var v = named with
+            {
+                Frontend = parse.GetValue(frontend) ?? named.Frontend,
+                Targets = parse.GetValue(targets) ?? named.Targets,
+                Gated = parse.GetValue(gated) ?? named.Gated,
+                Decoder = parse.GetValue(decoder) ?? named.Decoder,
+                UtteranceWeighting = parse.GetValue(weighting) ?? named.UtteranceWeighting,
+            };
+            if (!FrontendConfig.Kinds.Contains(v.Frontend))
+                throw new BatException("--frontend", $"unknown frontend '{v.Frontend}' (expected {string.Join("|", FrontendConfig.Kinds)})");
+            var encoder = EncoderConfig.For(plan.Preset);
+            string manifestPath = parse.GetValue(manifest)!, runDir = parse.GetValue(output)!;
+            bool isResume = parse.GetValue(resume);
+            // A resumed run keeps the frontend (and its measured constants) it started with.
+            var savedConfig = isResume && File.Exists(PretrainRun.ConfigPath(runDir)) ? Json.Load<PretrainConfig>(PretrainRun.ConfigPath(runDir)) : null;
+            var frontendConfig = savedConfig?.Frontend.Kind == v.Frontend
+                ? savedConfig.Frontend
+                : PretrainData.FrontendFor(v.Frontend, encoder.MelBins, encoder.Frames, manifestPath);
+            var config = v.Config(plan, frontendConfig, parse.GetValue(seed)) with
+            {
+                Variant = v == named ? named.Name : "custom", // an overridden variant is no longer the named one
+                Steps = parse.GetValue(steps) ?? plan.Steps,
+                Batch = parse.GetValue(batch) ?? plan.Batch,
+                Clones = parse.GetValue(clones) ?? plan.Clones,
+                CheckpointEvery = parse.GetValue(every) ?? plan.CheckpointEvery,
+            };
+            config.Validate();
+            var data = PretrainData.Load(manifestPath, config.Frontend, config.Encoder.Frames, parse.GetValue(cache));
+            Console.Error.WriteLine($"pretrain {config.Variant}: {data.Count} clips, {config.Steps} steps of {config.Batch} clips x {config.Clones} clones, " +
+                                    $"frontend {config.Frontend.Kind}, targets {config.Targets}, gated {config.Encoder.Gated}, decoder {config.Decoder.Kind}");
+
+            // Ctrl-C finishes the current step, saves a checkpoint and exits; a second Ctrl-C kills the process.
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                if (cancel.IsCancellationRequested) return;
+                e.Cancel = true;
+                cancel.Cancel();
+                Console.Error.WriteLine("\ninterrupted: saving a checkpoint after this step (Ctrl-C again to abort)");
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var summary = PretrainRun.Execute(config, data, runDir, isResume, cancel.Token);
+                Console.WriteLine($"{(summary.Completed ? "done" : "stopped")}: step {summary.Step}, loss {summary.FinalLoss:F4}, " +
+                                  $"{summary.ClipsPerSecond:F1} clips/s, run {Path.GetFullPath(runDir)}");
+                return summary.Completed ? 0 : 130;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>`bat bench pretrain`: registered under `bat bench`.</summary>
+    public static Command Bench()
+    {
+        var preset = new Option<string>("--preset") { Description = "Model size: tiny|small|base.", DefaultValueFactory = _ => "tiny" };
+        var steps = new Option<int>("--steps") { Description = "Timed steps (after 3 warm-up steps).", DefaultValueFactory = _ => 100 };
+        var variant = new Option<string>("--variant") { Description = "Ablation variant (eat, bat-frontend, bat-eob, bat-cnn, bat).", DefaultValueFactory = _ => "bat" };
+        var batch = new Option<int?>("--batch") { Description = "Clips per step (default: the preset's plan)." };
+        var clones = new Option<int?>("--clones") { Description = "Masked clones per clip (default: the preset's plan)." };
+        var command = new Command("pretrain", "Pre-training step speed, time split and RSS on random features.")
+        {
+            preset, steps, variant, batch, clones,
+        };
+        command.SetGuardedAction(parse =>
+        {
+            var plan = PretrainPlan.For(parse.GetValue(preset)!);
+            var v = PretrainVariant.Named(parse.GetValue(variant)!);
+            var encoder = EncoderConfig.For(plan.Preset);
+            // Random features stand in for audio, so the frontend only has to match in shape.
+            var config = v.Config(plan, new FrontendConfig(v.Frontend, encoder.MelBins, encoder.Frames));
+            config = config with { Batch = parse.GetValue(batch) ?? config.Batch, Clones = parse.GetValue(clones) ?? config.Clones };
+            int n = parse.GetValue(steps);
+            if (n < 1) throw new BatException("--steps", "must be at least 1");
+            Console.WriteLine($"bench pretrain: preset {plan.Preset}, variant {config.Variant}, batch {config.Batch} x {config.Clones} clones, " +
+                              $"{n} steps, {TorchSharp.torch.get_num_threads()} threads, device {Devices.Default}");
+            PretrainBench.Result r;
+            using (var progress = new ConsoleProgress("bench", n)) r = PretrainBench.Run(config, n, progress: s => progress.Report(s));
+            Console.WriteLine($"steps/s      {r.StepsPerSecond:F2}  ({1000 / r.StepsPerSecond:F0} ms/step)");
+            Console.WriteLine($"clips/s      {r.ClipsPerSecond:F1}");
+            Console.WriteLine($"peak RSS     {r.PeakRssMb:F0} MB");
+            foreach (long at in new long[] { 1, 100, 500, 1000, n }.Distinct().Where(s => s <= n))
+                Console.WriteLine($"RSS step {at,-5} {r.Rss[(int)at - 1].RssMb:F0} MB");
+            if (n >= 500)
+                Console.WriteLine($"RSS step 500 / step 100: {r.Rss[499].RssMb / r.Rss[99].RssMb:F3}");
+            Console.WriteLine("time split (share of the step):");
+            foreach (var (phase, seconds) in r.Timings.Phases)
+                Console.WriteLine($"  {phase,-16} {seconds / r.Timings.Total,6:P1}  {1000 * seconds / n,7:F1} ms");
+            return 0;
+        });
+        return command;
+    }
+}

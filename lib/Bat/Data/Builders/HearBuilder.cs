@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Bat.Data.Builders;
+
+/// <summary>
+/// HEAR 2021 task folder: task_metadata.json, labelvocabulary.csv (idx,label), one &lt;split&gt;.json per split
+/// (scene format {"file.wav": ["label", ...]}), audio under &lt;sample_rate&gt;/&lt;split&gt;/. Scene tasks only;
+/// event (timestamp) tasks are refused with a clear error. Fold tasks (fold00.json ...) keep the fold number.
+/// </summary>
+public static class HearBuilder
+{
+    public sealed record Result(string Manifest, int Clips, int SampleRate);
+
+    public static Result Build(string taskDir, string? outDir = null, int? sampleRate = null)
+    {
+        taskDir = Path.GetFullPath(taskDir);
+        outDir = Path.GetFullPath(outDir ?? taskDir);
+        var metaPath = Path.Combine(taskDir, "task_metadata.json");
+        if (!File.Exists(metaPath)) throw new BatException(metaPath, "task metadata not found (is this a HEAR task folder?)");
+        JsonElement meta;
+        try { meta = JsonDocument.Parse(File.ReadAllText(metaPath)).RootElement; }
+        catch (JsonException e) { throw new BatException(metaPath, $"invalid JSON: {e.Message}", e); }
+        string name = Str(meta, "task_name") ?? Path.GetFileName(taskDir);
+        string embedding = Str(meta, "embedding_type") ?? "scene";
+        if (embedding != "scene")
+            throw new BatException(metaPath, $"task '{name}' is an {embedding} (timestamp) task: not supported yet, only scene tasks are");
+        var kind = (Str(meta, "prediction_type") ?? "multiclass") switch
+        {
+            "multiclass" => TaskKind.Multiclass,
+            "multilabel" => TaskKind.Multilabel,
+            var other => throw new BatException(metaPath, $"prediction_type '{other}' is not multiclass or multilabel"),
+        };
+        string metric = meta.TryGetProperty("evaluation", out var ev) && ev.ValueKind == JsonValueKind.Array && ev.GetArrayLength() > 0
+            ? ev[0].GetString() switch { "top1_acc" => "accuracy", var m => m ?? "accuracy" }
+            : kind == TaskKind.Multiclass ? "accuracy" : "mAP";
+        double seconds = meta.TryGetProperty("sample_duration", out var d) && d.ValueKind == JsonValueKind.Number ? d.GetDouble() : 10;
+
+        var vocabPath = Path.Combine(taskDir, "labelvocabulary.csv");
+        var vocab = new List<(int Idx, string Label)>();
+        BuilderUtil.ReadCsv(vocabPath, ["idx", "label"], (csv, line) =>
+            vocab.Add((BuilderUtil.ParseInt(vocabPath, line, "idx", csv.GetString("idx")), csv.GetString("label") ?? "")));
+        var classes = vocab.OrderBy(v => v.Idx).Select(v => v.Label).ToList();
+
+        var rates = Directory.GetDirectories(taskDir).Select(Path.GetFileName)
+            .Select(n => int.TryParse(n, NumberStyles.Integer, CultureInfo.InvariantCulture, out var r) ? r : 0).Where(r => r > 0).ToList();
+        if (rates.Count == 0) throw new BatException(taskDir, "no <sample_rate>/ audio folder found");
+        int rate = sampleRate ?? (rates.Contains(16000) ? 16000 : rates.Max());
+        if (!rates.Contains(rate)) throw new BatException(taskDir, $"no {rate}/ audio folder (have {string.Join(", ", rates.Order())})");
+
+        var entries = new List<ManifestEntry>();
+        var splitFiles = Directory.GetFiles(taskDir, "*.json").Where(f => Path.GetFileName(f) != "task_metadata.json")
+            .OrderBy(f => f, StringComparer.Ordinal).ToList();
+        if (splitFiles.Count == 0) throw new BatException(taskDir, "no <split>.json files");
+        foreach (var splitFile in splitFiles)
+        {
+            var split = Path.GetFileNameWithoutExtension(splitFile);
+            int fold = split.StartsWith("fold", StringComparison.Ordinal) && int.TryParse(split[4..], out var f) ? f + 1 : 0;
+            JsonElement labels;
+            try { labels = JsonDocument.Parse(File.ReadAllText(splitFile)).RootElement; }
+            catch (JsonException e) { throw new BatException(splitFile, $"invalid JSON: {e.Message}", e); }
+            if (labels.ValueKind != JsonValueKind.Object) throw new BatException(splitFile, "expected an object {\"file.wav\": [labels]}");
+            foreach (var clip in labels.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
+            {
+                if (clip.Value.ValueKind != JsonValueKind.Array || clip.Value.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.String))
+                    throw new BatException(splitFile, $"'{clip.Name}': expected a list of label strings (scene format)");
+                var audio = Path.Combine(taskDir, rate.ToString(CultureInfo.InvariantCulture), split, clip.Name);
+                if (!File.Exists(audio)) throw new BatException(splitFile, $"'{clip.Name}': audio file not found: {audio}");
+                var clipLabels = clip.Value.EnumerateArray().Select(v => v.GetString()!).ToList();
+                foreach (var l in clipLabels)
+                    if (!classes.Contains(l)) throw new BatException(splitFile, $"'{clip.Name}': unknown label '{l}' (not in labelvocabulary.csv)");
+                entries.Add(new ManifestEntry(BuilderUtil.RelativeTo(outDir, audio), clipLabels, split, fold));
+            }
+        }
+        var path = Path.Combine(outDir, $"hear-{name}.csv");
+        Manifest.Save(path, new TaskInfo($"hear-{name}", kind, classes, rate, seconds, metric), entries);
+        return new Result(path, entries.Count, rate);
+    }
+
+    static string? Str(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+}

@@ -1,0 +1,171 @@
+using System.Globalization;
+using CsvHelper;
+
+namespace Bat.Data;
+
+/// <summary>Multi-label tasks use sigmoid targets and mAP; multi-class tasks use softmax and accuracy.</summary>
+public enum TaskKind { Multilabel, Multiclass }
+
+/// <summary>
+/// The JSON sidecar of a manifest: what the labels mean and how the task is scored.
+/// <see cref="Classes"/> fixes the column order of every target matrix built from the manifest.
+/// </summary>
+public sealed record TaskInfo(
+    string Name,
+    TaskKind Kind,
+    IReadOnlyList<string> Classes,
+    int SampleRate = 16000,
+    double ClipSeconds = 10,
+    string Metric = "mAP")
+{
+    public int NumClasses => Classes.Count;
+}
+
+/// <summary>
+/// One row of a manifest CSV. <see cref="Path"/> is as written (relative to the audio root);
+/// <see cref="FullPath"/> is resolved against the root the manifest was loaded with.
+/// <see cref="Row"/> is the 1-based line in the CSV file, so errors can point at it. Fold 0 means "no fold".
+/// </summary>
+public sealed record ManifestEntry(string Path, IReadOnlyList<string> Labels, string Split, int Fold = 0)
+{
+    public string FullPath { get; init; } = Path;
+    public int Row { get; init; }
+}
+
+/// <summary>
+/// A labelled audio list: CSV <c>path,labels,split,fold</c> (labels joined by ';') plus a JSON sidecar of the
+/// same name (<c>x.csv</c> -> <c>x.json</c>) holding the <see cref="TaskInfo"/>. See data-manifests/README.md.
+/// </summary>
+public sealed class Manifest
+{
+    public const char LabelSeparator = ';';
+    static readonly string[] Columns = ["path", "labels", "split", "fold"];
+
+    public string CsvPath { get; }
+    public string AudioRoot { get; }
+    public TaskInfo Task { get; }
+    public IReadOnlyList<ManifestEntry> Entries { get; }
+
+    readonly Dictionary<string, int> _classIndex;
+
+    Manifest(string csvPath, string audioRoot, TaskInfo task, IReadOnlyList<ManifestEntry> entries)
+    {
+        CsvPath = csvPath;
+        AudioRoot = audioRoot;
+        Task = task;
+        Entries = entries;
+        _classIndex = ClassIndex(task, SidecarPath(csvPath));
+    }
+
+    public static string SidecarPath(string csvPath) => System.IO.Path.ChangeExtension(csvPath, ".json");
+
+    /// <summary>Entries of one split ("train", "valid", "test"), in file order.</summary>
+    public IReadOnlyList<ManifestEntry> Split(string split) => Entries.Where(e => e.Split == split).ToList();
+
+    /// <summary>The split names present, in first-seen order.</summary>
+    public IReadOnlyList<string> Splits => Entries.Select(e => e.Split).Distinct().ToList();
+
+    /// <summary>Class index of a label (throws a BatException naming the sidecar for unknown labels).</summary>
+    public int IndexOf(string label) =>
+        _classIndex.TryGetValue(label, out var i) ? i : throw new BatException(SidecarPath(CsvPath), $"unknown label '{label}'");
+
+    /// <summary>Class indices of an entry's labels, in the order written.</summary>
+    public int[] LabelIndices(ManifestEntry entry) => entry.Labels.Select(IndexOf).ToArray();
+
+    /// <summary>Every entry whose audio file is missing, as a BatException naming the first (row and file).</summary>
+    public void CheckAudioFiles()
+    {
+        var missing = Entries.Where(e => !File.Exists(e.FullPath)).ToList();
+        if (missing.Count == 0) return;
+        var first = missing[0];
+        throw new BatException(CsvPath,
+            $"line {first.Row}: audio file not found: {first.FullPath}" + (missing.Count > 1 ? $" (and {missing.Count - 1} more)" : ""));
+    }
+
+    /// <summary>
+    /// Reads a manifest. <paramref name="audioRoot"/> defaults to the CSV's folder. Validates the header,
+    /// every row (fold is an integer, split is set, labels are in the sidecar's class list) and the sidecar.
+    /// </summary>
+    public static Manifest Load(string csvPath, string? audioRoot = null, bool checkAudio = false)
+    {
+        csvPath = System.IO.Path.GetFullPath(csvPath);
+        if (!File.Exists(csvPath)) throw new BatException(csvPath, "manifest not found");
+        var sidecar = SidecarPath(csvPath);
+        if (!File.Exists(sidecar)) throw new BatException(sidecar, "manifest sidecar (task JSON) not found");
+        var task = Json.Load<TaskInfo>(sidecar);
+        ValidateTask(task, sidecar);
+        var classes = ClassIndex(task, sidecar);
+        var root = System.IO.Path.GetFullPath(audioRoot ?? System.IO.Path.GetDirectoryName(csvPath)!);
+
+        var entries = new List<ManifestEntry>();
+        using (var csv = CsvReader.FromFile(csvPath, CsvFiles.ReaderOptions))
+        {
+            var header = csv.Headers;
+            if (header.Count == 0) throw new BatException(csvPath, "empty file (expected header path,labels,split,fold)");
+            foreach (var column in Columns)
+                if (!header.Contains(column))
+                    throw new BatException(csvPath, $"missing column '{column}' (header is '{string.Join(",", header)}', expected path,labels,split,fold)");
+            while (csv.Read())
+            {
+                int row = (int)csv.LineNumber;
+                string path = csv.GetString("path") ?? "";
+                string labelText = csv.GetString("labels") ?? "";
+                string split = csv.GetString("split") ?? "";
+                string foldText = csv.GetString("fold") ?? "";
+                if (path.Length == 0) throw new BatException(csvPath, $"line {row}: empty path");
+                if (split.Length == 0) throw new BatException(csvPath, $"line {row}: empty split");
+                int fold = 0;
+                if (foldText.Length > 0 && !int.TryParse(foldText, NumberStyles.Integer, CultureInfo.InvariantCulture, out fold))
+                    throw new BatException(csvPath, $"line {row}: fold '{foldText}' is not an integer");
+                var labels = labelText.Length == 0 ? [] : labelText.Split(LabelSeparator);
+                foreach (var label in labels)
+                    if (!classes.ContainsKey(label))
+                        throw new BatException(csvPath, $"line {row}: unknown label '{label}' (not in the class list of {System.IO.Path.GetFileName(sidecar)})");
+                if (task.Kind == TaskKind.Multiclass && labels.Length != 1)
+                    throw new BatException(csvPath, $"line {row}: a multiclass task needs exactly one label, got {labels.Length}");
+                var full = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, path));
+                entries.Add(new ManifestEntry(path, labels, split, fold) { FullPath = full, Row = row });
+            }
+        }
+        var manifest = new Manifest(csvPath, root, task, entries);
+        if (checkAudio) manifest.CheckAudioFiles();
+        return manifest;
+    }
+
+    /// <summary>Writes the CSV and its sidecar atomically. Labels must be in the task's class list.</summary>
+    public static void Save(string csvPath, TaskInfo task, IEnumerable<ManifestEntry> entries)
+    {
+        var sidecar = SidecarPath(csvPath);
+        ValidateTask(task, sidecar);
+        var classes = ClassIndex(task, sidecar);
+        var rows = entries.ToList();
+        for (int i = 0; i < rows.Count; i++)
+            foreach (var label in rows[i].Labels)
+                if (!classes.ContainsKey(label))
+                    throw new BatException(csvPath, $"line {i + 2}: unknown label '{label}' (not in the task's class list)");
+        CsvFiles.Write(csvPath, Columns, rows.Select(e => new[]
+        {
+            e.Path.Replace('\\', '/'), string.Join(LabelSeparator, e.Labels), e.Split, e.Fold.ToString(CultureInfo.InvariantCulture),
+        }));
+        Json.Save(sidecar, task);
+    }
+
+    static void ValidateTask(TaskInfo task, string sidecar)
+    {
+        if (string.IsNullOrWhiteSpace(task.Name)) throw new BatException(sidecar, "task name is empty");
+        if (task.Classes is null || task.Classes.Count == 0) throw new BatException(sidecar, "class list is empty");
+        if (task.SampleRate <= 0) throw new BatException(sidecar, $"sample rate {task.SampleRate} must be positive");
+        if (!(task.ClipSeconds > 0)) throw new BatException(sidecar, $"clip seconds {task.ClipSeconds} must be positive");
+        foreach (var c in task.Classes)
+            if (string.IsNullOrEmpty(c) || c.Contains(LabelSeparator))
+                throw new BatException(sidecar, $"class name '{c}' is empty or contains '{LabelSeparator}'");
+    }
+
+    static Dictionary<string, int> ClassIndex(TaskInfo task, string sidecar)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < task.Classes.Count; i++)
+            if (!index.TryAdd(task.Classes[i], i)) throw new BatException(sidecar, $"class '{task.Classes[i]}' is listed twice");
+        return index;
+    }
+}

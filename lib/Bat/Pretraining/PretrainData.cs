@@ -1,0 +1,58 @@
+using Bat.Data;
+using Bat.Frontends;
+using static TorchSharp.torch;
+
+namespace Bat.Pretraining;
+
+/// <summary>Pre-training clips from a manifest: the frontend config of a run and the featurized train split.</summary>
+public static class PretrainData
+{
+    /// <summary>
+    /// The frontend a run trains with. "bat" needs no constants. The kaldi kinds take the AudioSet constants of
+    /// data-manifests/frontend-norm.json when it has them for this number of mel bins (128); otherwise (e.g. the
+    /// 64-bin tiny preset) the mean/std are measured on the manifest's train split, as EAT did for its data,
+    /// and recorded in the config (NormName "measured:...").
+    /// </summary>
+    public static FrontendConfig FrontendFor(string kind, int melBins, int frames, string manifestPath)
+    {
+        if (kind == FrontendConfig.Bat) return FrontendConfig.For(kind, melBins, frames);
+        try
+        {
+            return FrontendConfig.For(kind, melBins, frames);
+        }
+        catch (BatException)
+        {
+            var manifest = Manifest.Load(manifestPath);
+            var files = TrainEntries(manifest).Select(e => e.FullPath).ToList();
+            var stats = FrontendStats.Measure(new KaldiFrontend(FrontendConfig.Unnormalised(kind, melBins, frames)), files);
+            return new FrontendConfig(kind, melBins, frames, stats.Mean, stats.Std, $"measured:{Path.GetFileName(manifestPath)}/train");
+        }
+    }
+
+    /// <summary>The train split, or every clip when the manifest has no split called "train".</summary>
+    static IReadOnlyList<ManifestEntry> TrainEntries(Manifest manifest) =>
+        manifest.Splits.Contains("train") ? manifest.Split("train") : manifest.Entries;
+
+    /// <summary>
+    /// Featurizes the train split once into memory, (clips, 1, frames, mel) float32 (128 KB per 5 s tiny clip),
+    /// so every step reads from RAM. <paramref name="cacheDir"/> keeps the features on disk between runs.
+    /// </summary>
+    public static IClipSource Load(string manifestPath, FrontendConfig frontend, int frames, string? cacheDir = null)
+    {
+        var manifest = Manifest.Load(manifestPath);
+        string split = manifest.Splits.Contains("train") ? "train" : manifest.Splits[0];
+        if (!manifest.Splits.Contains("train") && manifest.Splits.Count > 1)
+            throw new BatException(manifestPath, $"has no 'train' split (splits: {string.Join(", ", manifest.Splits)})");
+        var loader = new FeatureLoader(manifest, split, Frontend.Create(frontend),
+            LoaderOptions.Eval(16, frames) with { CacheDir = cacheDir, Progress = true });
+        var parts = new List<Tensor>();
+        foreach (var batch in loader.Epoch())
+        {
+            parts.Add(batch.Features.detach().clone());
+            batch.Dispose();
+        }
+        var all = cat(parts, 0);
+        foreach (var p in parts) p.Dispose();
+        return new TensorClipSource(all);
+    }
+}
