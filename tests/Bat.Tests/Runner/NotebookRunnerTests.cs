@@ -39,6 +39,26 @@ public class NotebookRunnerTests
     }
 
     [Fact]
+    public void Older_nbformat_without_cell_ids_gets_unique_ids_and_is_written_as_45()
+    {
+        var old = """
+            {"nbformat": 4, "nbformat_minor": 2, "metadata": {"custom": {"keep": true}},
+             "cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# Old\n", "file"]},
+                       {"cell_type": "code", "metadata": {}, "execution_count": 7, "outputs": [], "source": ["1 +\n", "2"]}]}
+            """;
+        var (result, nb) = RunInProcess(old);
+        Assert.True(result.Succeeded, result.Error);
+        AssertValid(nb);
+        Assert.Equal(5, nb["nbformat_minor"]!.GetValue<int>());
+        var ids = Cells(nb).Select(c => c!["id"]!.GetValue<string>()).ToList();
+        Assert.Equal(2, ids.Distinct().Count());
+        Assert.True(nb["metadata"]!["custom"]!["keep"]!.GetValue<bool>()); // unknown metadata survives
+        Assert.Equal(1, nb["cells"]![1]!["execution_count"]!.GetValue<int>());
+        Assert.Equal("3", Text(Outputs(nb, 1)[0]!["data"]!["text/plain"]));
+        Assert.Equal(["# Old\n", "file"], ((JsonArray)nb["cells"]![0]!["source"]!).Select(l => l!.GetValue<string>()));
+    }
+
+    [Fact]
     public void Streams_are_captured_per_cell_in_order_and_time_magic_adds_wall_time()
     {
         var (_, nb) = Basic;
