@@ -20,8 +20,8 @@ public static class ReproductionReport
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>BAT Notebooks: reproduction report</title><style>")
             .Append("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}")
-            .Append("table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}")
-            .Append("th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.paper{color:#7a4b00;background:#fff8ea}")
+            .Append("table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}")
+            .Append("th{background:#f3f3f3}.paper{color:#7a4b00;background:#fff8ea}")
             .Append(".fail{color:#a00;font-weight:bold}.ok{color:#070}</style></head><body>");
         html.Append("<h1>BAT Notebooks: reproduction report</h1>");
         html.Append($"<p>Preset <b>{E(options.Preset)}</b>, data <b>{E(options.Data)}</b>, finished {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, " +
@@ -43,6 +43,8 @@ public static class ReproductionReport
 
         var results = LoadResults(outDir);
         AppendHeadline(html, results);
+        AppendPrototypeSweep(html, results);
+        AppendLayerPeaks(html, results);
         AppendCsvList(html, outDir);
 
         html.Append("<h2>Environment</h2><table>");
@@ -95,18 +97,71 @@ public static class ReproductionReport
             foreach (var p in probes)
             {
                 var values = group.Where(r => r.Probe == p).Select(r => r.Value).ToList();
-                html.Append($"<td>{(values.Count == 0 ? "" : values.Average().ToString("F2", CultureInfo.InvariantCulture))}</td>");
+                html.Append($"<td class=\"n\">{(values.Count == 0 ? "" : values.Average().ToString("F2", CultureInfo.InvariantCulture))}</td>");
             }
             html.Append("</tr>");
             var paperModel = PaperModel(group.Key.Model);
             if (paperModel is null) continue;
             html.Append($"<tr class=\"paper\"><td>paper (AS-20k, ViT-B on GPU)</td><td>AS-20k</td><td>{E(paperModel)}</td><td>mAP</td>");
             foreach (var p in probes)
-                html.Append($"<td>{(PaperResults.Lookup(paperModel, "AS-20k", p) is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "")}</td>");
+                html.Append($"<td class=\"n\">{(PaperResults.Lookup(paperModel, "AS-20k", p) is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "")}</td>");
             html.Append("</tr>");
         }
         html.Append("</table><p>Ours: tiny models pre-trained for minutes on the embedded synthetic benchmark on CPU; the paper's: ViT-B " +
                     "pre-trained on AudioSet-2M on GPUs. Compare the ordering of the probes and the gap between them, not the values.</p>");
+    }
+
+    /// <summary>Figure 2 at our scale: CGP score for each K (mean over seeds), one line per checkpoint.</summary>
+    static void AppendPrototypeSweep(StringBuilder html, IReadOnlyList<ResultRow> results)
+    {
+        var sweep = results.Where(r => r.Experiment.EndsWith("k-sweep", StringComparison.Ordinal) && r.Metric is "map" or "accuracy" && r.K is not null).ToList();
+        if (sweep.Count == 0) return;
+        var ks = sweep.Select(r => r.K!.Value).Distinct().Order().ToList();
+        html.Append("<h2>Figure 2 at our scale: CGP score vs number of prototypes K</h2><table><tr><th>model</th><th>metric</th>");
+        foreach (var k in ks) html.Append($"<th>K={k}</th>");
+        html.Append("</tr>");
+        foreach (var group in sweep.GroupBy(r => (r.Model, r.Metric)))
+        {
+            html.Append($"<tr><td>{E(group.Key.Model)}</td><td>{E(group.Key.Metric)}</td>");
+            foreach (var k in ks)
+            {
+                var values = group.Where(r => r.K == k).Select(r => r.Value).ToList();
+                html.Append($"<td class=\"n\">{(values.Count == 0 ? "" : values.Average().ToString("F2", CultureInfo.InvariantCulture))}</td>");
+            }
+            html.Append("</tr>");
+        }
+        html.Append("</table><p class=\"paper\">Paper (Figure 2): the CGP score rises with K with diminishing returns; default K = 10,000 on ViT-B.</p>");
+    }
+
+    /// <summary>
+    /// Figure 4 at our scale: for each checkpoint, the block whose own linear probe scores best and the block with
+    /// the largest CGP gate weight (1-based, of the encoder's depth), beside where the paper finds the peak.
+    /// </summary>
+    static void AppendLayerPeaks(StringBuilder html, IReadOnlyList<ResultRow> results)
+    {
+        var layerwise = results.Where(r => r.Experiment.StartsWith("04-layerwise", StringComparison.Ordinal) && r.Layer is not null).ToList();
+        if (layerwise.Count == 0) return;
+        html.Append("<h2>Figure 4 at our scale: where the task information peaks</h2><table><tr><th>model</th>" +
+                    "<th>best per-block LP (block / depth)</th><th>largest CGP gate (block / depth)</th><th>paper (ViT-B, 12 blocks)</th></tr>");
+        foreach (var model in layerwise.Select(r => r.Model).Distinct().Order(StringComparer.Ordinal))
+        {
+            var lp = layerwise.Where(r => r.Model == model && r.Probe == "layer-lp" && r.Metric is "map" or "accuracy")
+                .GroupBy(r => r.Layer!.Value).Select(g => (Layer: g.Key, Value: g.Average(r => r.Value))).ToList();
+            var gate = layerwise.Where(r => r.Model == model && r.Probe == "cgp" && r.Metric == "gate")
+                .GroupBy(r => r.Layer!.Value).Select(g => (Layer: g.Key, Value: g.Average(r => r.Value))).ToList();
+            int depth = Math.Max(lp.Count, gate.Count);
+            string Peak(List<(int Layer, double Value)> xs) =>
+                xs.Count == 0 ? "" : $"{xs.MaxBy(x => x.Value).Layer + 1} / {depth} ({xs.Max(x => x.Value).ToString("F2", CultureInfo.InvariantCulture)})";
+            var paper = model switch
+            {
+                "eat" => "EAT: about block 7 (middle)",
+                "bat" => "BAT: blocks 10-12 (last)",
+                "bat-cnn" => "BAT with CNN decoder: between the two",
+                _ => "",
+            };
+            html.Append($"<tr><td>{E(model)}</td><td class=\"n\">{E(Peak(lp))}</td><td class=\"n\">{E(Peak(gate))}</td><td class=\"paper\">{E(paper)}</td></tr>");
+        }
+        html.Append("</table>");
     }
 
     /// <summary>Our variant names -> the paper's model names (the BAT variants map to BAT, the EAT-style one to EAT).</summary>

@@ -22,7 +22,15 @@ public class ReproductionTests
                 body += "\nBat.Reporting.ResultsTable.Write(System.IO.Path.Combine(OutDir, \"03-cgp-ablation\", \"results.csv\"), new[] {" +
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"cgp\", 64, null, \"map\", 61.5, 1, Preset, \"abc\")," +
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"cgp\", 64, null, \"map\", 62.5, 2, Preset, \"abc\")," +
-                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"lp\", null, null, \"map\", 40.25, 1, Preset, \"abc\") });";
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"lp\", null, null, \"map\", 40.25, 1, Preset, \"abc\")," +
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/k-sweep\", \"synth\", \"bat\", \"cgp\", 4, null, \"map\", 50.5, 1, Preset, \"abc\")," +
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/k-sweep\", \"synth\", \"bat\", \"cgp\", 16, null, \"map\", 55.75, 1, Preset, \"abc\") });";
+            if (name == "04-layerwise")
+                body += "\nBat.Reporting.ResultsTable.Write(System.IO.Path.Combine(OutDir, \"04-layerwise\", \"layerwise.csv\"), new[] {" +
+                        string.Join(",", new[] { 10.0, 30.0, 20.0 }.Select((v, l) =>
+                            $"new Bat.Reporting.ResultRow(\"04-layerwise\", \"synth\", \"eat\", \"layer-lp\", null, {l}, \"map\", {v}, 1, Preset, \"abc\")")) + "," +
+                        string.Join(",", new[] { 0.2, 0.3, 0.5 }.Select((v, l) =>
+                            $"new Bat.Reporting.ResultRow(\"04-layerwise\", \"synth\", \"eat\", \"cgp\", 64, {l}, \"gate\", {v}, 1, Preset, \"abc\")")) + " });";
             File.WriteAllText(Path.Combine(dir, name + ".ipynb"), Notebook(
                 ("code", "string Preset = \"tiny\";\nstring OutDir = \"../results\";", ["parameters"]),
                 ("code", body, null)));
@@ -92,6 +100,10 @@ public class ReproductionTests
         Assert.Contains("paper (AS-20k", html);
         Assert.Contains("03-cgp-ablation/results.csv", html);
         Assert.Contains("1, 2", html); // seeds found in the results
+        Assert.Contains("K=4", html);    // Figure 2: one column per K
+        Assert.Contains("55.75", html);
+        Assert.Contains("2 / 3 (30.00)", html); // Figure 4: the best block's LP, 1-based
+        Assert.Contains("3 / 3 (0.50)", html);  // and the largest gate
     }
 
     [Fact]
