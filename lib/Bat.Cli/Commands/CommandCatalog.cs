@@ -7,12 +7,15 @@ public static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
-        yield return InfoCommand.Create();
+        yield return ReproduceCommand.Create();
         yield return DataCommands.Create();
         yield return NotebookCommands.Create();
         yield return FrontendCommands.Create();
         yield return FrontendCommands.Stats();
         yield return PretrainCommands.Create();
+        yield return ProbeCommands.Embed();
+        yield return ProbeCommands.Create();
         yield return BenchCommands.Create();
+        yield return InfoCommand.Create();
     }
 }

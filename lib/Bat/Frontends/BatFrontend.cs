@@ -52,7 +52,7 @@ public sealed class BatFrontend : IFrontend
         var (window, filterbank) = Constants(x.device);
         var spec = stft(x, NFft, Hop, NFft, window, center: true, pad_mode: PaddingModes.Reflect,
                         normalized: false, onesided: true, return_complex: true);       // (B, 513, T) complex
-        var power = spec.abs().pow(2);                                                  // (B, 513, T)
+        var power = view_as_real(spec).square().sum(-1);                                 // (B, 513, T) |z|^2 without sqrt
         var mel = matmul(power.transpose(1, 2), filterbank);                            // (B, T, M)
         var db = mel.clamp_min(1e-10).log10().mul(10.0);
         var floor = db.amax([1, 2], keepdim: true) - TopDb;
@@ -61,15 +61,18 @@ public sealed class BatFrontend : IFrontend
 
     (Tensor, Tensor) Constants(Device device)
     {
-        var key = device.ToString();
-        if (!_onDevice.TryGetValue(key, out var c))
+        lock (_onDevice)   // a data loader may call Compute from several threads
         {
-            // torchaudio keeps the window and filterbank as float32 buffers even when it computes in float64;
-            // rounding them the same way keeps the leakage into near-floor bins identical.
-            c = (hann_window(NFft, periodic: true).to_type(ScalarType.Float64).to(device).DetachFromDisposeScope(),
-                 tensor(_filterbank, [NFft / 2 + 1, Config.MelBins]).to_type(ScalarType.Float64).to(device).DetachFromDisposeScope());
-            _onDevice[key] = c;
+            var key = device.ToString();
+            if (!_onDevice.TryGetValue(key, out var c))
+            {
+                // torchaudio keeps the window and filterbank as float32 buffers even when it computes in float64;
+                // rounding them the same way keeps the leakage into near-floor bins identical.
+                c = (hann_window(NFft, periodic: true).to_type(ScalarType.Float64).to(device).DetachFromDisposeScope(),
+                     tensor(_filterbank, [NFft / 2 + 1, Config.MelBins]).to_type(ScalarType.Float64).to(device).DetachFromDisposeScope());
+                _onDevice[key] = c;
+            }
+            return c;
         }
-        return c;
     }
 }

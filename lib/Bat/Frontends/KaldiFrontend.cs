@@ -19,7 +19,7 @@ public sealed class KaldiFrontend : IFrontend
     static readonly double Epsilon = MathF.Pow(2, -23);   // torch.finfo(torch.float32).eps
 
     public FrontendConfig Config { get; }
-    readonly double[] _banks;   // (MelBins, 257)
+    readonly float[] _banks;    // (MelBins, 257)
     readonly double[] _window;  // (400)
     readonly Dictionary<string, (Tensor Window, Tensor BanksT)> _onDevice = [];
 
@@ -67,20 +67,23 @@ public sealed class KaldiFrontend : IFrontend
         var previous = cat([frames[.., .., ..1], frames[.., .., ..^1]], 2);
         frames = (frames - Preemphasis * previous) * window;
         frames = nn.functional.pad(frames, [0, PaddedWindow - FrameLength]);            // (B, T, 512)
-        var power = fft.rfft(frames, dim: 2).abs().pow(2);                              // (B, T, 257)
+        var power = view_as_real(fft.rfft(frames, dim: 2)).square().sum(-1);            // (B, T, 257) |z|^2
         var mel = matmul(power, banksT);                                                // (B, T, M)
         return mel.clamp_min(Epsilon).log().MoveToOuterDisposeScope();
     }
 
     (Tensor, Tensor) Constants(Device device)
     {
-        var key = device.ToString();
-        if (!_onDevice.TryGetValue(key, out var c))
+        lock (_onDevice)   // a data loader may call Compute from several threads
         {
-            c = (tensor(_window).to(device).DetachFromDisposeScope(),
-                 tensor(_banks, [Config.MelBins, PaddedWindow / 2 + 1]).t().contiguous().to(device).DetachFromDisposeScope());
-            _onDevice[key] = c;
+            var key = device.ToString();
+            if (!_onDevice.TryGetValue(key, out var c))
+            {
+                c = (tensor(_window).to(device).DetachFromDisposeScope(),
+                     tensor(_banks, [Config.MelBins, PaddedWindow / 2 + 1]).to_type(ScalarType.Float64).t().contiguous().to(device).DetachFromDisposeScope());
+                _onDevice[key] = c;
+            }
+            return c;
         }
-        return c;
     }
 }

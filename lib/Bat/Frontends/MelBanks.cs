@@ -38,30 +38,27 @@ public static class MelBanks
     /// torchaudio.compliance.kaldi.get_mel_banks (no VTLN warp) with the Nyquist column torchaudio appends:
     /// bins equally spaced in Kaldi mel between low and high frequency, the triangles built in the *mel* domain
     /// (not Hz as in <see cref="Htk"/>), evaluated at the FFT bins 0 .. paddedWindow/2 - 1; the Nyquist bin gets
-    /// weight 0. Returns (numBins, paddedWindow/2 + 1) row-major.
+    /// weight 0. Returns (numBins, paddedWindow/2 + 1). Float32 tensor ops in torchaudio's order, as for Htk.
     /// </summary>
-    public static double[] Kaldi(int numBins, int paddedWindow, double sampleRate, double lowFreq, double highFreq)
+    public static float[] Kaldi(int numBins, int paddedWindow, double sampleRate, double lowFreq, double highFreq)
     {
         int fftBins = paddedWindow / 2;
         double nyquist = sampleRate / 2;
         if (highFreq <= 0) highFreq += nyquist;   // Kaldi's convention: non-positive means offset from Nyquist
         if (!(lowFreq >= 0 && lowFreq < highFreq && highFreq <= nyquist))
             throw new ArgumentException($"mel bank needs 0 <= low ({lowFreq}) < high ({highFreq}) <= Nyquist ({nyquist})");
-        double binWidth = sampleRate / paddedWindow;
         double melLow = KaldiMel(lowFreq), melHigh = KaldiMel(highFreq);
         double delta = (melHigh - melLow) / (numBins + 1);
-        var banks = new double[numBins * (fftBins + 1)];
-        for (int b = 0; b < numBins; b++)
-        {
-            double left = melLow + b * delta, center = melLow + (b + 1) * delta, right = melLow + (b + 2) * delta;
-            for (int k = 0; k < fftBins; k++)
-            {
-                double mel = KaldiMel(binWidth * k);
-                double up = (mel - left) / (center - left);
-                double down = (right - mel) / (right - center);
-                banks[b * (fftBins + 1) + k] = Math.Max(0.0, Math.Min(up, down));
-            }
-        }
-        return banks;
+        using var scope = NewDisposeScope();
+        var bin = arange(numBins, dtype: ScalarType.Float32).unsqueeze(1);                                 // (M, 1)
+        var left = bin * delta + melLow;
+        var center = (bin + 1.0) * delta + melLow;
+        var right = (bin + 2.0) * delta + melLow;
+        var hz = arange(fftBins, dtype: ScalarType.Float32) * (sampleRate / paddedWindow);
+        var mel = ((hz / 700.0 + 1.0).log() * 1127.0).unsqueeze(0);                                        // (1, K)
+        var up = (mel - left) / (center - left);
+        var down = (right - mel) / (right - center);
+        var banks = clamp_min(minimum(up, down), 0);                                                       // (M, K)
+        return nn.functional.pad(banks, [0, 1]).contiguous().data<float>().ToArray();                      // (M, K + 1)
     }
 }

@@ -44,11 +44,11 @@ public sealed class ConvexGatedProbe : Probe
     {
         using var scope = NewDisposeScope();
         var alpha = gate.softmax(0);                                          // (L)
-        var shape = new long[perLayer.dim()];
-        Array.Fill(shape, 1L);
-        shape[1] = alpha.shape[0];
         var unit = nn.functional.normalize(perLayer, p: 2, dim: -1);
-        return (unit * alpha.view(shape)).sum(1).MoveToOuterDisposeScope();  // (B, L, ..., D) -> (B, ..., D)
+        long b = perLayer.shape[0], l = perLayer.shape[1];
+        // As one (1, L) x (L, rest) product per clip: no (B, L, ..., D) temporary for alpha-weighted copies.
+        var mixed = matmul(alpha.view(1, 1, l), unit.reshape(b, l, -1));      // (B, 1, rest)
+        return mixed.view(perLayer.shape.Where((_, i) => i != 1).ToArray()).MoveToOuterDisposeScope();  // (B, ..., D)
     }
 
     /// <summary>The 3K pooled prototype similarities before dropout: (B, 3K).</summary>

@@ -29,7 +29,7 @@ public sealed record FineTuneConfig(
     int EvalBatchSize = 16,
     long Seed = 0)
 {
-    public static FineTuneConfig Smoke => new(Steps: 20, BatchSize: 8, WarmupSteps: 2, EvaluateEvery: 10);
+    public static FineTuneConfig Smoke => new(Steps: 12, BatchSize: 8, WarmupSteps: 2, EvaluateEvery: 6);
     public static FineTuneConfig Tiny => new(Steps: 400, BatchSize: 16, WarmupSteps: 40, EvaluateEvery: 100);
     public static FineTuneConfig Small => new(Steps: 3000, BatchSize: 32, WarmupSteps: 300, EvaluateEvery: 500);
     public static FineTuneConfig Base => new(Steps: 40000, BatchSize: 48, WarmupSteps: 4000, EvaluateEvery: 2000, LearningRate: 5e-5);

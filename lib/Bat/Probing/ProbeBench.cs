@@ -69,11 +69,13 @@ public static class ProbeBench
             using var optimizer = TorchSharp.torch.optim.AdamW(probe.parameters(), 1e-3);
             void ProbeStep(Func<LayerFeatures> features)
             {
-                using var scope = NewDisposeScope();
-                var loss = ProbeLosses.AsymmetricLoss(probe.forward(features()), targets);
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
+                using (var scope = NewDisposeScope())
+                {
+                    var loss = ProbeLosses.AsymmetricLoss(probe.forward(features()), targets);
+                    optimizer.zero_grad();
+                    loss.backward();
+                }
+                optimizer.step();  // outside the scope: lazily created optimizer state must outlive it
             }
             double cached = TimeSteps(timedSteps, () => ProbeStep(() => cache.Gather(rows, true, device)));
             log?.Invoke($"CGP step on cached features: {cached * 1000:F1} ms");
@@ -91,10 +93,12 @@ public static class ProbeBench
             using var fineOptimizer = TorchSharp.torch.optim.AdamW(model.parameters(), 3e-4);
             double fine = TimeSteps(timedSteps, () =>
             {
-                using var scope = NewDisposeScope();
-                var loss = ProbeLosses.AsymmetricLoss(model.forward(inputs), targets);
-                fineOptimizer.zero_grad();
-                loss.backward();
+                using (var scope = NewDisposeScope())
+                {
+                    var loss = ProbeLosses.AsymmetricLoss(model.forward(inputs), targets);
+                    fineOptimizer.zero_grad();
+                    loss.backward();
+                }
                 fineOptimizer.step();
             });
             log?.Invoke($"fine-tuning step: {fine * 1000:F1} ms");

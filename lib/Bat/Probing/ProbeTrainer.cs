@@ -72,9 +72,10 @@ public static class ProbeTrainer
                 if (probe.Penalty() is { } penalty) loss = loss + penalty;
                 optimizer.zero_grad();
                 loss.backward();
-                optimizer.step();
                 losses.Add(loss.item<float>());
             }
+            // Outside the step's dispose scope: optimizer state created lazily on the first step must outlive it.
+            optimizer.step();
             clock.Stop();
 
             bool last = step + 1 == config.Steps;

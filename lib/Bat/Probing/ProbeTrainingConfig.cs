@@ -18,7 +18,7 @@ public sealed record ProbeTrainingConfig(
     int EvalBatchSize = 128,
     long Seed = 0)
 {
-    public static ProbeTrainingConfig Smoke => new(Steps: 150, BatchSize: 32, WarmupSteps: 15, EvaluateEvery: 50);
+    public static ProbeTrainingConfig Smoke => new(Steps: 60, BatchSize: 16, WarmupSteps: 6, EvaluateEvery: 20);
     public static ProbeTrainingConfig Tiny => new(Steps: 1500, BatchSize: 48, WarmupSteps: 75, EvaluateEvery: 150);
     public static ProbeTrainingConfig Small => new(Steps: 5000, BatchSize: 48, WarmupSteps: 250, EvaluateEvery: 500);
     public static ProbeTrainingConfig Base => new(Steps: 20000, BatchSize: 48, WarmupSteps: 500, EvaluateEvery: 1000);

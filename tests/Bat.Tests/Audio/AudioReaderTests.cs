@@ -67,6 +67,23 @@ public class AudioReaderTests
     }
 
     [Fact]
+    public void SoxIsTheFallbackWithoutFfmpeg()
+    {
+        using var dir = new TempDir();
+        var sox = AudioReader.FindTool("sox", Environment.GetEnvironmentVariable("PATH"));
+        Assert.NotNull(sox);   // test.sh installs it
+        var tools = Directory.CreateDirectory(dir.File("tools")).FullName;
+        File.CreateSymbolicLink(Path.Combine(tools, "sox"), sox!);
+        short[] pcm = Enumerable.Range(0, 1600).Select(i => (short)(8000 * Math.Sin(i * 0.1))).ToArray();
+        var wav = Save(dir, "src.wav", Riff(Fmt(1, 1, 8000, 16), Chunk("data", Int16(pcm))));
+        var flac = dir.File("clip.flac");
+        Run("ffmpeg", "-nostdin", "-v", "error", "-i", wav, flac);
+        var clip = AudioReader.Read(flac, searchPath: tools);   // only sox is visible
+        Assert.Equal(8000, clip.SampleRate);
+        Assert.Equal(WavReader.Read(wav).Samples, clip.Samples);
+    }
+
+    [Fact]
     public void WithoutDecoderTheErrorNamesTheTool()
     {
         using var dir = new TempDir();

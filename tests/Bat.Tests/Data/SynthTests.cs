@@ -111,4 +111,16 @@ public class SynthTests
         Assert.InRange(white, 1.9, 2.1);
         Assert.True(brown < pink && pink < white && white < blue, $"{brown} {pink} {white} {blue}");
     }
+
+    [Fact]
+    public void BellAndImpactAreDampedSinusoidsWithTheirDecay()
+    {
+        // Impact: every mode decays within ~90 ms, so the last 40 % of a 0.35 s event is far quieter than the start.
+        var impact = EventClasses.All.Single(c => c.Name == "impact").Render(new SynthRng(3), 5600, 16000);
+        Assert.True(Dsp.Rms(impact.AsSpan(4000)) < 0.05 * Dsp.Rms(impact.AsSpan(0, 800)));
+        // Bell: decay 0.3-1.2 s, so it is still sounding after half a second but weaker than at the start.
+        var bell = EventClasses.All.Single(c => c.Name == "bell").Render(new SynthRng(3), 24000, 16000);
+        double head = Dsp.Rms(bell.AsSpan(0, 1600)), tail = Dsp.Rms(bell.AsSpan(9600, 1600));
+        Assert.True(tail > 0.01 * head && tail < 0.8 * head, $"{head} {tail}");
+    }
 }

@@ -52,15 +52,20 @@ public static class EventClasses
         double f0 = rng.LogUniform(140, 420), rate = rng.Uniform(4.5, 7), depth = rng.Uniform(0.015, 0.04);
         double tilt = rng.Uniform(0.6, 1.4), vibPhase = rng.Uniform(0, TwoPi);
         int partials = Math.Min(10, (int)(0.45 * sr / (f0 * (1 + depth))));
-        var phases = new double[partials];
+        var amp = Enumerable.Range(1, partials).Select(k => 1 / Math.Pow(k, tilt)).ToArray();
         var x = new float[n];
         double phase = 0;
         for (int i = 0; i < n; i++)
         {
             double f = f0 * (1 + depth * Math.Sin(TwoPi * rate * i / sr + vibPhase));
             phase += TwoPi * f / sr;
-            double s = 0;
-            for (int k = 1; k <= partials; k++) s += Math.Sin(k * phase) / Math.Pow(k, tilt);
+            // sin(k p) by the recurrence sin(kp) = 2 cos(p) sin((k-1)p) - sin((k-2)p): one sin/cos per sample.
+            double c2 = 2 * Math.Cos(phase), prev = 0, cur = Math.Sin(phase), s = 0;
+            for (int k = 0; k < partials; k++)
+            {
+                s += amp[k] * cur;
+                (prev, cur) = (cur, c2 * cur - prev);
+            }
             x[i] = (float)s;
         }
         Dsp.Fade(x, sr / 30, sr / 12);
@@ -199,7 +204,7 @@ public static class EventClasses
         for (int m = 0; m < modes; m++)
         {
             double f = rng.LogUniform(90, 900), tau = rng.Uniform(0.02, 0.09), a = rng.Uniform(0.4, 1), p = rng.Uniform(0, TwoPi);
-            for (int i = 0; i < n; i++) x[i] += (float)(a * Math.Exp(-i / (tau * sr)) * Math.Sin(TwoPi * f * i / sr + p));
+            AddDampedSine(x, a, f, tau, p, sr);
         }
         int transient = (int)(0.003 * sr);
         for (int i = 0; i < Math.Min(transient, n); i++) x[i] += (float)(rng.Normal() * (1 - (double)i / transient));
@@ -216,10 +221,27 @@ public static class EventClasses
             double fk = f * ratios[k] * (1 + 0.01 * rng.Normal());
             if (fk > 0.45 * sr) continue;
             double a = 1.0 / (1 + k), tk = tau / (1 + 0.5 * k), p = rng.Uniform(0, TwoPi);   // high partials die first
-            for (int i = 0; i < n; i++) x[i] += (float)(a * Math.Exp(-i / (tk * sr)) * Math.Sin(TwoPi * fk * i / sr + p));
+            AddDampedSine(x, a, fk, tk, p, sr);
         }
         Dsp.Fade(x, sr / 1000, sr / 50);
         return x;
+    }
+
+    /// <summary>
+    /// Adds a e^(-t/tau) sin(2 pi f t + p) by its two-term recurrence y[n] = 2 r cos(w) y[n-1] - r^2 y[n-2]
+    /// (r = e^(-1/(tau sr)), w = 2 pi f / sr), which is exact and avoids a sin and an exp per sample.
+    /// </summary>
+    static void AddDampedSine(float[] x, double a, double f, double tau, double p, int sr)
+    {
+        double r = Math.Exp(-1 / (tau * sr)), w = TwoPi * f / sr, c = 2 * r * Math.Cos(w), r2 = r * r;
+        double y2 = a * Math.Sin(p - w) / r, y1 = a * Math.Sin(p);   // values at n = -1 and n = 0
+        if (x.Length > 0) x[0] += (float)y1;
+        for (int i = 1; i < x.Length; i++)
+        {
+            double y = c * y1 - r2 * y2;
+            x[i] += (float)y;
+            (y2, y1) = (y1, y);
+        }
     }
 
     static float[] Beeps(SynthRng rng, int n, int sr)

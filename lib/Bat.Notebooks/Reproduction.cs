@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Bat.Reporting;
+
+namespace Bat.Notebooks;
+
+/// <summary>What `bat reproduce` runs: the preset, the data, where results go.</summary>
+public sealed record ReproduceOptions
+{
+    /// <summary>smoke (CI, minutes), tiny (default, about an hour on 2 cores), small, base (the paper's ViT-B; GPU).</summary>
+    public string Preset { get; init; } = "tiny";
+    /// <summary>"synth" (the embedded benchmark, made on demand) or a folder of manifests.</summary>
+    public string Data { get; init; } = "synth";
+    public string OutDir { get; init; } = "results";
+    /// <summary>Run notebooks again even when their finished marker says they are done.</summary>
+    public bool Force { get; init; }
+    /// <summary>Folder holding 01-frontend.ipynb ... 04-layerwise.ipynb.</summary>
+    public string NotebooksDir { get; init; } = "notebooks";
+    public TimeSpan? CellTimeout { get; init; }
+}
+
+public sealed record ReproduceResult(bool Succeeded, string? FailedNotebook, string? Error, string ReportPath, TimeSpan Elapsed);
+
+/// <summary>
+/// The main job: runs the four notebooks in order with one preset, writes the executed notebooks, their HTML,
+/// every CSV, and one report page (index.html) with the headline numbers beside the paper's and the environment.
+/// A notebook that finished with the same parameters is skipped, so a rerun after a failure resumes where it stopped.
+/// </summary>
+public static class Reproduction
+{
+    public static readonly IReadOnlyList<(string Name, string Reproduces)> Notebooks =
+    [
+        ("01-frontend", "Figure 3 / Table 2: legacy Kaldi fbank vs the BAT frontend"),
+        ("02-pretrain", "EAT-style bootstrap pre-training of the ablation variants (EAT -> BAT)"),
+        ("03-cgp-ablation", "Figure 2 (CGP vs number of prototypes) and Table 5 (LP, LCGP, H2T, PB, CGP, fine-tuning)"),
+        ("04-layerwise", "Figure 4 (per-layer LP and CGP gate weights) and Figure 5 (attention with and without gating)"),
+    ];
+
+    public static readonly IReadOnlyList<string> Presets = ["smoke", "tiny", "small", "base"];
+
+    /// <summary>Rough disk need per preset (data, checkpoints, caches, notebooks), checked before any work starts.</summary>
+    static long RequiredBytes(string preset) => preset switch
+    {
+        "smoke" => 300L << 20,
+        "tiny" => 2L << 30,
+        "small" => 8L << 30,
+        _ => 40L << 30,
+    };
+
+    public static ReproduceResult Run(ReproduceOptions options, TextWriter log)
+    {
+        if (!Presets.Contains(options.Preset))
+            throw new BatException("--preset", $"unknown preset '{options.Preset}' (choose {string.Join(", ", Presets)})");
+        var clock = Stopwatch.StartNew();
+        var outDir = Path.GetFullPath(options.OutDir);
+        var notebooksOut = Path.Combine(outDir, "notebooks");
+        Preflight.EnsureWritable(outDir, RequiredBytes(options.Preset));
+        Directory.CreateDirectory(notebooksOut);
+        var parameters = NotebookParametersFor(options, outDir);
+        var markerKey = Json.Serialize(parameters);
+
+        string? failed = null, error = null;
+        for (int i = 0; i < Notebooks.Count && failed is null; i++)
+        {
+            var (name, reproduces) = Notebooks[i];
+            var source = Path.Combine(Path.GetFullPath(options.NotebooksDir), name + ".ipynb");
+            if (!File.Exists(source)) throw new BatException(source, "notebook not found (run from the repository root or pass --notebooks)");
+            var marker = Path.Combine(notebooksOut, $".{name}.done.json");
+            var prefix = $"[{i + 1}/{Notebooks.Count}] {name}";
+            if (!options.Force && File.Exists(marker) && File.ReadAllText(marker) == markerKey
+                && File.Exists(Path.Combine(notebooksOut, name + ".ipynb")))
+            {
+                log.WriteLine($"{prefix}: already done with these parameters, skipped (--force reruns it)");
+                continue;
+            }
+            log.WriteLine($"{prefix}: running ({reproduces})");
+            File.Delete(marker);
+            var result = NotebookRunner.Run(source, new NotebookRunOptions
+            {
+                OutDir = notebooksOut,
+                Html = true,
+                Parameters = parameters,
+                CellTimeout = options.CellTimeout,
+                Log = log,
+            });
+            if (!result.Succeeded)
+            {
+                failed = name;
+                error = result.Error;
+                log.WriteLine($"{prefix}: FAILED: {result.Error}");
+                log.WriteLine($"{prefix}: the executed notebook with the error is {result.OutputNotebook}; everything before it is kept");
+                break;
+            }
+            AtomicFile.WriteAllText(marker, markerKey);
+            log.WriteLine($"{prefix}: done in {FormatDuration(result.Elapsed)}");
+        }
+
+        var report = Path.Combine(outDir, "index.html");
+        AtomicFile.WriteAllText(report, ReproductionReport.Render(outDir, options, failed, error, clock.Elapsed));
+        log.WriteLine($"report: {report}");
+        log.WriteLine($"total time: {FormatDuration(clock.Elapsed)}");
+        return new ReproduceResult(failed is null, failed, error, report, clock.Elapsed);
+    }
+
+    /// <summary>The parameters every notebook declares in its "parameters" cell.</summary>
+    static Dictionary<string, string> NotebookParametersFor(ReproduceOptions options, string outDir)
+    {
+        var parameters = new Dictionary<string, string> { ["Preset"] = options.Preset, ["OutDir"] = outDir };
+        if (options.Data != "synth")
+        {
+            var data = Path.GetFullPath(options.Data);
+            if (!Directory.Exists(data)) throw new BatException(data, "--data must be 'synth' or a folder of manifests");
+            parameters["DataDir"] = data;
+        }
+        return parameters;
+    }
+
+    public static string FormatDuration(TimeSpan t) =>
+        t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes} min {t.Seconds} s" : $"{t.TotalSeconds:F1} s";
+}

@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Bat.Reporting;
+
+namespace Bat.Notebooks;
+
+/// <summary>
+/// The report page of `bat reproduce`: links to the four executed notebooks, the headline numbers (ours beside the
+/// paper's, which are labelled as such), where every CSV is, and the environment the numbers were computed in.
+/// Plain HTML without scripts: the charts live in the notebooks' own pages.
+/// </summary>
+public static class ReproductionReport
+{
+    /// <summary>Our probes in the order of the paper's Table 5 (plus the baselines it discusses).</summary>
+    static readonly string[] ProbeOrder = ["lp", "layer-lp", "lcgp", "h2t", "pb", "cgp-nocls", "cgp", "finetune"];
+
+    public static string Render(string outDir, ReproduceOptions options, string? failedNotebook, string? error, TimeSpan elapsed)
+    {
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>BAT Notebooks: reproduction report</title><style>")
+            .Append("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}")
+            .Append("table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}")
+            .Append("th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.paper{color:#7a4b00;background:#fff8ea}")
+            .Append(".fail{color:#a00;font-weight:bold}.ok{color:#070}</style></head><body>");
+        html.Append("<h1>BAT Notebooks: reproduction report</h1>");
+        html.Append($"<p>Preset <b>{E(options.Preset)}</b>, data <b>{E(options.Data)}</b>, finished {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, " +
+                    $"this run took {E(Reproduction.FormatDuration(elapsed))} (skipped notebooks not counted).</p>");
+        if (failedNotebook is not null)
+            html.Append($"<p class=\"fail\">Notebook {E(failedNotebook)} failed: {E(error ?? "")}. Its executed notebook shows the error; " +
+                        "fix the cause and run the same command again: finished notebooks are skipped.</p>");
+
+        html.Append("<h2>Notebooks</h2><table><tr><th>notebook</th><th>reproduces</th><th>status</th><th>pages</th></tr>");
+        foreach (var (name, reproduces) in Reproduction.Notebooks)
+        {
+            var page = Path.Combine(outDir, "notebooks", name + ".html");
+            var done = File.Exists(Path.Combine(outDir, "notebooks", $".{name}.done.json"));
+            var status = done ? "<span class=\"ok\">done</span>" : name == failedNotebook ? "<span class=\"fail\">failed</span>" : "not run";
+            var links = File.Exists(page) ? $"<a href=\"notebooks/{name}.html\">HTML</a> · <a href=\"notebooks/{name}.ipynb\">ipynb</a>" : "";
+            html.Append($"<tr><td>{E(name)}</td><td>{E(reproduces)}</td><td>{status}</td><td>{links}</td></tr>");
+        }
+        html.Append("</table>");
+
+        var results = LoadResults(outDir);
+        AppendHeadline(html, results);
+        AppendCsvList(html, outDir);
+
+        html.Append("<h2>Environment</h2><table>");
+        foreach (var (name, value) in EnvironmentInfo.Describe()) html.Append($"<tr><td>{E(name)}</td><td>{E(value)}</td></tr>");
+        var seeds = results.Select(r => r.Seed).Distinct().OrderBy(s => s).ToList();
+        html.Append($"<tr><td>seeds in results</td><td>{E(seeds.Count == 0 ? "none yet" : string.Join(", ", seeds))}</td></tr></table>");
+        html.Append("</body></html>\n");
+        return html.ToString();
+    }
+
+    /// <summary>Every row of every shared-schema results CSV under the output folder.</summary>
+    public static IReadOnlyList<ResultRow> LoadResults(string outDir)
+    {
+        var rows = new List<ResultRow>();
+        if (!Directory.Exists(outDir)) return rows;
+        foreach (var csv in Directory.EnumerateFiles(outDir, "*.csv", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            if (!IsResultsCsv(csv)) continue;
+            rows.AddRange(ResultsTable.Read(csv));
+        }
+        return rows;
+    }
+
+    static bool IsResultsCsv(string path)
+    {
+        using var reader = new StreamReader(path);
+        return reader.ReadLine()?.Trim() == string.Join(",", ResultsTable.Columns);
+    }
+
+    /// <summary>
+    /// Table 5 at our scale: rows of an experiment ending in "table5" (notebook 03 writes "03-cgp-ablation/table5"), one line per (dataset, model), one column per probe with the
+    /// mean over seeds of the task's main metric; the paper's AS-20k line for the same model follows, labelled.
+    /// </summary>
+    static void AppendHeadline(StringBuilder html, IReadOnlyList<ResultRow> results)
+    {
+        html.Append("<h2>Headline numbers (Table 5 at our scale)</h2>");
+        var table5 = results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal) && r.Metric is "map" or "accuracy").ToList();
+        if (table5.Count == 0)
+        {
+            html.Append("<p>No Table 5 results yet (notebook 03 writes them).</p>");
+            return;
+        }
+        var probes = ProbeOrder.Where(p => table5.Any(r => r.Probe == p)).ToList();
+        html.Append("<table><tr><th>source</th><th>dataset</th><th>model</th><th>metric</th>");
+        foreach (var p in probes) html.Append($"<th>{E(p)}</th>");
+        html.Append("</tr>");
+        foreach (var group in table5.GroupBy(r => (r.Dataset, r.Model, r.Metric)).OrderBy(g => g.Key.Dataset).ThenBy(g => g.Key.Model))
+        {
+            html.Append($"<tr><td>ours</td><td>{E(group.Key.Dataset)}</td><td>{E(group.Key.Model)}</td><td>{E(group.Key.Metric)}</td>");
+            foreach (var p in probes)
+            {
+                var values = group.Where(r => r.Probe == p).Select(r => r.Value).ToList();
+                html.Append($"<td>{(values.Count == 0 ? "" : values.Average().ToString("F2", CultureInfo.InvariantCulture))}</td>");
+            }
+            html.Append("</tr>");
+            var paperModel = PaperModel(group.Key.Model);
+            if (paperModel is null) continue;
+            html.Append($"<tr class=\"paper\"><td>paper (AS-20k, ViT-B on GPU)</td><td>AS-20k</td><td>{E(paperModel)}</td><td>mAP</td>");
+            foreach (var p in probes)
+                html.Append($"<td>{(PaperResults.Lookup(paperModel, "AS-20k", p) is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "")}</td>");
+            html.Append("</tr>");
+        }
+        html.Append("</table><p>Ours: tiny models pre-trained for minutes on the embedded synthetic benchmark on CPU; the paper's: ViT-B " +
+                    "pre-trained on AudioSet-2M on GPUs. Compare the ordering of the probes and the gap between them, not the values.</p>");
+    }
+
+    /// <summary>Our variant names -> the paper's model names (the BAT variants map to BAT, the EAT-style one to EAT).</summary>
+    static string? PaperModel(string model) => model switch
+    {
+        "eat" => "EAT",
+        "bat" => "BAT",
+        _ => null,
+    };
+
+    static void AppendCsvList(StringBuilder html, string outDir)
+    {
+        html.Append("<h2>CSV files</h2><ul>");
+        foreach (var csv in Directory.EnumerateFiles(outDir, "*.csv", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var relative = Path.GetRelativePath(outDir, csv).Replace('\\', '/');
+            if (relative.StartsWith("data/", StringComparison.Ordinal)) continue; // the dataset's manifests, not results
+            html.Append($"<li><a href=\"{E(relative)}\">{E(relative)}</a>{(IsResultsCsv(csv) ? " (shared results schema)" : "")}</li>");
+        }
+        html.Append("</ul>");
+    }
+
+    static string E(string s) => WebUtility.HtmlEncode(s);
+}

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using Bat.Data;
+using Bat.Model;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Bat.Probing;
+
+/// <summary>Trains a <see cref="FineTuneModel"/> on audio batches with mixup and SpecAugment, best-validation selection.</summary>
+public static class FineTuner
+{
+    public static ProbeRunResult Train(Encoder encoder, Manifest manifest, Featurizer featurizer, FineTuneConfig config,
+        string? featureCacheDir = null, string validationSplit = "valid", string testSplit = "test")
+    {
+        var device = Devices.Default;
+        bool multiLabel = manifest.Task.Kind == TaskKind.Multilabel;
+        string selection = multiLabel ? "map" : "accuracy";
+        int frames = encoder.Config.Frames;
+        var model = new FineTuneModel(encoder, manifest.Task.NumClasses).to(device);
+        model.train();
+
+        var groups = model.LayerwiseGroups(config.LayerDecay, config.WeightDecay);
+        using var optimizer = optim.AdamW(
+            groups.Select(g => new AdamW.ParamGroup(g.Parameters, config.LearningRate * g.Scale, 0.9, 0.999, 1e-8, g.WeightDecay)).ToList(),
+            config.LearningRate);
+        var scales = groups.Select(g => g.Scale).ToArray();
+
+        var trainLoader = new FeatureLoader(manifest, "train", featurizer,
+            LoaderOptions.Train(config.BatchSize, (int)config.Seed, frames) with { CacheDir = featureCacheDir });
+        var validLoader = new FeatureLoader(manifest, validationSplit, featurizer, LoaderOptions.Eval(config.EvalBatchSize, frames) with { CacheDir = featureCacheDir });
+        var testLoader = new FeatureLoader(manifest, testSplit, featurizer, LoaderOptions.Eval(config.EvalBatchSize, frames) with { CacheDir = featureCacheDir });
+
+        var random = new Random((int)config.Seed + 17);
+        var schedule = config.Schedule;
+        var losses = new List<double>();
+        var clock = new Stopwatch();
+        double bestScore = double.NegativeInfinity;
+        ProbeHeadResult? best = null;
+        Dictionary<string, Tensor>? bestState = null;
+        using var progress = new ConsoleProgress("finetune", config.Steps);
+
+        int step = 0;
+        for (int epoch = 0; step < config.Steps; epoch++)
+        {
+            foreach (var batch in trainLoader.Epoch(epoch))
+            {
+                using var _ = batch;
+                if (step >= config.Steps) break;  // leaving the epoch early stops the loader's worker
+                clock.Start();
+                double lr = schedule.LearningRateAt(step, config.LearningRate);
+                int g = 0;
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * scales[g++];
+                using (var scope = NewDisposeScope())
+                {
+                    var x = SpecAugment(batch.Features.to(device), config, random);
+                    var y = batch.Targets.to(device);
+                    (x, y) = Mixup(x, y, config, random);
+                    var loss = ProbeLosses.For(multiLabel, model.forward(x), y);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    losses.Add(loss.item<float>());
+                }
+                optimizer.step();  // outside the scope: lazily created optimizer state must outlive it
+                clock.Stop();
+                step++;
+                if (step % config.EvaluateEvery != 0 && step != config.Steps) continue;
+
+                var valid = Evaluate(model, validLoader, multiLabel, device);
+                if (best is null || valid[selection] > bestScore)
+                {
+                    bestScore = valid[selection];
+                    best = new ProbeHeadResult(0, step, bestScore, Evaluate(model, testLoader, multiLabel, device));
+                    if (bestState is not null) foreach (var t in bestState.Values) t.Dispose();
+                    bestState = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+                }
+                progress.Report(step, $"loss {losses[^1]:F4} val {selection} {valid[selection]:F2}");
+            }
+        }
+        if (bestState is not null)
+        {
+            model.load_state_dict(bestState);
+            foreach (var t in bestState.Values) t.Dispose();
+        }
+        model.eval();
+        return new ProbeRunResult(ProbeCatalog.FineTune, model.parameters().Sum(p => p.numel()), clock.Elapsed.TotalSeconds,
+            config.Steps, selection, [best!], null, losses);
+    }
+
+    static Dictionary<string, double> Evaluate(FineTuneModel model, FeatureLoader loader, bool multiLabel, Device device)
+    {
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            var logits = new List<Tensor>();
+            var targets = new List<Tensor>();
+            foreach (var batch in loader.Epoch())
+            {
+                using var b = batch;
+                logits.Add(model.forward(b.Features.to(device)).cpu());
+                targets.Add(b.Targets.cpu().clone());
+            }
+            return ProbeScores.Compute(multiLabel, cat(logits, 0), cat(targets, 0));
+        }
+        finally { model.train(); }
+    }
+
+    /// <summary>One frequency and one time mask per clip, widths uniform in [0, fraction * size): (B, 1, T, M).</summary>
+    public static Tensor SpecAugment(Tensor features, FineTuneConfig config, Random random)
+    {
+        var x = features.clone();
+        long b = x.shape[0], t = x.shape[2], m = x.shape[3];
+        using var _ = no_grad();
+        for (long i = 0; i < b; i++)
+        {
+            int fw = random.Next((int)(config.FreqMaskFraction * m));
+            int f0 = random.Next((int)(m - fw) + 1);
+            if (fw > 0) x[i, TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(f0, f0 + fw)] = 0;
+            int tw = random.Next((int)(config.TimeMaskFraction * t));
+            int t0 = random.Next((int)(t - tw) + 1);
+            if (tw > 0) x[i, TensorIndex.Colon, TensorIndex.Slice(t0, t0 + tw)] = 0;
+        }
+        return x;
+    }
+
+    /// <summary>With probability p: lambda ~ Beta(a, a); x = lambda x + (1 - lambda) x[perm], y likewise.</summary>
+    public static (Tensor X, Tensor Y) Mixup(Tensor x, Tensor y, FineTuneConfig config, Random random)
+    {
+        if (random.NextDouble() >= config.MixupProbability) return (x, y);
+        double lambda = SampleBeta(config.MixupAlpha, random);
+        var order = Enumerable.Range(0, (int)x.shape[0]).ToArray();
+        random.Shuffle(order);
+        using var perm = tensor(order.Select(i => (long)i).ToArray(), device: x.device);
+        return (x * lambda + x.index_select(0, perm) * (1 - lambda), y * lambda + y.index_select(0, perm) * (1 - lambda));
+    }
+
+    /// <summary>Beta(a, a) as G1 / (G1 + G2) with Gamma(a, 1) draws.</summary>
+    public static double SampleBeta(double a, Random random)
+    {
+        double g1 = SampleGamma(a, random), g2 = SampleGamma(a, random);
+        return g1 / (g1 + g2);
+    }
+
+    /// <summary>Marsaglia-Tsang Gamma(a, 1); for a &lt; 1 uses Gamma(a + 1) * U^(1/a).</summary>
+    static double SampleGamma(double a, Random random)
+    {
+        if (a < 1) return SampleGamma(a + 1, random) * Math.Pow(random.NextDouble(), 1 / a);
+        double d = a - 1.0 / 3, c = 1 / Math.Sqrt(9 * d);
+        while (true)
+        {
+            double z, v;
+            do
+            {
+                // Standard normal via Box-Muller.
+                z = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+                v = 1 + c * z;
+            } while (v <= 0);
+            v = v * v * v;
+            double u = random.NextDouble();
+            if (Math.Log(u) < 0.5 * z * z + d - d * v + d * Math.Log(v)) return d * v;
+        }
+    }
+}

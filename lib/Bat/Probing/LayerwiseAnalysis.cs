@@ -1,0 +1,81 @@
+using Bat.Data;
+using Bat.Reporting;
+using static TorchSharp.torch;
+
+namespace Bat.Probing;
+
+/// <summary>Where task information lives in one model: a linear probe per block and the CGP gate (paper Figure 4).</summary>
+public sealed record LayerProfile(string Model, double[] LinearProbeScores, float[] GateWeights, double CgpScore);
+
+/// <summary>
+/// Attention of one clip through one model (paper Figure 5): the last block's attention averaged over heads
+/// ((1+N) x (1+N), token 0 = CLS) and, per block, the share of attention that lands on the CLS token.
+/// </summary>
+public sealed record AttentionProfile(string Model, bool Gated, string Clip, double[,] LastBlockMap, double[] ClsShare);
+
+/// <summary>
+/// Notebook 04's work: per-block linear probes and CGP gate weights for notebook 02's eat, bat-cnn and bat
+/// checkpoints, and the attention maps / attention sinks with and without gated attention. Results go to
+/// {OutDir}/04-layerwise/.
+/// </summary>
+public static class LayerwiseAnalysis
+{
+    public const string Experiment = "04-layerwise";
+    public static readonly string[] Variants = ["eat", "bat-cnn", "bat"];
+
+    public static string ResultsDir(string outDir) => Path.Combine(outDir, Experiment);
+
+    /// <summary>Per-layer LP scores and CGP gates for each variant; rows written to layerwise.csv.</summary>
+    public static IReadOnlyList<LayerProfile> Profiles(string preset, string outDir, IEnumerable<string>? variants = null, int seed = 0)
+    {
+        var manifest = CgpAblation.Manifest(outDir, preset);
+        var config = ProbeTrainingConfig.Preset(preset) with { Seed = seed };
+        int k = ProbeCatalog.DefaultPrototypes(preset);
+        var profiles = new List<LayerProfile>();
+        var rows = new List<ResultRow>();
+        foreach (var variant in variants ?? Variants)
+        {
+            var runDir = CgpAblation.RequireRun(outDir, variant);
+            using var session = ProbeExperiment.Open(runDir, manifest, CgpAblation.CacheDir(outDir, variant, manifest));
+            var perLayer = ProbeExperiment.Run(session.Task, "layer-lp", k, config);
+            var cgp = ProbeExperiment.Run(session.Task, "cgp", k, config);
+            string metric = session.Task.SelectionMetric;
+            profiles.Add(new LayerProfile(variant, perLayer.Heads.Select(h => h.Test[metric]).ToArray(), cgp.GateWeights!, cgp.Test[metric]));
+            rows.AddRange(ProbeResults.Rows(perLayer, Experiment, session.Task.Name, variant, k, seed, preset));
+            rows.AddRange(ProbeResults.Rows(cgp, Experiment, session.Task.Name, variant, k, seed, preset));
+        }
+        ResultsTable.Write(Path.Combine(ResultsDir(outDir), "layerwise.csv"), rows);
+        return profiles;
+    }
+
+    /// <summary>Attention of the first test clip through a variant's encoder; the map and sink shares are written as CSV.</summary>
+    public static AttentionProfile Attention(string preset, string outDir, string variant, int clip = 0)
+    {
+        var manifest = Manifest.Load(CgpAblation.Manifest(outDir, preset));
+        var source = CheckpointSource.Resolve(CgpAblation.RequireRun(outDir, variant));
+        var (encoder, config) = source.LoadEncoder();
+        using (encoder)
+        {
+            var loader = new FeatureLoader(manifest, ProbeExperiment.TestSplit, source.Featurizer(), LoaderOptions.Eval(1, config.Encoder.Frames));
+            using var batch = loader.MakeBatch([clip]);
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            using var output = encoder.Forward(batch.Features.to(Devices.Default), returnAttention: true);
+            var maps = output.Attention ?? throw new InvalidOperationException("the encoder returned no attention maps");
+            // Per block: attention (1, H, 1+N, 1+N) -> mean over heads and queries of the weight on key 0 (CLS).
+            var clsShare = maps.Select(a => a[0, TensorIndex.Colon, TensorIndex.Colon, 0].mean().item<float>()).Select(v => (double)v).ToArray();
+            var last = maps[^1][0].mean(new long[] { 0 }).to(ScalarType.Float64).cpu();   // (1+N, 1+N)
+            int n = (int)last.shape[0];
+            var map = new double[n, n];
+            var flat = last.data<double>().ToArray();
+            for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) map[i, j] = flat[i * n + j];
+            var profile = new AttentionProfile(variant, config.Encoder.Gated, loader.Entries[clip].Path, map, clsShare);
+
+            var dir = ResultsDir(outDir);
+            Csv.WriteMatrix(Path.Combine(dir, $"attention-{variant}-last-block.csv"), map);
+            AtomicFile.WriteAllText(Path.Combine(dir, $"cls-share-{variant}.csv"),
+                "block,cls_share\n" + string.Concat(clsShare.Select((v, l) => FormattableString.Invariant($"{l},{v:R}\n"))));
+            return profile;
+        }
+    }
+}

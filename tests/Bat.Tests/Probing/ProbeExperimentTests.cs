@@ -1,0 +1,85 @@
+using Bat.Data.Synth;
+using Bat.Model;
+using Bat.Pretraining;
+using Bat.Probing;
+using static TorchSharp.torch;
+
+namespace Bat.Tests.Probing;
+
+/// <summary>
+/// Embed -> cache -> probe end to end on a small synthetic benchmark and a randomly initialised encoder saved as
+/// a pre-training run (the pipeline, not the weights, is under test).
+/// </summary>
+public class ProbeExperimentTests : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("batprobe-").FullName;
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    static readonly EncoderConfig Small = EncoderConfig.Tiny with { Dim = 48, Heads = 2, Depth = 2 };
+
+    /// <summary>A run folder with config.json and one checkpoint of a random encoder (seeded).</summary>
+    internal static string MakeRun(string root, string name, int seed, EncoderConfig encoder)
+    {
+        var runDir = Path.Combine(root, name);
+        manual_seed(seed);
+        using var model = new Encoder(encoder);
+        Json.Save(PretrainRun.ConfigPath(runDir), new PretrainConfig { Encoder = encoder, Variant = name });
+        Checkpoint.Save(runDir, 1, seed, model.state_dict().Select(kv => ("student." + kv.Key, kv.Value)));
+        return runDir;
+    }
+
+    [Fact]
+    public void EmbedsOnceReusesTheCacheAndRefusesAnotherCheckpoints()
+    {
+        var manifests = SyntheticBenchmark.Ensure(Path.Combine(dir, "synth"), clips: 40, seed: 1, seconds: 1);
+        var runA = MakeRun(dir, "a", 1, Small);
+        var runB = MakeRun(dir, "b", 2, Small);
+        var cache = Path.Combine(dir, "cache");
+
+        var first = ProbeExperiment.Embed(runA, manifests.MultiLabel, cache, batchSize: 8);
+        Assert.All(first, r => Assert.False(r.Reused));
+        Assert.Equal(40, first.Sum(r => r.Clips));
+        Assert.Equal(Small.Depth * (1 + Small.NumPatches) * Small.Dim * 2, first[0].BytesPerClip);
+        Assert.All(ProbeExperiment.Embed(runA, manifests.MultiLabel, cache), r => Assert.True(r.Reused));
+
+        using (var session = ProbeExperiment.Open(runA, manifests.MultiLabel, cache, embedIfMissing: false))
+        {
+            Assert.True(session.Task.MultiLabel);
+            Assert.Equal(40, session.Task.Train.Count + session.Task.Validation.Count + session.Task.Test.Count);
+            // The cached rows are what the encoder gives for those clips.
+            var features = session.Task.Test.Features.Gather([0], withPatches: true, CPU);
+            Assert.Equal(new long[] { 1, Small.Depth, Small.NumPatches, Small.Dim }, features.Patches.shape);
+            var result = ProbeExperiment.Run(session.Task, "cgp", 8, ProbeTrainingConfig.Smoke.WithSteps(10) with { BatchSize = 8 });
+            Assert.Equal(Small.Depth, result.GateWeights!.Length);
+            Assert.InRange(result.Test["map"], 0, 100);
+        }
+
+        var error = Assert.Throws<BatException>(() => ProbeExperiment.Open(runB, manifests.MultiLabel, cache, embedIfMissing: false));
+        Assert.Contains(EmbeddingCache.FileFor(cache, "train"), error.Message);
+        Assert.Contains("checkpoint SHA-256", error.Message);
+        // `bat embed` refuses to overwrite it too, unless forced.
+        Assert.Contains("checkpoint SHA-256", Assert.Throws<BatException>(() => ProbeExperiment.Embed(runB, manifests.MultiLabel, cache, ["test"])).Message);
+        Assert.All(ProbeExperiment.Embed(runB, manifests.MultiLabel, cache, ["test"], force: true), r => Assert.False(r.Reused));
+    }
+
+    [Fact]
+    public void CachedFeaturesEqualAFreshEncoderPass()
+    {
+        var manifests = SyntheticBenchmark.Ensure(Path.Combine(dir, "synth"), clips: 20, seed: 2, seconds: 1);
+        var run = MakeRun(dir, "a", 3, Small);
+        var cache = Path.Combine(dir, "cache");
+        ProbeExperiment.Embed(run, manifests.MultiLabel, cache, ["test"], batchSize: 4);
+        using var session = ProbeExperiment.Open(run, manifests.MultiLabel, cache);
+        var source = CheckpointSource.Resolve(run);
+        var (encoder, _) = source.LoadEncoder();
+        var loader = new Bat.Data.FeatureLoader(session.Manifest, "test", source.Featurizer(), Bat.Data.LoaderOptions.Eval(2, Small.Frames));
+        using var batch = loader.MakeBatch([1]);
+        using var _ = no_grad();
+        using var output = encoder.Forward(batch.Features);
+        var fresh = LayerFeatures.FromBlockOutputs(output.Layers);
+        var cached = session.Task.Test.Features.Gather([1], withPatches: true, CPU);
+        // float16 storage: relative error below 1e-3 of the token scale (post-norm tokens are O(1)).
+        Assert.True((cached.Cls - fresh.Cls).abs().max().item<float>() < 1e-2);
+        Assert.True((cached.Patches - fresh.Patches).abs().max().item<float>() < 1e-2);
+    }
+}

@@ -1,0 +1,106 @@
+using Bat.Notebooks;
+using Bat.Reporting;
+using static Bat.Tests.Runner.RunnerTestKit;
+
+namespace Bat.Tests.Runner;
+
+/// <summary>
+/// `bat reproduce` orchestration on four small stand-in notebooks with the real notebooks' names and parameters:
+/// order, skip-when-done, resume after a failure, and the report's headline table beside the paper's numbers.
+/// </summary>
+public class ReproductionTests
+{
+    /// <summary>Writes four notebooks; each appends its name to a log file; 03 writes a Table 5 results CSV.</summary>
+    static string MakeNotebooks(string failIn = "")
+    {
+        var dir = TempDir();
+        foreach (var (name, _) in Reproduction.Notebooks)
+        {
+            var body = $"System.IO.File.AppendAllText(System.IO.Path.Combine(OutDir, \"log.txt\"), \"{name} \" + Preset + \"\\n\");";
+            if (name == failIn) body += "\nthrow new InvalidOperationException(\"deliberate failure\");";
+            if (name == "03-cgp-ablation")
+                body += "\nBat.Reporting.ResultsTable.Write(System.IO.Path.Combine(OutDir, \"03-cgp-ablation\", \"results.csv\"), new[] {" +
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"cgp\", 64, null, \"map\", 61.5, 1, Preset, \"abc\")," +
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"cgp\", 64, null, \"map\", 62.5, 2, Preset, \"abc\")," +
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"lp\", null, null, \"map\", 40.25, 1, Preset, \"abc\") });";
+            File.WriteAllText(Path.Combine(dir, name + ".ipynb"), Notebook(
+                ("code", "string Preset = \"tiny\";\nstring OutDir = \"../results\";", ["parameters"]),
+                ("code", body, null)));
+        }
+        return dir;
+    }
+
+    static ReproduceOptions Options(string notebooks, string outDir, bool force = false) =>
+        new() { Preset = "smoke", OutDir = outDir, NotebooksDir = notebooks, Force = force };
+
+    [Fact]
+    public void Runs_all_four_in_order_then_skips_them_until_forced()
+    {
+        var notebooks = MakeNotebooks();
+        var outDir = TempDir();
+        var log = new StringWriter();
+        var first = Reproduction.Run(Options(notebooks, outDir), log);
+        Assert.True(first.Succeeded, first.Error);
+        var expected = Reproduction.Notebooks.Select(n => $"{n.Name} smoke").ToArray();
+        Assert.Equal(expected, File.ReadAllLines(Path.Combine(outDir, "log.txt")));
+        foreach (var (name, _) in Reproduction.Notebooks)
+        {
+            Assert.True(File.Exists(Path.Combine(outDir, "notebooks", name + ".ipynb")));
+            Assert.True(File.Exists(Path.Combine(outDir, "notebooks", name + ".html")));
+        }
+
+        var second = Reproduction.Run(Options(notebooks, outDir), log);
+        Assert.True(second.Succeeded);
+        Assert.Equal(expected, File.ReadAllLines(Path.Combine(outDir, "log.txt"))); // nothing ran again
+        Assert.Contains("skipped", log.ToString());
+
+        Reproduction.Run(Options(notebooks, outDir, force: true), TextWriter.Null);
+        Assert.Equal(8, File.ReadAllLines(Path.Combine(outDir, "log.txt")).Length);
+    }
+
+    [Fact]
+    public void A_failure_names_the_notebook_keeps_earlier_work_and_a_rerun_resumes_there()
+    {
+        var outDir = TempDir();
+        var failing = MakeNotebooks(failIn: "03-cgp-ablation");
+        var log = new StringWriter();
+        var result = Reproduction.Run(Options(failing, outDir), log);
+        Assert.False(result.Succeeded);
+        Assert.Equal("03-cgp-ablation", result.FailedNotebook);
+        Assert.Contains("deliberate failure", result.Error);
+        Assert.Contains("03-cgp-ablation: FAILED", log.ToString());
+        Assert.Equal(["01-frontend smoke", "02-pretrain smoke", "03-cgp-ablation smoke"], File.ReadAllLines(Path.Combine(outDir, "log.txt")));
+        Assert.Contains("failed", File.ReadAllText(result.ReportPath));
+
+        // Fixed notebooks: the rerun starts at 03; 01 and 02 are not run again.
+        var fixedNotebooks = MakeNotebooks();
+        var rerun = Reproduction.Run(Options(fixedNotebooks, outDir), TextWriter.Null);
+        Assert.True(rerun.Succeeded, rerun.Error);
+        Assert.Equal(["01-frontend smoke", "02-pretrain smoke", "03-cgp-ablation smoke", "03-cgp-ablation smoke", "04-layerwise smoke"],
+            File.ReadAllLines(Path.Combine(outDir, "log.txt")));
+    }
+
+    [Fact]
+    public void The_report_puts_our_mean_over_seeds_beside_the_papers_number()
+    {
+        var outDir = TempDir();
+        var result = Reproduction.Run(Options(MakeNotebooks(), outDir), TextWriter.Null);
+        var html = File.ReadAllText(result.ReportPath);
+        Assert.Contains("62.00", html);  // mean of the two CGP seeds 61.5 and 62.5
+        Assert.Contains("40.25", html);  // LP
+        Assert.Contains(PaperResults.Lookup("BAT", "AS-20k", "cgp")!.Value.ToString("F2", System.Globalization.CultureInfo.InvariantCulture), html); // 37.70
+        Assert.Contains("paper (AS-20k", html);
+        Assert.Contains("03-cgp-ablation/results.csv", html);
+        Assert.Contains("1, 2", html); // seeds found in the results
+    }
+
+    [Fact]
+    public void An_unwritable_output_folder_fails_before_any_notebook_runs()
+    {
+        var notebooks = MakeNotebooks();
+        var file = Path.GetTempFileName();
+        var e = Assert.Throws<BatException>(() => Reproduction.Run(Options(notebooks, Path.Combine(file, "results")), TextWriter.Null));
+        Assert.Contains("cannot create the output folder", e.Message);
+        File.Delete(file);
+    }
+}
