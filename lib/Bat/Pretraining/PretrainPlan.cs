@@ -17,7 +17,7 @@ public sealed record PretrainPlan(
     {
         "smoke" => new("smoke", Steps: 12, Batch: 4, Clones: 2, WarmupSteps: 3, EmaStart: 0.99, EmaEnd: 0.999, EmaAnnealSteps: 12,
             CheckpointEvery: 0, SynthClips: 48),
-        "tiny" => new("tiny", Steps: 300, Batch: 12, Clones: 4, WarmupSteps: 30, EmaStart: 0.996, EmaEnd: 0.9995, EmaAnnealSteps: 300,
+        "tiny" => new("tiny", Steps: 200, Batch: 8, Clones: 4, WarmupSteps: 20, EmaStart: 0.996, EmaEnd: 0.9995, EmaAnnealSteps: 200,
             CheckpointEvery: 100, SynthClips: 400),
         "small" => new("small", Steps: 3000, Batch: 16, Clones: 8, WarmupSteps: 300, EmaStart: 0.999, EmaEnd: 0.9999, EmaAnnealSteps: 3000,
             CheckpointEvery: 500, SynthClips: 2000),

@@ -115,6 +115,52 @@ public class TrainerTests
         }
     }
 
+    /// <summary>Cancels (as Ctrl-C does) while the given load is in progress.</summary>
+    sealed class CancelOnLoad(IClipSource inner, CancellationTokenSource cancel, int atLoad) : IClipSource
+    {
+        int loads;
+        public int Count => inner.Count;
+        public Tensor Load(IReadOnlyList<int> indices)
+        {
+            if (++loads == atLoad) cancel.Cancel();
+            return inner.Load(indices);
+        }
+    }
+
+    [Fact]
+    public void CancellationFinishesTheStepAndSavesACheckpoint()
+    {
+        string run = TempRun();
+        try
+        {
+            using var cancel = new CancellationTokenSource();
+            var summary = PretrainRun.Execute(Mini(steps: 6), new CancelOnLoad(Clips(), cancel, 2), run, resume: false, cancel.Token);
+            Assert.False(summary.Completed);
+            Assert.Equal(2, summary.Step);
+            Assert.Equal(Checkpoint.PathFor(run, 2), Checkpoint.All(run).Single());
+            Assert.Equal(2, PretrainRun.ReadMetrics(run).Count);
+        }
+        finally
+        {
+            if (Directory.Exists(run)) Directory.Delete(run, true);
+        }
+    }
+
+    [Fact]
+    public void AblationVariantsDifferOneStepAtATime()
+    {
+        var plan = PretrainPlan.For("smoke");
+        var frontend = new Bat.Frontends.FrontendConfig("bat", 64, 512);
+        var eat = PretrainVariant.Named("eat").Config(plan, frontend with { Kind = "kaldi" });
+        var bat = PretrainVariant.Named("bat").Config(plan, frontend);
+        Assert.False(eat.Encoder.Gated);
+        Assert.Equal(("ffn", "cnn", "fairseq"), (eat.Targets, eat.Decoder.Kind, eat.UtteranceWeighting));
+        Assert.True(bat.Encoder.Gated);
+        Assert.Equal(("eob", "vit", "equal"), (bat.Targets, bat.Decoder.Kind, bat.UtteranceWeighting));
+        Assert.Equal(EncoderConfig.Tiny with { Gated = true }, bat.Encoder);
+        Assert.Throws<BatException>(() => PretrainVariant.Named("nope"));
+    }
+
     [Fact]
     public void ExistingRunIsNotOverwrittenWithoutResume()
     {
