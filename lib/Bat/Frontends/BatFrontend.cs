@@ -15,6 +15,10 @@ public sealed class BatFrontend : IFrontend
     public const int NFft = 1024, Hop = 160;
     public const double FMin = 0, FMax = 8000, TopDb = 80;
 
+    // Kept Scalars: a number passed straight to a tensor op becomes a temporary Scalar that the GC may free
+    // while libtorch still reads it (see ScalarLifetimeGuardTests).
+    static readonly Scalar MinMaxEpsilon = 1e-8, PowerFloor = 1e-10, Ten = 10.0, TopDbScalar = TopDb;
+
     public FrontendConfig Config { get; }
     readonly float[] _filterbank;   // (n_fft/2 + 1, MelBins)
     readonly Dictionary<string, (Tensor Window, Tensor Filterbank)> _onDevice = [];
@@ -32,7 +36,7 @@ public sealed class BatFrontend : IFrontend
         var db = DecibelsF64(waveforms);                                               // (B, T, M)
         var min = db.amin([1, 2], keepdim: true);
         var max = db.amax([1, 2], keepdim: true);
-        var scaled = ((db - min) / (max - min + 1e-8)).to_type(ScalarType.Float32);
+        var scaled = ((db - min) / (max - min).add(MinMaxEpsilon)).to_type(ScalarType.Float32);
         return Frontend.PadOrCrop(scaled, Config.TargetFrames).unsqueeze(1).MoveToOuterDisposeScope(); // (B, 1, T, M)
     }
 
@@ -52,10 +56,11 @@ public sealed class BatFrontend : IFrontend
         var (window, filterbank) = Constants(x.device);
         var spec = stft(x, NFft, Hop, NFft, window, center: true, pad_mode: PaddingModes.Reflect,
                         normalized: false, onesided: true, return_complex: true);       // (B, 513, T) complex
-        var power = view_as_real(spec).square().sum(-1);                                 // (B, 513, T) |z|^2 without sqrt
+        var parts = view_as_real(spec);
+        var power = (parts * parts).sum(-1);                                             // (B, 513, T) |z|^2 without sqrt
         var mel = matmul(power.transpose(1, 2), filterbank);                            // (B, T, M)
-        var db = mel.clamp_min(1e-10).log10().mul(10.0);
-        var floor = db.amax([1, 2], keepdim: true) - TopDb;
+        var db = mel.clamp_min(PowerFloor).log10().mul(Ten);
+        var floor = db.amax([1, 2], keepdim: true).sub(TopDbScalar);
         return maximum(db, floor).MoveToOuterDisposeScope();
     }
 

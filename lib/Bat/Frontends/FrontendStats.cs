@@ -26,7 +26,9 @@ public static class FrontendStats
             long count = fbank.numel();
             if (count == 0) throw new BatException(files[i], $"shorter than one {KaldiFrontend.FrameLength}-sample frame at 16 kHz");
             double fileMean = fbank.mean().item<double>();
-            double fileM2 = (fbank - fileMean).square().sum().item<double>();
+            using Scalar fileMeanScalar = fileMean;
+            var deviation = fbank.sub(fileMeanScalar);
+            double fileM2 = (deviation * deviation).sum().item<double>();
             double delta = fileMean - mean;
             long total = n + count;
             mean += delta * count / total;

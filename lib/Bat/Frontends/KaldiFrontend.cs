@@ -18,6 +18,9 @@ public sealed class KaldiFrontend : IFrontend
     public const double LowFreq = 20, Preemphasis = 0.97;
     static readonly double Epsilon = MathF.Pow(2, -23);   // torch.finfo(torch.float32).eps
 
+    // Kept Scalars (see ScalarLifetimeGuardTests): temporaries could be freed by the GC mid-call.
+    static readonly Scalar EpsilonScalar = Epsilon, PreemphasisScalar = Preemphasis, Int16Range = 32768.0;
+
     public FrontendConfig Config { get; }
     readonly float[] _banks;    // (MelBins, 257)
     readonly double[] _window;  // (400)
@@ -42,7 +45,8 @@ public sealed class KaldiFrontend : IFrontend
             throw new ArgumentException($"the {Config.Kind} frontend needs normalisation constants (use FrontendConfig.For)");
         using var scope = NewDisposeScope();
         var fbank = Frontend.PadOrCrop(LogFbankF64(waveforms), Config.TargetFrames);   // (B, T, M)
-        return ((fbank - mean) / (2 * std)).to_type(ScalarType.Float32).unsqueeze(1).MoveToOuterDisposeScope(); // (B, 1, T, M)
+        using Scalar meanScalar = mean, twoStd = 2 * std;
+        return fbank.sub(meanScalar).div(twoStd).to_type(ScalarType.Float32).unsqueeze(1).MoveToOuterDisposeScope(); // (B, 1, T, M)
     }
 
     /// <summary>(B, samples) -> (B, T, MelBins) log mel energies, T = 1 + (samples - 400) / 160 (0 if shorter).</summary>
@@ -57,7 +61,7 @@ public sealed class KaldiFrontend : IFrontend
         using var scope = NewDisposeScope();
         var x = Frontend.AsBatch(waveforms);
         long batch = x.shape[0], samples = x.shape[1];
-        x = Config.Kind == FrontendConfig.KaldiBeats ? x * 32768.0 : x - x.mean([1], keepdim: true);
+        x = Config.Kind == FrontendConfig.KaldiBeats ? x.mul(Int16Range) : x - x.mean([1], keepdim: true);
         if (samples < FrameLength) return zeros(batch, 0, Config.MelBins, dtype: ScalarType.Float64, device: x.device).MoveToOuterDisposeScope();
 
         var (window, banksT) = Constants(x.device);
@@ -65,11 +69,12 @@ public sealed class KaldiFrontend : IFrontend
         frames = frames - frames.mean([2], keepdim: true);                              // remove DC per frame
         // Pre-emphasis y[n] = x[n] - 0.97 x[n-1], with x[-1] taken as x[0] (Kaldi's replicate edge).
         var previous = cat([frames[.., .., ..1], frames[.., .., ..^1]], 2);
-        frames = (frames - Preemphasis * previous) * window;
+        frames = (frames - previous.mul(PreemphasisScalar)) * window;
         frames = nn.functional.pad(frames, [0, PaddedWindow - FrameLength]);            // (B, T, 512)
-        var power = view_as_real(fft.rfft(frames, dim: 2)).square().sum(-1);            // (B, T, 257) |z|^2
+        var parts = view_as_real(fft.rfft(frames, dim: 2));
+        var power = (parts * parts).sum(-1);                                            // (B, T, 257) |z|^2
         var mel = matmul(power, banksT);                                                // (B, T, M)
-        return mel.clamp_min(Epsilon).log().MoveToOuterDisposeScope();
+        return mel.clamp_min(EpsilonScalar).log().MoveToOuterDisposeScope();
     }
 
     (Tensor, Tensor) Constants(Device device)

@@ -9,6 +9,9 @@ namespace Bat.Frontends;
 /// </summary>
 public static class MelBanks
 {
+    // Kept Scalars (see ScalarLifetimeGuardTests): temporaries could be freed by the GC mid-call.
+    static readonly Scalar Zero = 0, One = 1.0, Two = 2.0, HtkDivisor = 2595.0, HzBreak = 700.0, KaldiFactor = 1127.0;
+
     public static double HzToMelHtk(double hz) => 2595.0 * Math.Log10(1.0 + hz / 700.0);
     
     /// <summary>Kaldi's mel scale (natural log form; same curve as HTK's).</summary>
@@ -26,12 +29,13 @@ public static class MelBanks
         using var scope = torch.NewDisposeScope();
         var freqs = torch.linspace(0, Math.Floor(sampleRate / 2), nFreqs, dtype: ScalarType.Float32);      // (F)
         var mels = torch.linspace(HzToMelHtk(fMin), HzToMelHtk(fMax), nMels + 2, dtype: ScalarType.Float32);
-        var points = (torch.pow(10.0, mels / 2595.0) - 1.0) * 700.0;                                       // (M + 2) Hz
+        var ten = torch.tensor(10.0f);                                                                     // 10 ** x as torchaudio: a float32 base
+        var points = torch.pow(ten, mels.div(HtkDivisor)).sub(One).mul(HzBreak);                         // (M + 2) Hz
         var widths = points[1..] - points[..^1];                                                           // (M + 1)
         var slopes = points.unsqueeze(0) - freqs.unsqueeze(1);                                             // (F, M + 2)
         var rising = -slopes[.., ..^2] / widths[..^1];
         var falling = slopes[.., 2..] / widths[1..];
-        return torch.clamp_min(torch.minimum(rising, falling), 0).contiguous().data<float>().ToArray();    // (F, M)
+        return torch.clamp_min(torch.minimum(rising, falling), Zero).contiguous().data<float>().ToArray(); // (F, M)
     }
 
     /// <summary>
@@ -50,15 +54,16 @@ public static class MelBanks
         double melLow = KaldiMel(lowFreq), melHigh = KaldiMel(highFreq);
         double delta = (melHigh - melLow) / (numBins + 1);
         using var scope = NewDisposeScope();
-        var bin = arange(numBins, dtype: ScalarType.Float32).unsqueeze(1);                                 // (M, 1)
-        var left = bin * delta + melLow;
-        var center = (bin + 1.0) * delta + melLow;
-        var right = (bin + 2.0) * delta + melLow;
-        var hz = arange(fftBins, dtype: ScalarType.Float32) * (sampleRate / paddedWindow);
-        var mel = ((hz / 700.0 + 1.0).log() * 1127.0).unsqueeze(0);                                        // (1, K)
+        using Scalar deltaScalar = delta, melLowScalar = melLow, binWidth = sampleRate / paddedWindow, bins = numBins, fft = fftBins;
+        var bin = arange(bins, dtype: ScalarType.Float32).unsqueeze(1);                                    // (M, 1)
+        var left = bin.mul(deltaScalar).add(melLowScalar);
+        var center = bin.add(One).mul(deltaScalar).add(melLowScalar);
+        var right = bin.add(Two).mul(deltaScalar).add(melLowScalar);
+        var hz = arange(fft, dtype: ScalarType.Float32).mul(binWidth);
+        var mel = hz.div(HzBreak).add(One).log().mul(KaldiFactor).unsqueeze(0);                           // (1, K)
         var up = (mel - left) / (center - left);
         var down = (right - mel) / (right - center);
-        var banks = clamp_min(minimum(up, down), 0);                                                       // (M, K)
+        var banks = clamp_min(minimum(up, down), Zero);                                                       // (M, K)
         return nn.functional.pad(banks, [0, 1]).contiguous().data<float>().ToArray();                      // (M, K + 1)
     }
 }
