@@ -85,7 +85,8 @@ public sealed class CnnDecoder : Decoder
     {
         long s = visible.shape[0];
         // Masked cells get small noise, not a learned token (EAT): (S, N, D)
-        var noise = randn([s, gridTime * gridFreq, dim], generator: rng, device: visible.device).mul_(noiseStd);
+        using Scalar std = noiseStd;   // kept alive for the call: see ScalarLifetimeGuardTests
+        var noise = randn([s, gridTime * gridFreq, dim], generator: rng, device: visible.device).mul_(std);
         var x = Unshuffle(noise, visible, keep);
         x = x.view(s, gridTime, gridFreq, dim).permute(0, 3, 1, 2); // (S, N, D) -> (S, D, T', F')
         foreach (var conv in convs)

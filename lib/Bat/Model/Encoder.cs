@@ -106,7 +106,8 @@ public sealed class Attention : Module
         if (returnWeights)
         {
             // The explicit form, because fused attention cannot hand back its probabilities.
-            weights = matmul(q, k.transpose(-2, -1)).mul(1.0 / Math.Sqrt(d / heads)).softmax(-1);
+            using Scalar scale = 1.0 / Math.Sqrt(d / heads);   // kept alive for the call: see ScalarLifetimeGuardTests
+            weights = matmul(q, k.transpose(-2, -1)).mul(scale).softmax(-1);
             y = matmul(weights, v);
         }
         else y = functional.scaled_dot_product_attention(q, k, v);

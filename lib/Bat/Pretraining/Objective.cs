@@ -6,6 +6,8 @@ namespace Bat.Pretraining;
 /// <summary>Teacher targets (DESIGN.md section 4).</summary>
 public static class Targets
 {
+    static readonly Scalar InstanceNormEps = 1e-5;   // kept Scalar: see ScalarLifetimeGuardTests
+
     /// <summary>
     /// Per-layer teacher outputs (B, 1+N, D) -> targets (B, N, D): drop CLS; instance-norm each layer over the
     /// tokens (per sample and channel, biased variance, eps 1e-5, no affine); average the layers; LayerNorm
@@ -20,10 +22,11 @@ public static class Targets
             var x = layer[.., 1..];                                                // (B, N, D)
             var mean = x.mean([1], keepdim: true);                                 // over tokens
             var variance = x.var(1, unbiased: false, keepdim: true);
-            var normed = x.sub(mean).div(variance.add(1e-5).sqrt());
+            var normed = x.sub(mean).div(variance.add(InstanceNormEps).sqrt());
             sum = sum is null ? normed : sum.add(normed);
         }
-        var average = sum!.div(layers.Count);
+        using Scalar count = layers.Count;   // kept Scalars: see ScalarLifetimeGuardTests
+        var average = sum!.div(count);
         return nn.functional.layer_norm(average, [average.shape[2]], eps: 1e-5).MoveToOuterDisposeScope();
     }
 }
@@ -49,14 +52,17 @@ public static class UfoLoss
     public static Parts Compute(Tensor prediction, Tensor targets, Tensor masked, Tensor cls, double lambda, string weighting)
     {
         var index = masked.unsqueeze(-1).expand(-1, -1, prediction.shape[2]);       // (S, M, D)
-        var frame = prediction.gather(1, index).sub(targets.gather(1, index)).square().mean();
-        var utterance = cls.sub(targets.mean([1])).square().mean();
+        var frameError = prediction.gather(1, index).sub(targets.gather(1, index));
+        var frame = frameError.mul(frameError).mean();
+        var utteranceError = cls.sub(targets.mean([1]));
+        var utterance = utteranceError.mul(utteranceError).mean();
         double weight = weighting switch
         {
             "equal" => lambda,
             "fairseq" => lambda * prediction.shape[0],
             _ => throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not '{weighting}'"),
         };
-        return new Parts(frame.add(utterance.mul(weight)), frame, utterance);
+        using Scalar weightScalar = weight;   // kept alive for the call: see ScalarLifetimeGuardTests
+        return new Parts(frame.add(utterance.mul(weightScalar)), frame, utterance);
     }
 }

@@ -21,10 +21,9 @@ public static class FineTuner
         model.train();
 
         var groups = model.LayerwiseGroups(config.LayerDecay, config.WeightDecay);
-        using var optimizer = optim.AdamW(
-            groups.Select(g => new AdamW.ParamGroup(g.Parameters, config.LearningRate * g.Scale, 0.9, 0.999, 1e-8, g.WeightDecay)).ToList(),
-            config.LearningRate);
-        var scales = groups.Select(g => g.Scale).ToArray();
+        using var optimizer = new Pretraining.AdamW(
+            groups.Select((g, i) => new Pretraining.AdamW.Group(ProbeTrainer.Named(g.Parameters, $"group{i}"), LrScale: g.Scale, WeightDecay: g.WeightDecay)),
+            beta1: 0.9, beta2: 0.999, eps: 1e-8);
 
         var trainLoader = new FeatureLoader(manifest, "train", featurizer,
             LoaderOptions.Train(config.BatchSize, (int)config.Seed, frames) with { CacheDir = featureCacheDir });
@@ -49,19 +48,17 @@ public static class FineTuner
                 if (step >= config.Steps) break;  // leaving the epoch early stops the loader's worker
                 clock.Start();
                 double lr = schedule.LearningRateAt(step, config.LearningRate);
-                int g = 0;
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr * scales[g++];
                 using (var scope = NewDisposeScope())
                 {
                     var x = SpecAugment(batch.Features.to(device), config, random);
                     var y = batch.Targets.to(device);
                     (x, y) = Mixup(x, y, config, random);
                     var loss = ProbeLosses.For(multiLabel, model.forward(x), y);
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     loss.backward();
                     losses.Add(loss.item<float>());
+                    optimizer.Step(lr);   // the moments were created up front, so the scope cannot take them
                 }
-                optimizer.step();  // outside the scope: lazily created optimizer state must outlive it
                 clock.Stop();
                 step++;
                 if (step % config.EvaluateEvery != 0 && step != config.Steps) continue;
@@ -133,7 +130,8 @@ public static class FineTuner
         var order = Enumerable.Range(0, (int)x.shape[0]).ToArray();
         random.Shuffle(order);
         using var perm = tensor(order.Select(i => (long)i).ToArray(), device: x.device);
-        return (x * lambda + x.index_select(0, perm) * (1 - lambda), y * lambda + y.index_select(0, perm) * (1 - lambda));
+        using Scalar keep = lambda, mix = 1 - lambda;   // kept alive for the calls: see ScalarLifetimeGuardTests
+        return (x.mul(keep).add(x.index_select(0, perm).mul(mix)), y.mul(keep).add(y.index_select(0, perm).mul(mix)));
     }
 
     /// <summary>Beta(a, a) as G1 / (G1 + G2) with Gamma(a, 1) draws.</summary>

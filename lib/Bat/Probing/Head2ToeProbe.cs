@@ -34,8 +34,9 @@ public sealed class Head2ToeProbe : Probe
     {
         using var scope = NewDisposeScope();
         var groups = classifier.weight!.view(-1, layers, dim);              // (C, L*D) -> (C, L, D)
-        var norms = groups.pow(2).sum(new long[] { 0, 2 }).sqrt();          // (L): Frobenius norm per layer block
-        return (norms.sum() * groupLasso).MoveToOuterDisposeScope();
+        var norms = groups.mul(groups).sum(new long[] { 0, 2 }).sqrt();     // (L): Frobenius norm per layer block
+        using Scalar strength = groupLasso;   // kept alive for the call: see ScalarLifetimeGuardTests
+        return norms.sum().mul(strength).MoveToOuterDisposeScope();
     }
 
     public override IEnumerable<Parameter> ClassifierWeights() { yield return classifier.weight!; }
@@ -44,7 +45,8 @@ public sealed class Head2ToeProbe : Probe
     public float[] LayerWeightNorms()
     {
         using var _ = no_grad();
-        using var norms = classifier.weight!.view(-1, layers, dim).pow(2).sum(new long[] { 0, 2 }).sqrt().cpu();
+        using var blocks = classifier.weight!.view(-1, layers, dim);
+        using var norms = blocks.mul(blocks).sum(new long[] { 0, 2 }).sqrt().cpu();
         return norms.data<float>().ToArray();
     }
 }

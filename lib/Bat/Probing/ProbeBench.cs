@@ -42,7 +42,8 @@ public static class ProbeBench
         encoder.eval();
         foreach (var p in encoder.parameters()) p.requires_grad = false;
         using var inputs = randn(batch, 1, config.Frames, config.MelBins, device: device);    // (B, 1, T, M)
-        using var targets = (rand(batch, classes, device: device) < 0.2).to(ScalarType.Float32);
+        using Scalar positiveRate = 0.2;   // kept alive for the call: see ScalarLifetimeGuardTests
+        using var targets = (rand(batch, classes, device: device) < positiveRate).to(ScalarType.Float32);
 
         // The cache: one batch of real encoder outputs in an embedding cache file, read back as in training.
         var dir = Directory.CreateTempSubdirectory("bat-bench-probe-").FullName;
@@ -66,16 +67,14 @@ public static class ProbeBench
             var rows = Enumerable.Range(0, batch).ToArray();
 
             using var probe = new ConvexGatedProbe(config.Depth, config.Dim, prototypes, classes).to(device);
-            using var optimizer = TorchSharp.torch.optim.AdamW(probe.parameters(), 1e-3);
+            using var optimizer = new Pretraining.AdamW([new Pretraining.AdamW.Group(ProbeTrainer.Named(probe.parameters(), "probe"))], 0.9, 0.999, 1e-8);
             void ProbeStep(Func<LayerFeatures> features)
             {
-                using (var scope = NewDisposeScope())
-                {
-                    var loss = ProbeLosses.AsymmetricLoss(probe.forward(features()), targets);
-                    optimizer.zero_grad();
-                    loss.backward();
-                }
-                optimizer.step();  // outside the scope: lazily created optimizer state must outlive it
+                using var scope = NewDisposeScope();
+                var loss = ProbeLosses.AsymmetricLoss(probe.forward(features()), targets);
+                optimizer.ZeroGrad();
+                loss.backward();
+                optimizer.Step(1e-3);
             }
             double cached = TimeSteps(timedSteps, () => ProbeStep(() => cache.Gather(rows, true, device)));
             log?.Invoke($"CGP step on cached features: {cached * 1000:F1} ms");
@@ -90,16 +89,14 @@ public static class ProbeBench
             // Fine-tuning step: encoder unfrozen, forward + backward + AdamW on every weight.
             using var tuned = new Encoder(config).to(device);
             using var model = new FineTuneModel(tuned, classes).to(device);
-            using var fineOptimizer = TorchSharp.torch.optim.AdamW(model.parameters(), 3e-4);
+            using var fineOptimizer = new Pretraining.AdamW([new Pretraining.AdamW.Group(ProbeTrainer.Named(model.parameters(), "model"))], 0.9, 0.999, 1e-8);
             double fine = TimeSteps(timedSteps, () =>
             {
-                using (var scope = NewDisposeScope())
-                {
-                    var loss = ProbeLosses.AsymmetricLoss(model.forward(inputs), targets);
-                    fineOptimizer.zero_grad();
-                    loss.backward();
-                }
-                fineOptimizer.step();
+                using var scope = NewDisposeScope();
+                var loss = ProbeLosses.AsymmetricLoss(model.forward(inputs), targets);
+                fineOptimizer.ZeroGrad();
+                loss.backward();
+                fineOptimizer.Step(3e-4);
             });
             log?.Invoke($"fine-tuning step: {fine * 1000:F1} ms");
             return new ProbeBenchResult(preset, batch, prototypes, clips, probeSteps, cached, recompute, embedSeconds / batch, fine);

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Bat.Probing;
@@ -15,13 +16,16 @@ public static class ProbeLosses
     /// what a multi-label task with ~1 positive in hundreds of classes needs. The focusing weight p_c is
     /// differentiated through (the formula's exact gradient). log p and log(1 - p) via log-sigmoid for stability.
     /// </summary>
+    static readonly Scalar One = 1;   // kept Scalar: see ScalarLifetimeGuardTests
+
     public static Tensor AsymmetricLoss(Tensor logits, Tensor targets)
     {
         using var scope = NewDisposeScope();
         var y = Broadcast(targets, logits);
         var positive = y * nn.functional.logsigmoid(logits);
-        var negative = (1 - y) * logits.sigmoid() * nn.functional.logsigmoid(-logits);
-        return (-(positive + negative).sum() / logits.shape[0]).MoveToOuterDisposeScope();
+        var negative = (One - y) * logits.sigmoid() * nn.functional.logsigmoid(-logits);
+        using Scalar batch = logits.shape[0];   // kept alive for the call: see ScalarLifetimeGuardTests
+        return (-(positive + negative).sum()).div(batch).MoveToOuterDisposeScope();
     }
 
     /// <summary>Softmax cross-entropy against (possibly soft, e.g. mixup) target distributions: -sum_c y_c log softmax(x)_c.</summary>
@@ -29,7 +33,8 @@ public static class ProbeLosses
     {
         using var scope = NewDisposeScope();
         var y = Broadcast(targets, logits);
-        return (-(y * logits.log_softmax(-1)).sum() / logits.shape[0]).MoveToOuterDisposeScope();
+        using Scalar batch = logits.shape[0];   // kept alive for the call: see ScalarLifetimeGuardTests
+        return (-(y * logits.log_softmax(-1)).sum()).div(batch).MoveToOuterDisposeScope();
     }
 
     public static Tensor For(bool multiLabel, Tensor logits, Tensor targets) =>

@@ -31,6 +31,10 @@ public sealed record ProbeRunResult(
 /// </summary>
 public static class ProbeTrainer
 {
+    /// <summary>Names for the optimizer's state (only used to match state on load).</summary>
+    internal static List<(string Name, Parameter P)> Named(IEnumerable<Parameter> parameters, string prefix) =>
+        parameters.Select((p, i) => ($"{prefix}.{i}", p)).ToList();
+
     public static ProbeRunResult Train(Probe probe, ProbeTask task, ProbeTrainingConfig config, Device? device = null)
     {
         config.Validate();
@@ -40,12 +44,9 @@ public static class ProbeTrainer
 
         var decayed = probe.ClassifierWeights().ToList();
         var rest = probe.parameters().Where(p => !decayed.Any(d => ReferenceEquals(d, p))).ToList();
-        var groups = new List<AdamW.ParamGroup>
-        {
-            new(decayed, config.LearningRate, config.Beta1, config.Beta2, 1e-8, config.WeightDecay),
-        };
-        if (rest.Count > 0) groups.Add(new(rest, config.LearningRate, config.Beta1, config.Beta2, 1e-8, 0.0));
-        using var optimizer = optim.AdamW(groups, config.LearningRate, config.Beta1, config.Beta2);
+        var groups = new List<Pretraining.AdamW.Group> { new(Named(decayed, "decayed"), LrScale: 1.0, WeightDecay: config.WeightDecay) };
+        if (rest.Count > 0) groups.Add(new(Named(rest, "rest"), LrScale: 1.0, WeightDecay: 0.0));
+        using var optimizer = new Pretraining.AdamW(groups, config.Beta1, config.Beta2, eps: 1e-8);
 
         int heads = probe.Heads;
         var bestScore = Enumerable.Repeat(double.NegativeInfinity, heads).ToArray();
@@ -61,7 +62,6 @@ public static class ProbeTrainer
         {
             clock.Start();
             double lr = config.LearningRateAt(step, config.LearningRate);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             using (var scope = NewDisposeScope())
             {
                 var rows = sampler.Next(config.BatchSize);
@@ -70,12 +70,11 @@ public static class ProbeTrainer
                 var y = task.Train.Targets.index_select(0, index).to(device);
                 var loss = ProbeLosses.For(task.MultiLabel, probe.forward(x), y);
                 if (probe.Penalty() is { } penalty) loss = loss + penalty;
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 loss.backward();
                 losses.Add(loss.item<float>());
+                optimizer.Step(lr);
             }
-            // Outside the step's dispose scope: optimizer state created lazily on the first step must outlive it.
-            optimizer.step();
             clock.Stop();
 
             bool last = step + 1 == config.Steps;

@@ -30,8 +30,8 @@ public sealed class ProtoBinProbe : Probe
     public Tensor BinarisedPrototypes()
     {
         using var scope = NewDisposeScope();
-        var scale = 1.0 / Math.Sqrt(prototypes.shape[1]);
-        var binary = prototypes.sign() * scale;
+        using Scalar scale = 1.0 / Math.Sqrt(prototypes.shape[1]);   // kept alive: see ScalarLifetimeGuardTests
+        var binary = prototypes.sign().mul(scale);
         // P + (sign(P)/sqrt(D) - P).detach(): value of the binary code, gradient of P.
         return (prototypes + (binary - prototypes).detach()).MoveToOuterDisposeScope();
     }

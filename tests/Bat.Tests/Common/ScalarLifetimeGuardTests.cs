@@ -66,6 +66,8 @@ public class ScalarLifetimeGuardTests
                 if (info.Type is null) continue;
                 // `Scalar s = 2.0;` / `static readonly Scalar Two = 2.0;` keep the Scalar referenced: allowed.
                 if (expression.Parent is EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax }) continue;
+                // The name in `a.B` reports the same conversion as `a.B` itself: judge the whole access.
+                if (expression.Parent is MemberAccessExpressionSyntax access && access.Name == expression) continue;
                 var line = tree.GetLineSpan(expression.Span).StartLinePosition.Line + 1;
                 found.Add($"{Path.GetRelativePath(root, tree.FilePath)}:{line}: {expression}");
             }
