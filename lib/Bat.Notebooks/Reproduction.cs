@@ -19,6 +19,9 @@ public sealed record ReproduceOptions
     /// <summary>Folder holding 01-frontend.ipynb ... 04-layerwise.ipynb.</summary>
     public string NotebooksDir { get; init; } = "notebooks";
     public TimeSpan? CellTimeout { get; init; }
+    /// <summary>How often a notebook that died of a native libtorch error is run again (see environment.md:
+    /// TorchSharp can hand libtorch a Scalar the GC has just freed). Other errors never retry.</summary>
+    public int NativeRetries { get; init; } = 1;
 }
 
 public sealed record ReproduceResult(bool Succeeded, string? FailedNotebook, string? Error, string ReportPath, TimeSpan Elapsed);
@@ -77,14 +80,21 @@ public static class Reproduction
             }
             log.WriteLine($"{prefix}: running ({reproduces})");
             File.Delete(marker);
-            var result = NotebookRunner.Run(source, new NotebookRunOptions
+            var runOptions = new NotebookRunOptions
             {
                 OutDir = notebooksOut,
                 Html = true,
                 Parameters = parameters,
                 CellTimeout = options.CellTimeout,
                 Log = log,
-            });
+            };
+            var result = NotebookRunner.Run(source, runOptions);
+            for (int retry = 1; !result.Succeeded && IsNativeError(result.Error) && retry <= options.NativeRetries; retry++)
+            {
+                log.WriteLine($"{prefix}: native libtorch error ({FirstLine(result.Error)}); running it again ({retry}/{options.NativeRetries}), " +
+                              "finished work inside it is reused (environment.md: TorchSharp and temporary Scalars)");
+                result = NotebookRunner.Run(source, runOptions);
+            }
             if (!result.Succeeded)
             {
                 failed = name;
@@ -103,6 +113,12 @@ public static class Reproduction
         log.WriteLine($"total time: {FormatDuration(clock.Elapsed)}");
         return new ReproduceResult(failed is null, failed, error, report, clock.Elapsed);
     }
+
+    /// <summary>An error raised inside libtorch (TorchSharp wraps those as ExternalException), not by our code.</summary>
+    public static bool IsNativeError(string? error) =>
+        error is not null && error.Contains("System.Runtime.InteropServices.ExternalException", StringComparison.Ordinal);
+
+    static string FirstLine(string? text) => (text ?? "").Split('\n')[0].Trim();
 
     /// <summary>The parameters every notebook declares in its "parameters" cell.</summary>
     static Dictionary<string, string> NotebookParametersFor(ReproduceOptions options, string outDir)

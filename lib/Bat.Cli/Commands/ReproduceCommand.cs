@@ -19,9 +19,14 @@ public static class ReproduceCommand
         var force = new Option<bool>("--force") { Description = "Rerun notebooks that already finished with the same parameters." };
         var notebooks = new Option<string?>("--notebooks") { Description = "Folder with the four .ipynb files (default: the repository's notebooks/)." };
         var timeout = new Option<double?>("--timeout-per-cell") { Description = "Stop when one cell takes longer than this many seconds." };
+        var retries = new Option<int>("--native-retries")
+        {
+            Description = "Run a notebook again this many times when it dies of a native libtorch error (environment.md).",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("reproduce", "Run notebooks 01-04 with one preset and write the report (index.html), executed notebooks and CSVs.")
         {
-            preset, data, outDir, force, notebooks, timeout,
+            preset, data, outDir, force, notebooks, timeout, retries,
         };
         command.SetGuardedAction(parse =>
         {
@@ -33,6 +38,7 @@ public static class ReproduceCommand
                 Force = parse.GetValue(force),
                 NotebooksDir = parse.GetValue(notebooks) ?? FindNotebooks(),
                 CellTimeout = parse.GetValue(timeout) is { } s ? TimeSpan.FromSeconds(s) : null,
+                NativeRetries = Math.Max(0, parse.GetValue(retries)),
             }, Console.Error);
             return result.Succeeded ? 0 : 2;
         });

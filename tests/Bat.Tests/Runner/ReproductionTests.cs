@@ -11,13 +11,17 @@ namespace Bat.Tests.Runner;
 public class ReproductionTests
 {
     /// <summary>Writes four notebooks; each appends its name to a log file; 03 writes a Table 5 results CSV.</summary>
-    static string MakeNotebooks(string failIn = "")
+    static string MakeNotebooks(string failIn = "", string nativeFailOnceIn = "")
     {
         var dir = TempDir();
         foreach (var (name, _) in Reproduction.Notebooks)
         {
             var body = $"System.IO.File.AppendAllText(System.IO.Path.Combine(OutDir, \"log.txt\"), \"{name} \" + Preset + \"\\n\");";
             if (name == failIn) body += "\nthrow new InvalidOperationException(\"deliberate failure\");";
+            if (name == nativeFailOnceIn)
+                body += "\nvar flag = System.IO.Path.Combine(OutDir, \"failed-once\");" +
+                        "\nif (!System.IO.File.Exists(flag)) { System.IO.File.WriteAllText(flag, \"\"); " +
+                        "throw new System.Runtime.InteropServices.ExternalException(\"false INTERNAL ASSERT FAILED at Scalar.h\"); }";
             if (name == "03-cgp-ablation")
                 body += "\nBat.Reporting.ResultsTable.Write(System.IO.Path.Combine(OutDir, \"03-cgp-ablation\", \"results.csv\"), new[] {" +
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"cgp\", 64, null, \"map\", 61.5, 1, Preset, \"abc\")," +
@@ -86,6 +90,23 @@ public class ReproductionTests
         Assert.True(rerun.Succeeded, rerun.Error);
         Assert.Equal(["01-frontend smoke", "02-pretrain smoke", "03-cgp-ablation smoke", "03-cgp-ablation smoke", "04-layerwise smoke"],
             File.ReadAllLines(Path.Combine(outDir, "log.txt")));
+    }
+
+    [Fact]
+    public void A_native_libtorch_error_is_retried_once_other_errors_are_not()
+    {
+        var outDir = TempDir();
+        var log = new StringWriter();
+        var result = Reproduction.Run(Options(MakeNotebooks(nativeFailOnceIn: "02-pretrain"), outDir), log);
+        Assert.True(result.Succeeded, result.Error);
+        Assert.Contains("02-pretrain: native libtorch error", log.ToString());
+        Assert.Equal(["01-frontend smoke", "02-pretrain smoke", "02-pretrain smoke", "03-cgp-ablation smoke", "04-layerwise smoke"],
+            File.ReadAllLines(Path.Combine(outDir, "log.txt")));
+
+        var noRetry = TempDir();
+        var failed = Reproduction.Run(Options(MakeNotebooks(nativeFailOnceIn: "02-pretrain"), noRetry) with { NativeRetries = 0 }, TextWriter.Null);
+        Assert.False(failed.Succeeded);
+        Assert.Equal("02-pretrain", failed.FailedNotebook);
     }
 
     [Fact]
