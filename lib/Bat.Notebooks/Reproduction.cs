@@ -11,7 +11,7 @@ public sealed record ReproduceOptions
 {
     /// <summary>smoke (CI, minutes), tiny (default, about an hour on 2 cores), small, base (the paper's ViT-B; GPU).</summary>
     public string Preset { get; init; } = "tiny";
-    /// <summary>"synth" (the embedded benchmark, made on demand) or a folder of manifests.</summary>
+    /// <summary>"synth": the embedded benchmark, made on demand (the only data the notebooks take so far).</summary>
     public string Data { get; init; } = "synth";
     public string OutDir { get; init; } = "results";
     /// <summary>Run notebooks again even when their finished marker says they are done.</summary>
@@ -123,14 +123,10 @@ public static class Reproduction
     /// <summary>The parameters every notebook declares in its "parameters" cell.</summary>
     static Dictionary<string, string> NotebookParametersFor(ReproduceOptions options, string outDir)
     {
-        var parameters = new Dictionary<string, string> { ["Preset"] = options.Preset, ["OutDir"] = outDir };
         if (options.Data != "synth")
-        {
-            var data = Path.GetFullPath(options.Data);
-            if (!Directory.Exists(data)) throw new BatException(data, "--data must be 'synth' or a folder of manifests");
-            parameters["DataDir"] = data;
-        }
-        return parameters;
+            throw new BatException("--data", $"'{options.Data}': the notebooks run on the embedded benchmark only so far ('synth'); " +
+                                   "for real datasets use `bat pretrain --manifest` and `bat probe --manifest` (README: Using real datasets)");
+        return new Dictionary<string, string> { ["Preset"] = options.Preset, ["OutDir"] = outDir };
     }
 
     public static string FormatDuration(TimeSpan t) =>
