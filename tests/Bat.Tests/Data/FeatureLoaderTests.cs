@@ -61,7 +61,7 @@ public class FeatureLoaderTests
         Assert.Equal(Order(a, 0), Order(b, 0));
         Assert.NotEqual(Order(a, 0), Order(a, 1));
         Assert.Equal(9, Order(a, 0).Length);                   // drop-last: 3 full batches of 10 clips
-        Assert.Equal(Order(a, 0).Distinct().Count(), 9);
+        Assert.Equal(9, Order(a, 0).Distinct().Count());
         using var x = a.MakeBatch([0, 1], epoch: 2);
         using var y = b.MakeBatch([0, 1], epoch: 2);
         Assert.Equal([2L, 1, 20, Bins], x.Features.shape);
