@@ -83,7 +83,7 @@ public static class ProbeCommands
         var output = new Option<string>("--out") { Description = "Cache folder (one SPLIT.batemb file per split).", Required = true };
         var split = new Option<string[]>("--split") { Description = "Split(s) to embed (default: all of the manifest's).", AllowMultipleArgumentsPerToken = true };
         var batch = new Option<int>("--batch") { Description = "Clips per encoder pass.", DefaultValueFactory = _ => 16 };
-        var force = new Option<bool>("--force") { Description = "Recompute even when a matching cache exists." };
+        var force = new Option<bool>("--force") { Description = "Recompute and overwrite existing caches (also ones made from another checkpoint or manifest)." };
         var command = new Command("embed", "Cache all layers' CLS and patch tokens of a frozen checkpoint for a manifest (float16, memory-mapped).")
         {
             checkpoint, manifest, output, split, batch, force,

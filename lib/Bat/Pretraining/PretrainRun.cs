@@ -27,6 +27,28 @@ public static class PretrainRun
         catch (BatException) { return false; }
     }
 
+    /// <summary>The rows of RUN/metrics.csv (empty when the run has none yet).</summary>
+    public static IReadOnlyList<MetricsRow> ReadMetrics(string runDir)
+    {
+        var path = MetricsPath(runDir);
+        if (!File.Exists(path)) return [];
+        var rows = new List<MetricsRow>();
+        foreach (var (line, number) in File.ReadLines(path).Select((l, i) => (l, i + 1)).Skip(1))
+        {
+            var f = line.Split(',');
+            try
+            {
+                double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
+                rows.Add(new MetricsRow(long.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7)));
+            }
+            catch (Exception e) when (e is FormatException or IndexOutOfRangeException)
+            {
+                throw new BatException(path, $"line {number}: expected {MetricsLog.HeaderLine}");
+            }
+        }
+        return rows;
+    }
+
     public static Summary Execute(PretrainConfig config, IClipSource data, string runDir, bool resume,
         CancellationToken cancel = default, string label = "pretrain")
     {
@@ -80,6 +102,9 @@ public static class PretrainRun
         return new Summary(trainer.Step, completed, last?.Loss ?? double.NaN, lastClipsPerSecond, runDir);
     }
 }
+
+public sealed record MetricsRow(long Step, double Loss, double FrameLoss, double UtteranceLoss, double LearningRate,
+    double EmaDecay, double ClipsPerSecond, double RssMb);
 
 /// <summary>
 /// RUN/metrics.csv, rewritten atomically from memory on every flush. On resume the rows after the checkpoint's

@@ -37,8 +37,11 @@ public static class CgpAblation
     public static string Manifest(string outDir, string preset) =>
         SyntheticBenchmark.Ensure(Path.Combine(outDir, "data", "synth"), PretrainPlan.For(preset).SynthClips, seed: 0).MultiLabel;
 
+    /// <summary>{OutDir}/embeddings/{variant}/{manifest}-{checkpoint SHA-256 prefix}: a re-trained checkpoint
+    /// gets a fresh folder instead of clashing with the old cache.</summary>
     public static string CacheDir(string outDir, string variant, string manifestCsv) =>
-        Path.Combine(outDir, "embeddings", variant, Path.GetFileNameWithoutExtension(manifestCsv));
+        Path.Combine(outDir, "embeddings", variant,
+            $"{Path.GetFileNameWithoutExtension(manifestCsv)}-{CheckpointSource.Resolve(RequireRun(outDir, variant)).Sha256[..12]}");
 
     /// <summary>The K values of Figure 2 for a preset: a log2 grid (smoke: three points, tiny: 1..1024).</summary>
     public static int[] KGrid(string preset) => preset switch

@@ -93,7 +93,8 @@ public static class ProbeExperiment
     /// <summary>
     /// Runs the frozen encoder over every clip of the splits (default: all of the manifest's) and writes one
     /// cache file per split under <paramref name="cacheDir"/>. A split whose cache already matches this
-    /// checkpoint and manifest is reused, unless <paramref name="force"/>.
+    /// checkpoint and manifest is reused; one made from anything else is refused with an error naming the file
+    /// and what differs, unless <paramref name="force"/> (then every split is recomputed).
     /// </summary>
     public static IReadOnlyList<EmbedSplitReport> Embed(string checkpoint, string manifestCsv, string cacheDir,
         IEnumerable<string>? splits = null, int batchSize = 16, bool force = false)
@@ -115,8 +116,10 @@ public static class ProbeExperiment
                 var clock = Stopwatch.StartNew();
                 var path = EmbeddingCache.FileFor(cacheDir, split);
                 var expected = ExpectedHeader(source, manifest, split, manifest.Split(split).Count, layers, tokens, dim);
-                if (!force && File.Exists(path) && CacheMatches(path, expected))
+                if (!force && File.Exists(path))
                 {
+                    // Reuse a matching cache; refuse (naming the file and what differs) to overwrite another one.
+                    using (EmbeddingCache.Open(path, expected)) { }
                     reports.Add(new EmbedSplitReport(split, path, expected.Clips, expected.BytesPerClip, true, 0));
                     continue;
                 }
@@ -142,16 +145,6 @@ public static class ProbeExperiment
         }
         finally { encoder?.Dispose(); }
         return reports;
-    }
-
-    static bool CacheMatches(string path, EmbeddingCacheHeader expected)
-    {
-        try
-        {
-            using var cache = EmbeddingCache.Open(path, expected);
-            return cache.Count == expected.Clips;
-        }
-        catch (BatException) { return false; }
     }
 
     /// <summary>

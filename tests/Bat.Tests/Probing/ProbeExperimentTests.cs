@@ -57,6 +57,9 @@ public class ProbeExperimentTests : IDisposable
         var error = Assert.Throws<BatException>(() => ProbeExperiment.Open(runB, manifests.MultiLabel, cache, embedIfMissing: false));
         Assert.Contains(EmbeddingCache.FileFor(cache, "train"), error.Message);
         Assert.Contains("checkpoint SHA-256", error.Message);
+        // `bat embed` refuses to overwrite it too, unless forced.
+        Assert.Contains("checkpoint SHA-256", Assert.Throws<BatException>(() => ProbeExperiment.Embed(runB, manifests.MultiLabel, cache, ["test"])).Message);
+        Assert.All(ProbeExperiment.Embed(runB, manifests.MultiLabel, cache, ["test"], force: true), r => Assert.False(r.Reused));
     }
 
     [Fact]

@@ -168,3 +168,40 @@ public class NotebookRunnerTests
         Assert.Contains("nope.ipynb: notebook not found", missingErr);
     }
 }
+
+/// <summary>The committed notebooks this area owns run end to end with the smoke preset.</summary>
+public class Notebook01Tests
+{
+    static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "BatNotebooks.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("BatNotebooks.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
+    public void Frontend_notebook_runs_and_writes_spectrograms_stats_and_results()
+    {
+        var outDir = TempDir();
+        var results = Path.Combine(outDir, "results");
+        var result = NotebookRunner.Run(Path.Combine(RepoRoot(), "notebooks", "01-frontend.ipynb"), new NotebookRunOptions
+        {
+            OutDir = outDir,
+            Parameters = new Dictionary<string, string> { ["Preset"] = "smoke", ["OutDir"] = results },
+            Log = TextWriter.Null,
+        });
+        Assert.True(result.Succeeded, result.Error);
+        var dir = Path.Combine(results, "01-frontend");
+        var kaldi = Bat.Reporting.Csv.ReadMatrix(Path.Combine(dir, "kaldi-fbank.csv"));
+        var bat = Bat.Reporting.Csv.ReadMatrix(Path.Combine(dir, "bat-frontend.csv"));
+        Assert.Equal(128, kaldi.GetLength(1));
+        Assert.Equal(128, bat.GetLength(1));
+        Assert.InRange(bat.GetLength(0) - kaldi.GetLength(0), 0, 3); // same 10 ms hop; Kaldi drops the edge frames
+        var rows = Bat.Reporting.ResultsTable.Read(Path.Combine(dir, "results.csv"));
+        Assert.Equal(8, rows.Count);
+        Assert.All(rows, r => Assert.Equal("smoke", r.Preset));
+        Assert.Equal(1.0, rows.Single(r => r.Model == "bat" && r.Metric == "dynamic_range").Value, 6); // min-max scaled
+        var written = JsonNode.Parse(File.ReadAllText(result.OutputNotebook))!;
+        Assert.Empty(JsonSchemaValidator.Load(Fixture("nbformat.v4.5.schema.json")).Validate(written));
+    }
+}

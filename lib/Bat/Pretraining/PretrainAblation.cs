@@ -1,0 +1,75 @@
+using System.Globalization;
+using Bat.Data.Synth;
+using Bat.Frontends;
+using Bat.Model;
+
+namespace Bat.Pretraining;
+
+/// <summary>
+/// Notebook 02's work: pre-train each ablation variant on the embedded synthetic benchmark into
+/// {outDir}/pretrain/{variant}/, skipping a variant whose run is complete and resuming an interrupted one.
+/// </summary>
+public static class PretrainAblation
+{
+    public sealed record Outcome(PretrainVariant Variant, string RunDir, bool Skipped, IReadOnlyList<MetricsRow> Metrics)
+    {
+        public MetricsRow? Last => Metrics.Count > 0 ? Metrics[^1] : null;
+        /// <summary>Mean clips/s over the run, without the first step (start-up).</summary>
+        public double ClipsPerSecond => Metrics.Count > 1 ? Metrics.Skip(1).Average(m => m.ClipsPerSecond) : double.NaN;
+    }
+
+    public static string RunDir(string outDir, string variant) => Path.Combine(outDir, "pretrain", variant);
+
+    /// <summary>The synthetic benchmark's multi-label manifest under {outDir}/data/synth (made if absent).</summary>
+    public static string Manifest(string outDir, PretrainPlan plan) =>
+        SyntheticBenchmark.Ensure(Path.Combine(outDir, "data", "synth"), plan.SynthClips, seed: 0).MultiLabel;
+
+    public static IReadOnlyList<Outcome> Run(string preset, string outDir, IEnumerable<string>? variants = null, long seed = 0)
+    {
+        var plan = PretrainPlan.For(preset);
+        var encoder = EncoderConfig.For(plan.Preset);
+        var chosen = (variants ?? PretrainVariant.Ablation.Select(v => v.Name)).Select(PretrainVariant.Named).ToList();
+        string? manifest = null;
+        var clipsByFrontend = new Dictionary<string, IClipSource>(); // featurize once per frontend, share across variants
+        var outcomes = new List<Outcome>();
+        foreach (var variant in chosen)
+        {
+            var runDir = RunDir(outDir, variant.Name);
+            if (PretrainRun.IsComplete(runDir))
+            {
+                Console.Error.WriteLine($"{variant.Name}: complete, skipped");
+                outcomes.Add(new Outcome(variant, runDir, true, PretrainRun.ReadMetrics(runDir)));
+                continue;
+            }
+            manifest ??= Manifest(outDir, plan);
+            // An interrupted run keeps the frontend constants it started with.
+            var saved = File.Exists(PretrainRun.ConfigPath(runDir)) ? Json.Load<PretrainConfig>(PretrainRun.ConfigPath(runDir)) : null;
+            var frontend = saved?.Frontend.Kind == variant.Frontend
+                ? saved.Frontend
+                : PretrainData.FrontendFor(variant.Frontend, encoder.MelBins, encoder.Frames, manifest);
+            var key = Json.Serialize(frontend);
+            if (!clipsByFrontend.TryGetValue(key, out var clips))
+                clipsByFrontend[key] = clips = PretrainData.Load(manifest, frontend, encoder.Frames);
+            PretrainRun.Execute(variant.Config(plan, frontend, seed), clips, runDir, resume: true, label: variant.Name);
+            outcomes.Add(new Outcome(variant, runDir, false, PretrainRun.ReadMetrics(runDir)));
+        }
+        return outcomes;
+    }
+
+    /// <summary>One row per variant: final losses (the last step's), throughput, peak RSS; written to {outDir}/pretrain/summary.csv.</summary>
+    public static string WriteSummary(string outDir, IReadOnlyList<Outcome> outcomes)
+    {
+        var path = Path.Combine(outDir, "pretrain", "summary.csv");
+        var lines = new List<string> { "variant,description,steps,loss,frame_loss,utterance_loss,clips_per_s,peak_rss_mb" };
+        foreach (var o in outcomes)
+        {
+            var last = o.Last;
+            string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+            lines.Add(string.Join(",", o.Variant.Name, $"\"{o.Variant.Description}\"", last?.Step ?? 0, F(last?.Loss ?? double.NaN),
+                F(last?.FrameLoss ?? double.NaN), F(last?.UtteranceLoss ?? double.NaN), F(o.ClipsPerSecond),
+                F(o.Metrics.Count > 0 ? o.Metrics.Max(m => m.RssMb) : double.NaN)));
+        }
+        AtomicFile.WriteAllText(path, string.Join("\n", lines) + "\n");
+        return path;
+    }
+}
