@@ -119,7 +119,7 @@ instruments() {
   done
   rm -rf "$tmp"
   sidecar "$csv" gm-instrument-family multiclass 2 accuracy "${families[@]}"
-  echo "$(($(wc -l < "$csv") - 1)) clips -> $csv"
+  bat data check "$csv"
 }
 
 phrases() {
@@ -144,7 +144,8 @@ phrases() {
     i=$((i + 1))
   done
   sidecar "$csv" hedgewars-phrases multiclass 3 accuracy "${classes[@]}"
-  echo "$(($(wc -l < "$csv") - 1)) clips, ${#classes[@]} phrases, $i speakers -> $csv"
+  echo "${#classes[@]} phrases, $i speakers -> $csv"
+  bat data check "$csv"
 }
 
 for part in "${parts[@]}"; do

@@ -13,6 +13,7 @@ public static class DataCommands
         var data = new Command("data", "Make the synthetic benchmark and build manifests for ESC-50, Speech Commands, AudioSet and HEAR tasks.");
         data.Subcommands.Add(Synth());
         data.Subcommands.Add(ManifestCommands());
+        data.Subcommands.Add(Check());
         return data;
     }
 
@@ -35,6 +36,25 @@ public static class DataCommands
             foreach (var m in report.Manifests.All) Console.WriteLine($"manifest {m}");
             Console.WriteLine();
             Console.Write(report.BalanceTable());
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Check()
+    {
+        var csv = new Argument<string>("manifest") { Description = "Manifest CSV (its .json sidecar beside it)." };
+        var root = new Option<string?>("--audio-root") { Description = "Audio root (default: the manifest's folder)." };
+        var command = new Command("check", "Load a manifest, check every audio file exists, and print classes and split sizes.") { csv, root };
+        command.SetGuardedAction(parse =>
+        {
+            var m = Manifest.Load(parse.GetValue(csv)!, parse.GetValue(root), checkAudio: true);
+            Console.WriteLine($"{m.Task.Name}: {m.Task.Kind.ToString().ToLowerInvariant()}, {m.Task.NumClasses} classes, " +
+                              $"{m.Task.ClipSeconds} s clips at {m.Task.SampleRate} Hz, metric {m.Task.Metric}");
+            foreach (var split in m.Splits) Console.WriteLine($"  {split,-8} {m.Split(split).Count} clips");
+            var counts = m.Task.Classes.ToDictionary(c => c, _ => 0);
+            foreach (var e in m.Entries) foreach (var l in e.Labels) counts[l]++;
+            Console.WriteLine($"  clips per class: min {counts.Values.Min()}, max {counts.Values.Max()}");
             return 0;
         });
         return command;

@@ -22,6 +22,9 @@ public class DataCommandTests
         Assert.Equal(6, m.Entries.Count);
         Assert.Equal(0.5, m.Task.ClipSeconds);
         Assert.True(File.Exists(dir["synth-singlelabel.json"]));
+        Assert.Equal(0, Run("data", "check", dir["synth-singlelabel.csv"]));
+        File.Delete(dir["audio/singlelabel/000002.wav"]);
+        Assert.Equal(1, Run("data", "check", dir["synth-singlelabel.csv"]));
     }
 
     [Fact]

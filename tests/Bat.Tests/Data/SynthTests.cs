@@ -73,6 +73,17 @@ public class SynthTests
         Assert.False(File.Exists(dir["audio/multilabel/000009.wav"]));
     }
 
+    [Fact]
+    public void ConcurrentEnsureCallsProduceOneCompleteBenchmark()
+    {
+        using var dir = new TempDir();
+        var results = new SynthManifests[3];
+        Parallel.For(0, 3, i => results[i] = SyntheticBenchmark.Ensure(dir.Path, 8, 5, 0.5));
+        Assert.All(results, r => Assert.Equal(results[0], r));
+        Assert.Equal(8, Manifest.Load(results[0].MultiLabel, checkAudio: true).Entries.Count);
+        Assert.False(File.Exists(dir[".synth.lock"]));
+    }
+
     static double ZeroCrossingRate(float[] x, int from, int to)
     {
         int z = 0;

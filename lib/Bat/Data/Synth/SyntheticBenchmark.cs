@@ -75,17 +75,31 @@ public static class SyntheticBenchmark
     public static SynthManifests Ensure(string dir, int clips, int seed, double seconds = 5)
     {
         var config = new SynthConfig(clips, seed, seconds);
+        if (IsComplete(dir, config)) return PathsIn(dir);
+        // Two processes (e.g. notebooks run side by side) may ask for the same folder: one generates, the other
+        // waits on the lock file and then finds the marker.
+        Directory.CreateDirectory(dir);
+        using var _ = AcquireLock(Path.Combine(dir, ".synth.lock"));
+        return IsComplete(dir, config) ? PathsIn(dir) : Generate(dir, config).Manifests;
+    }
+
+    static bool IsComplete(string dir, SynthConfig config)
+    {
         var paths = PathsIn(dir);
         var marker = Path.Combine(dir, MarkerFile);
-        if (File.Exists(marker) && File.Exists(paths.MultiLabel) && File.Exists(paths.SingleLabel))
+        if (!File.Exists(marker) || !File.Exists(paths.MultiLabel) || !File.Exists(paths.SingleLabel)) return false;
+        try { return Json.Load<SynthConfig>(marker) == config; }
+        catch (BatException) { return false; }   // unreadable marker: regenerate
+    }
+
+    static FileStream AcquireLock(string path)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(30);
+        while (true)
         {
-            try
-            {
-                if (Json.Load<SynthConfig>(marker) == config) return paths;
-            }
-            catch (BatException) { /* unreadable marker: regenerate */ }
+            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose); }
+            catch (IOException) when (DateTime.UtcNow < deadline) { Thread.Sleep(200); }
         }
-        return Generate(dir, config).Manifests;
     }
 
     /// <summary>Generates (or regenerates) the benchmark, in parallel over clips.</summary>
