@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Bat.Data;
 using Bat.Reporting;
 
 namespace Bat.Notebooks;
@@ -11,8 +12,9 @@ public sealed record ReproduceOptions
 {
     /// <summary>smoke (CI, minutes), tiny (default, about an hour on 2 cores), small, base (the paper's ViT-B; GPU).</summary>
     public string Preset { get; init; } = "tiny";
-    /// <summary>"synth": the embedded benchmark, made on demand (the only data the notebooks take so far).</summary>
-    public string Data { get; init; } = "synth";
+    /// <summary>"synth": the embedded benchmark, made on demand; or a folder of manifests (see Bat.Data.ExperimentData:
+    /// an optional pretrain.csv plus one manifest per probing task, the first in name order being the primary task).</summary>
+    public string Data { get; init; } = ExperimentData.Synth;
     public string OutDir { get; init; } = "results";
     /// <summary>Run notebooks again even when their finished marker says they are done.</summary>
     public bool Force { get; init; }
@@ -120,13 +122,15 @@ public static class Reproduction
 
     static string FirstLine(string? text) => (text ?? "").Split('\n')[0].Trim();
 
-    /// <summary>The parameters every notebook declares in its "parameters" cell.</summary>
+    /// <summary>
+    /// The parameters every notebook declares in its "parameters" cell. A folder of manifests is checked here
+    /// (every manifest, split and audio file), so a bad one stops the job before hours of work, and is passed
+    /// as an absolute path because the notebooks run from their own folder.
+    /// </summary>
     static Dictionary<string, string> NotebookParametersFor(ReproduceOptions options, string outDir)
     {
-        if (options.Data != "synth")
-            throw new BatException("--data", $"'{options.Data}': the notebooks run on the embedded benchmark only so far ('synth'); " +
-                                   "for real datasets use `bat pretrain --manifest` and `bat probe --manifest` (README: Using real datasets)");
-        return new Dictionary<string, string> { ["Preset"] = options.Preset, ["OutDir"] = outDir };
+        var data = options.Data == ExperimentData.Synth ? ExperimentData.Synth : ExperimentData.FromFolder(options.Data).Source;
+        return new Dictionary<string, string> { ["Preset"] = options.Preset, ["OutDir"] = outDir, ["Data"] = data };
     }
 
     public static string FormatDuration(TimeSpan t) =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Bat.Data;
 using Bat.Reporting;
 
 namespace Bat.Notebooks;
@@ -42,7 +43,7 @@ public static class ReproductionReport
         html.Append("</table>");
 
         var results = LoadResults(outDir);
-        AppendHeadline(html, results);
+        AppendHeadline(html, results, options.Data);
         AppendPrototypeSweep(html, results);
         AppendLayerPeaks(html, results);
         AppendCsvList(html, outDir);
@@ -78,7 +79,7 @@ public static class ReproductionReport
     /// Table 5 at our scale: rows of an experiment ending in "table5" (notebook 03 writes "03-cgp-ablation/table5"), one line per (dataset, model), one column per probe with the
     /// mean over seeds of the task's main metric; the paper's AS-20k line for the same model follows, labelled.
     /// </summary>
-    static void AppendHeadline(StringBuilder html, IReadOnlyList<ResultRow> results)
+    static void AppendHeadline(StringBuilder html, IReadOnlyList<ResultRow> results, string data)
     {
         html.Append("<h2>Headline numbers (Table 5 at our scale)</h2>");
         var table5 = results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal) && r.Metric is "map" or "accuracy").ToList();
@@ -107,8 +108,9 @@ public static class ReproductionReport
                 html.Append($"<td class=\"n\">{(PaperResults.Lookup(paperModel, "AS-20k", p) is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "")}</td>");
             html.Append("</tr>");
         }
-        html.Append("</table><p>Ours: tiny models pre-trained for minutes on the embedded synthetic benchmark on CPU; the paper's: ViT-B " +
-                    "pre-trained on AudioSet-2M on GPUs. Compare the ordering of the probes and the gap between them, not the values.</p>");
+        var ours = data == ExperimentData.Synth ? "the embedded synthetic benchmark" : $"the manifests in {data}";
+        html.Append($"</table><p>Ours: models of this preset pre-trained on {E(ours)}; the paper's: ViT-B pre-trained on AudioSet-2M " +
+                    "on GPUs. Compare the ordering of the probes and the gap between them, not the values.</p>");
     }
 
     /// <summary>Figure 2 at our scale: CGP score for each K (mean over seeds), one line per checkpoint.</summary>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Bat.Data;
 using Bat.Frontends;
 using Bat.Model;
 using Bat.Pretraining;
@@ -55,6 +56,7 @@ public static class PretrainCommands
             var config = v.Config(plan, frontendConfig, parse.GetValue(seed)) with
             {
                 Variant = v == named ? named.Name : "custom", // an overridden variant is no longer the named one
+                TrainedOn = Manifest.Fingerprint(manifestPath),
                 Steps = parse.GetValue(steps) ?? plan.Steps,
                 Batch = parse.GetValue(batch) ?? plan.Batch,
                 Clones = parse.GetValue(clones) ?? plan.Clones,

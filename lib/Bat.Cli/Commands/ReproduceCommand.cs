@@ -14,7 +14,12 @@ public static class ReproduceCommand
             DefaultValueFactory = _ => "tiny",
         };
         preset.AcceptOnlyFromAmong([.. Reproduction.Presets]);
-        var data = new Option<string>("--data") { Description = "'synth': the embedded benchmark, made on demand (real datasets: bat pretrain / bat probe --manifest).", DefaultValueFactory = _ => "synth" };
+        var data = new Option<string>("--data")
+        {
+            Description = "'synth' (the embedded benchmark, made on demand) or a folder of manifests from `bat data ...`: " +
+                          "an optional pretrain.csv plus one manifest per probing task; the first task in name order is the primary one (README).",
+            DefaultValueFactory = _ => "synth",
+        };
         var outDir = new Option<string>("--out") { Description = "Output folder: executed notebooks, HTML report, CSVs.", DefaultValueFactory = _ => "results" };
         var force = new Option<bool>("--force") { Description = "Rerun notebooks that already finished with the same parameters." };
         var notebooks = new Option<string?>("--notebooks") { Description = "Folder with the four .ipynb files (default: the repository's notebooks/)." };

@@ -59,6 +59,12 @@ public sealed class Manifest
 
     public static string SidecarPath(string csvPath) => System.IO.Path.ChangeExtension(csvPath, ".json");
 
+    /// <summary>SHA-256 of the CSV and its sidecar: any change to rows, labels or task gives another value.</summary>
+    public static string Sha256(string csvPath) => FileHash.Sha256(csvPath, SidecarPath(csvPath));
+
+    /// <summary>"name.csv sha256:0123456789ab": which data a run used, recorded in its config.</summary>
+    public static string Fingerprint(string csvPath) => $"{System.IO.Path.GetFileName(csvPath)} sha256:{Sha256(csvPath)[..12]}";
+
     /// <summary>Entries of one split ("train", "valid", "test"), in file order.</summary>
     public IReadOnlyList<ManifestEntry> Split(string split) => Entries.Where(e => e.Split == split).ToList();
 

@@ -1,13 +1,14 @@
 using System.Globalization;
-using Bat.Data.Synth;
+using Bat.Data;
 using Bat.Frontends;
 using Bat.Model;
 
 namespace Bat.Pretraining;
 
 /// <summary>
-/// Notebook 02's work: pre-train each ablation variant on the embedded synthetic benchmark into
-/// {outDir}/pretrain/{variant}/, skipping a variant whose run is complete and resuming an interrupted one.
+/// Notebook 02's work: pre-train each ablation variant on the experiment's pre-training manifest (the embedded
+/// benchmark or a folder's, see <see cref="ExperimentData"/>) into {outDir}/pretrain/{variant}/, skipping a
+/// variant whose run is complete and resuming an interrupted one.
 /// </summary>
 public static class PretrainAblation
 {
@@ -20,28 +21,25 @@ public static class PretrainAblation
 
     public static string RunDir(string outDir, string variant) => Path.Combine(outDir, "pretrain", variant);
 
-    /// <summary>The synthetic benchmark's multi-label manifest under {outDir}/data/synth (made if absent).</summary>
-    public static string Manifest(string outDir, PretrainPlan plan) =>
-        SyntheticBenchmark.Ensure(Path.Combine(outDir, "data", "synth"), plan.SynthClips, seed: 0).MultiLabel;
-
-    public static IReadOnlyList<Outcome> Run(string preset, string outDir, IEnumerable<string>? variants = null, long seed = 0)
+    public static IReadOnlyList<Outcome> Run(string preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, long seed = 0)
     {
         var plan = PretrainPlan.For(preset);
         var encoder = EncoderConfig.For(plan.Preset);
         var chosen = (variants ?? PretrainVariant.Ablation.Select(v => v.Name)).Select(PretrainVariant.Named).ToList();
-        string? manifest = null;
+        var manifest = data.PretrainManifest;
+        var trainedOn = Bat.Data.Manifest.Fingerprint(manifest);
         var clipsByFrontend = new Dictionary<string, IClipSource>(); // featurize once per frontend, share across variants
         var outcomes = new List<Outcome>();
         foreach (var variant in chosen)
         {
             var runDir = RunDir(outDir, variant.Name);
+            RefuseOtherData(runDir, trainedOn);
             if (PretrainRun.IsComplete(runDir))
             {
                 Console.Error.WriteLine($"{variant.Name}: complete, skipped");
                 outcomes.Add(new Outcome(variant, runDir, true, PretrainRun.ReadMetrics(runDir)));
                 continue;
             }
-            manifest ??= Manifest(outDir, plan);
             // An interrupted run keeps the frontend constants it started with.
             var saved = File.Exists(PretrainRun.ConfigPath(runDir)) ? Json.Load<PretrainConfig>(PretrainRun.ConfigPath(runDir)) : null;
             var frontend = saved?.Frontend.Kind == variant.Frontend
@@ -50,10 +48,20 @@ public static class PretrainAblation
             var key = Json.Serialize(frontend);
             if (!clipsByFrontend.TryGetValue(key, out var clips))
                 clipsByFrontend[key] = clips = PretrainData.Load(manifest, frontend, encoder.Frames);
-            PretrainRun.Execute(variant.Config(plan, frontend, seed), clips, runDir, resume: true, label: variant.Name);
+            PretrainRun.Execute(variant.Config(plan, frontend, seed) with { TrainedOn = trainedOn }, clips, runDir, resume: true, label: variant.Name);
             outcomes.Add(new Outcome(variant, runDir, false, PretrainRun.ReadMetrics(runDir)));
         }
         return outcomes;
+    }
+
+    /// <summary>A run folder trained on other data must not be skipped as complete or resumed: say so and stop.</summary>
+    static void RefuseOtherData(string runDir, string trainedOn)
+    {
+        var path = PretrainRun.ConfigPath(runDir);
+        if (!File.Exists(path)) return;
+        var saved = Json.Load<PretrainConfig>(path).TrainedOn;
+        if (saved.Length > 0 && saved != trainedOn)
+            throw new BatException(runDir, $"was pre-trained on {saved}, not on {trainedOn}: use another output folder for other data");
     }
 
     /// <summary>One row per variant: final losses (the last step's), throughput, peak RSS; written to {outDir}/pretrain/summary.csv.</summary>

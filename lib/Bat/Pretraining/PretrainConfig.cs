@@ -16,6 +16,9 @@ public sealed record PretrainConfig
     public DecoderConfig Decoder { get; init; } = new();
     /// <summary>The features the encoder was trained on; probes must compute the same ones.</summary>
     public FrontendConfig Frontend { get; init; } = new(FrontendConfig.Bat, 64, 512);
+    /// <summary>The pre-training manifest, as "name.csv sha256:prefix" (Manifest.Fingerprint): which data the run
+    /// saw, so that a resume or a reuse of the folder with other data is refused. Empty when unknown.</summary>
+    public string TrainedOn { get; init; } = "";
 
     /// <summary>"ffn": teacher MLP outputs before residual/LN (EAT); "eob": end-of-block outputs (BAT).</summary>
     public string Targets { get; init; } = "ffn";

@@ -1,4 +1,4 @@
-using Bat.Data.Synth;
+using Bat.Data;
 using Bat.Pretraining;
 using Bat.Reporting;
 
@@ -7,13 +7,14 @@ namespace Bat.Probing;
 /// <summary>One point of the K sweep (paper Figure 2).</summary>
 public sealed record KSweepPoint(int K, double Score, long Parameters, double TrainSeconds);
 
-/// <summary>One cell of our Table 5: a probe (or fine-tuning) on one pre-trained model.</summary>
-public sealed record ProbeComparison(string Model, string Probe, double Score, long Parameters, double TrainSeconds);
+/// <summary>One cell of our Table 5: a probe (or fine-tuning) on one pre-trained model and one task.</summary>
+public sealed record ProbeComparison(string Dataset, string Model, string Probe, string Metric, double Score, long Parameters, double TrainSeconds);
 
 /// <summary>
 /// Notebook 03's work, so the notebook only calls and charts: (a) CGP score vs number of prototypes K
-/// (paper Figure 2), (b) LP / LCGP / H2T / PB / CGP / fine-tuning on the embedded multi-label benchmark for
-/// notebook 02's checkpoints (paper Table 5 at our scale). Results go to {OutDir}/03-cgp-ablation/ as
+/// (paper Figure 2) on the primary task, (b) LP / LCGP / H2T / PB / CGP / fine-tuning on every task for
+/// notebook 02's checkpoints (paper Table 5 at our scale). The tasks are the embedded benchmark's multi-label
+/// task or a folder's manifests (<see cref="ExperimentData"/>). Results go to {OutDir}/03-cgp-ablation/ as
 /// shared-schema CSVs; embeddings are cached under {OutDir}/embeddings/{variant}/.
 /// </summary>
 public static class CgpAblation
@@ -33,15 +34,11 @@ public static class CgpAblation
         return runDir;
     }
 
-    /// <summary>The benchmark notebook 02 pre-trained on ({OutDir}/data/synth, its multi-label task), made if absent.</summary>
-    public static string Manifest(string outDir, string preset) =>
-        SyntheticBenchmark.Ensure(Path.Combine(outDir, "data", "synth"), PretrainPlan.For(preset).SynthClips, seed: 0).MultiLabel;
-
-    /// <summary>{OutDir}/embeddings/{variant}/{manifest}-{checkpoint SHA-256 prefix}: a re-trained checkpoint
-    /// gets a fresh folder instead of clashing with the old cache.</summary>
+    /// <summary>{OutDir}/embeddings/{variant}/{manifest}-{manifest SHA-256 prefix}-{checkpoint SHA-256 prefix}: a
+    /// re-trained checkpoint or another manifest of the same name gets a fresh folder instead of clashing with the old cache.</summary>
     public static string CacheDir(string outDir, string variant, string manifestCsv) =>
         Path.Combine(outDir, "embeddings", variant,
-            $"{Path.GetFileNameWithoutExtension(manifestCsv)}-{CheckpointSource.Resolve(RequireRun(outDir, variant)).Sha256[..12]}");
+            $"{Path.GetFileNameWithoutExtension(manifestCsv)}-{Manifest.Sha256(manifestCsv)[..8]}-{CheckpointSource.Resolve(RequireRun(outDir, variant)).Sha256[..12]}");
 
     /// <summary>
     /// The K values of Figure 2 for a preset: a log2 grid (smoke: three points; tiny: 1..512, stopping there
@@ -55,11 +52,11 @@ public static class CgpAblation
         _ => Enumerable.Range(0, 14).Select(i => 1 << i).ToArray(),
     };
 
-    /// <summary>Figure 2: one CGP per K on the variant's cached features; rows appended to k-sweep.csv.</summary>
-    public static IReadOnlyList<KSweepPoint> SweepK(string preset, string outDir, string variant, IEnumerable<int> ks, int seed = 0)
+    /// <summary>Figure 2: one CGP per K on the variant's cached features of the primary task; rows written to k-sweep.csv.</summary>
+    public static IReadOnlyList<KSweepPoint> SweepK(string preset, string outDir, ExperimentData data, string variant, IEnumerable<int> ks, int seed = 0)
     {
         var runDir = RequireRun(outDir, variant);
-        var manifest = Manifest(outDir, preset);
+        var manifest = data.PrimaryTask;
         using var session = ProbeExperiment.Open(runDir, manifest, CacheDir(outDir, variant, manifest));
         var config = ProbeTrainingConfig.Preset(preset) with { Seed = seed };
         var points = new List<KSweepPoint>();
@@ -74,27 +71,28 @@ public static class CgpAblation
         return points;
     }
 
-    /// <summary>Table 5 at our scale: every probe (and fine-tuning) on each variant; rows written to table5.csv.</summary>
-    public static IReadOnlyList<ProbeComparison> CompareProbes(string preset, string outDir, IEnumerable<string> variants,
+    /// <summary>Table 5 at our scale: every probe (and fine-tuning) on each variant and task; rows written to table5.csv.</summary>
+    public static IReadOnlyList<ProbeComparison> CompareProbes(string preset, string outDir, ExperimentData data, IEnumerable<string> variants,
         IEnumerable<string>? probes = null, int? prototypes = null, int seed = 0)
     {
-        var manifest = Manifest(outDir, preset);
         int k = prototypes ?? ProbeCatalog.DefaultPrototypes(preset);
         var probeConfig = ProbeTrainingConfig.Preset(preset) with { Seed = seed };
         var fineConfig = FineTuneConfig.Preset(preset) with { Seed = seed };
         var chosen = (probes ?? Table5Probes).ToList();
         var results = new List<ProbeComparison>();
         var rows = new List<ResultRow>();
-        foreach (var variant in variants)
+        var models = variants.ToList();
+        foreach (var (manifest, variant) in data.ProbeManifests.SelectMany(m => models.Select(v => (m, v))))
         {
             var runDir = RequireRun(outDir, variant);
             using var session = ProbeExperiment.Open(runDir, manifest, CacheDir(outDir, variant, manifest));
+            string metric = session.Task.SelectionMetric;
             foreach (var probe in chosen)
             {
                 var run = probe == ProbeCatalog.FineTune
                     ? ProbeExperiment.FineTune(runDir, manifest, fineConfig)
                     : ProbeExperiment.Run(session.Task, probe, k, probeConfig);
-                results.Add(new ProbeComparison(variant, probe, run.Test[session.Task.SelectionMetric], run.Parameters, run.TrainSeconds));
+                results.Add(new ProbeComparison(session.Task.Name, variant, probe, metric, run.Test[metric], run.Parameters, run.TrainSeconds));
                 rows.AddRange(ProbeResults.Rows(run, Experiment + "/table5", session.Task.Name, variant, k, seed, preset));
             }
         }

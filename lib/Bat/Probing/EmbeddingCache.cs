@@ -1,5 +1,4 @@
 using System.IO.MemoryMappedFiles;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using static TorchSharp.torch;
@@ -202,21 +201,6 @@ public sealed class EmbeddingCache : IFeatureSource, IDisposable
     void CheckRow(int row)
     {
         if (row < 0 || row >= Count) throw new ArgumentOutOfRangeException(nameof(row), $"row {row} outside 0..{Count - 1} of {Path}");
-    }
-
-    /// <summary>SHA-256 of a file, hex (identifies a checkpoint or manifest regardless of its path).</summary>
-    public static string Sha256OfFiles(params string[] paths)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var p in paths)
-        {
-            if (!File.Exists(p)) throw new BatException(p, "file not found");
-            using var stream = File.OpenRead(p);
-            var chunk = new byte[1 << 20];
-            int n;
-            while ((n = stream.Read(chunk)) > 0) sha.AppendData(chunk, 0, n);
-        }
-        return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
     }
 
     public void Dispose()

@@ -15,8 +15,8 @@ public sealed record AttentionProfile(string Model, bool Gated, string Clip, dou
 
 /// <summary>
 /// Notebook 04's work: per-block linear probes and CGP gate weights for notebook 02's eat, bat-cnn and bat
-/// checkpoints, and the attention maps / attention sinks with and without gated attention. Results go to
-/// {OutDir}/04-layerwise/.
+/// checkpoints on the primary task (<see cref="ExperimentData"/>), and the attention maps / attention sinks
+/// with and without gated attention. Results go to {OutDir}/04-layerwise/.
 /// </summary>
 public static class LayerwiseAnalysis
 {
@@ -26,9 +26,9 @@ public static class LayerwiseAnalysis
     public static string ResultsDir(string outDir) => Path.Combine(outDir, Experiment);
 
     /// <summary>Per-layer LP scores and CGP gates for each variant; rows written to layerwise.csv.</summary>
-    public static IReadOnlyList<LayerProfile> Profiles(string preset, string outDir, IEnumerable<string>? variants = null, int seed = 0)
+    public static IReadOnlyList<LayerProfile> Profiles(string preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, int seed = 0)
     {
-        var manifest = CgpAblation.Manifest(outDir, preset);
+        var manifest = data.PrimaryTask;
         var config = ProbeTrainingConfig.Preset(preset) with { Seed = seed };
         int k = ProbeCatalog.DefaultPrototypes(preset);
         var profiles = new List<LayerProfile>();
@@ -48,10 +48,10 @@ public static class LayerwiseAnalysis
         return profiles;
     }
 
-    /// <summary>Attention of the first test clip through a variant's encoder; the map and sink shares are written as CSV.</summary>
-    public static AttentionProfile Attention(string preset, string outDir, string variant, int clip = 0)
+    /// <summary>Attention of a test clip of the primary task through a variant's encoder; the map and sink shares are written as CSV.</summary>
+    public static AttentionProfile Attention(string outDir, ExperimentData data, string variant, int clip = 0)
     {
-        var manifest = Manifest.Load(CgpAblation.Manifest(outDir, preset));
+        var manifest = Manifest.Load(data.PrimaryTask);
         var source = CheckpointSource.Resolve(CgpAblation.RequireRun(outDir, variant));
         var (encoder, config) = source.LoadEncoder();
         using (encoder)

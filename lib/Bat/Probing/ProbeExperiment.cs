@@ -40,7 +40,7 @@ public sealed record CheckpointSource(string CheckpointPath, string RunDir, stri
         JsonElement frontend = doc.RootElement.TryGetProperty("frontend", out var f) && f.ValueKind == JsonValueKind.Object
             ? f.Clone()
             : JsonSerializer.SerializeToElement(Bat.Frontends.FrontendConfig.For(Bat.Frontends.FrontendConfig.Bat, encoderConfig.MelBins, encoderConfig.Frames), Json.Options);
-        return new CheckpointSource(Path.GetFullPath(path), Path.GetFullPath(runDir), EmbeddingCache.Sha256OfFiles(path), encoder.Clone(), frontend);
+        return new CheckpointSource(Path.GetFullPath(path), Path.GetFullPath(runDir), FileHash.Sha256(path), encoder.Clone(), frontend);
     }
 
     public EncoderConfig Encoder => EncoderConfig.Deserialize<EncoderConfig>(Json.Options)!;
@@ -82,12 +82,9 @@ public static class ProbeExperiment
     public const string TrainSplit = "train", TestSplit = "test";
     static readonly string[] ValidationNames = ["valid", "validation", "val", "dev"];
 
-    /// <summary>SHA-256 of a manifest's CSV and JSON sidecar: any change to rows, labels or task invalidates caches.</summary>
-    public static string ManifestSha256(string csvPath) => EmbeddingCache.Sha256OfFiles(csvPath, Manifest.SidecarPath(csvPath));
-
     public static EmbeddingCacheHeader ExpectedHeader(CheckpointSource checkpoint, Manifest manifest, string split, int clips, int layers, int tokens, int dim) =>
         new(EmbeddingCacheHeader.CurrentVersion, split, checkpoint.Sha256, checkpoint.CheckpointPath, checkpoint.EncoderConfig,
-            checkpoint.FrontendConfig, ManifestSha256(manifest.CsvPath), clips, layers, tokens, dim, "float16",
+            checkpoint.FrontendConfig, Manifest.Sha256(manifest.CsvPath), clips, layers, tokens, dim, "float16",
             manifest.Split(split).Select(e => e.Path).ToList());
 
     /// <summary>

@@ -17,6 +17,7 @@ public class ReproductionTests
         foreach (var (name, _) in Reproduction.Notebooks)
         {
             var body = $"System.IO.File.AppendAllText(System.IO.Path.Combine(OutDir, \"log.txt\"), \"{name} \" + Preset + \"\\n\");";
+            if (name == "02-pretrain") body += "\nSystem.IO.File.WriteAllText(System.IO.Path.Combine(OutDir, \"data.txt\"), Data);";
             if (name == failIn) body += "\nthrow new InvalidOperationException(\"deliberate failure\");";
             if (name == nativeFailOnceIn)
                 body += "\nvar flag = System.IO.Path.Combine(OutDir, \"failed-once\");" +
@@ -36,7 +37,7 @@ public class ReproductionTests
                         string.Join(",", new[] { 0.2, 0.3, 0.5 }.Select((v, l) =>
                             $"new Bat.Reporting.ResultRow(\"04-layerwise\", \"synth\", \"eat\", \"cgp\", 64, {l}, \"gate\", {v}, 1, Preset, \"abc\")")) + " });";
             File.WriteAllText(Path.Combine(dir, name + ".ipynb"), Notebook(
-                ("code", "string Preset = \"tiny\";\nstring OutDir = \"../results\";", ["parameters"]),
+                ("code", "string Preset = \"tiny\";\nstring OutDir = \"../results\";\nstring Data = \"synth\";", ["parameters"]),
                 ("code", body, null)));
         }
         return dir;
@@ -125,6 +126,32 @@ public class ReproductionTests
         Assert.Contains("55.75", html);
         Assert.Contains("2 / 3 (30.00)", html); // Figure 4: the best block's LP, 1-based
         Assert.Contains("3 / 3 (0.50)", html);  // and the largest gate
+    }
+
+    [Fact]
+    public void A_folder_of_manifests_reaches_the_notebooks_as_an_absolute_path()
+    {
+        var outDir = TempDir();
+        var dataDir = TempDir();
+        Bat.Data.Synth.SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 0, seconds: 1);
+        var relative = Path.GetRelativePath(Directory.GetCurrentDirectory(), dataDir);
+        var result = Reproduction.Run(Options(MakeNotebooks(), outDir) with { Data = relative }, TextWriter.Null);
+        Assert.True(result.Succeeded, result.Error);
+        Assert.Equal(Path.GetFullPath(dataDir), File.ReadAllText(Path.Combine(outDir, "data.txt")));
+
+        var synth = TempDir();
+        Assert.True(Reproduction.Run(Options(MakeNotebooks(), synth), TextWriter.Null).Succeeded);
+        Assert.Equal("synth", File.ReadAllText(Path.Combine(synth, "data.txt")));
+    }
+
+    [Fact]
+    public void A_bad_folder_of_manifests_fails_before_any_notebook_runs()
+    {
+        var outDir = TempDir();
+        var empty = TempDir();
+        var e = Assert.Throws<BatException>(() => Reproduction.Run(Options(MakeNotebooks(), outDir) with { Data = empty }, TextWriter.Null));
+        Assert.Contains("no probing task", e.Message);
+        Assert.False(File.Exists(Path.Combine(outDir, "log.txt")));
     }
 
     [Fact]

@@ -1,0 +1,77 @@
+using Bat.Data.Synth;
+using Bat.Pretraining;
+
+namespace Bat.Data;
+
+/// <summary>
+/// The data notebooks 02-04 run on, from their <c>Data</c> parameter (<c>bat reproduce --data</c>):
+/// <list type="bullet">
+/// <item><c>synth</c>: the embedded benchmark, made on demand under {OutDir}/data/synth. Its multi-label task is
+/// both the pre-training set (train split) and the one probing task.</item>
+/// <item>A folder of manifests written by <c>bat data esc50|speechcommands|audioset|hear</c> (NAME.csv with
+/// NAME.json beside it; other CSVs are ignored). <c>pretrain.csv</c>, when present, is the pre-training set
+/// (its train split, labels unused); every other manifest is a probing task with train and test splits.
+/// Tasks are taken in file-name order and the first is the primary task: Figure 2 and notebook 04 run on
+/// it, and without pretrain.csv the encoders are pre-trained on its train split, as with the benchmark.</item>
+/// </list>
+/// Everything is checked here, before any long work: a missing folder, a malformed manifest, a task without a
+/// test split or a missing audio file is an error naming the file.
+/// </summary>
+public sealed record ExperimentData(string Source, string PretrainManifest, IReadOnlyList<string> ProbeManifests)
+{
+    public const string Synth = "synth";
+    public const string PretrainFileName = "pretrain.csv";
+    static readonly string[] ProbeSplits = ["train", "test"];
+
+    /// <summary>The task of Figure 2 and notebook 04 (the first probing manifest).</summary>
+    public string PrimaryTask => ProbeManifests[0];
+
+    public static ExperimentData Resolve(string data, string outDir, string preset)
+    {
+        if (string.IsNullOrWhiteSpace(data) || data == Synth)
+        {
+            var synth = SyntheticBenchmark.Ensure(Path.Combine(outDir, "data", "synth"), PretrainPlan.For(preset).SynthClips, seed: 0).MultiLabel;
+            return new ExperimentData(Synth, synth, [synth]);
+        }
+        return FromFolder(data);
+    }
+
+    public static ExperimentData FromFolder(string folder)
+    {
+        var dir = Path.GetFullPath(folder);
+        if (!Directory.Exists(dir))
+            throw new BatException(dir, "no such folder: --data takes 'synth' or a folder of manifests made by `bat data ...`");
+        var manifests = Directory.EnumerateFiles(dir, "*.csv")
+            .Where(csv => File.Exists(Manifest.SidecarPath(csv)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        var pretrain = manifests.FirstOrDefault(m => Path.GetFileName(m) == PretrainFileName);
+        var tasks = manifests.Where(m => m != pretrain).ToList();
+        if (tasks.Count == 0)
+            throw new BatException(dir, "no probing task here: expected manifests NAME.csv with their NAME.json sidecar " +
+                                        "(bat data esc50|speechcommands|audioset|hear writes them), besides an optional pretrain.csv");
+
+        foreach (var csv in manifests)
+        {
+            var manifest = Manifest.Load(csv);
+            if (manifest.Entries.Count == 0) throw new BatException(csv, "the manifest has no rows");
+            if (csv != pretrain)
+            {
+                var missing = ProbeSplits.Where(s => !manifest.Splits.Contains(s)).ToList();
+                if (missing.Count > 0)
+                    throw new BatException(csv, $"a probing task needs '{string.Join("' and '", ProbeSplits)}' splits; missing '{string.Join("', '", missing)}' " +
+                                                $"(splits: {string.Join(", ", manifest.Splits)}). A pre-training set goes in {PretrainFileName}");
+            }
+            manifest.CheckAudioFiles();
+        }
+        return new ExperimentData(dir, pretrain ?? tasks[0], tasks);
+    }
+
+    /// <summary>One line per manifest and its role, for the notebooks to print.</summary>
+    public IEnumerable<string> Describe()
+    {
+        yield return $"pre-training: {PretrainManifest}";
+        for (int i = 0; i < ProbeManifests.Count; i++)
+            yield return $"task {i + 1}{(i == 0 ? " (primary: Figure 2, notebook 04)" : "")}: {ProbeManifests[i]}";
+    }
+}

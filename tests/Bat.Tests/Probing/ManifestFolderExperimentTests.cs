@@ -1,0 +1,58 @@
+using Bat.Data;
+using Bat.Data.Synth;
+using Bat.Pretraining;
+using Bat.Probing;
+using Bat.Reporting;
+
+namespace Bat.Tests.Probing;
+
+/// <summary>
+/// Notebooks 02-04's library calls on a folder of manifests (what `bat reproduce --data DIR` hands them), at
+/// the smoke preset: pre-training on the primary task, Table 5 on every task, Figure 2 and the per-layer
+/// profile on the primary task, and a refusal to reuse the run folders for other data.
+/// </summary>
+public class ManifestFolderExperimentTests : IDisposable
+{
+    readonly string root = Directory.CreateTempSubdirectory("batfolder-").FullName;
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    [Fact]
+    public void Pretrain_probe_and_profile_run_on_every_task_of_a_folder()
+    {
+        // Two tasks in one folder: synth-multilabel (mAP) sorts before synth-singlelabel (accuracy).
+        var dataDir = Path.Combine(root, "data");
+        var made = SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 3, seconds: 2);
+        var outDir = Path.Combine(root, "results");
+        var data = ExperimentData.FromFolder(dataDir);
+        Assert.Equal([made.MultiLabel, made.SingleLabel], data.ProbeManifests);
+        string multi = Manifest.Load(made.MultiLabel).Task.Name, single = Manifest.Load(made.SingleLabel).Task.Name;
+
+        var outcomes = PretrainAblation.Run("smoke", outDir, data, ["eat", "bat"]);
+        foreach (var o in outcomes)
+            Assert.Equal(Manifest.Fingerprint(made.MultiLabel), Json.Load<PretrainConfig>(PretrainRun.ConfigPath(o.RunDir)).TrainedOn);
+
+        var table = CgpAblation.CompareProbes("smoke", outDir, data, ["eat", "bat"], probes: ["lp", "cgp"]);
+        Assert.Equal(8, table.Count); // 2 tasks x 2 models x 2 probes
+        Assert.All(table.Where(c => c.Dataset == multi), c => Assert.Equal("map", c.Metric));
+        Assert.All(table.Where(c => c.Dataset == single), c => Assert.Equal("accuracy", c.Metric));
+        Assert.All(table, c => Assert.InRange(c.Score, 0, 100));
+        var rows = ResultsTable.Read(Path.Combine(CgpAblation.ResultsDir(outDir), "table5.csv"));
+        Assert.Equal([multi, single], rows.Select(r => r.Dataset).Distinct().Order(StringComparer.Ordinal));
+
+        var sweep = CgpAblation.SweepK("smoke", outDir, data, "bat", [2, 4]);
+        Assert.Equal([2, 4], sweep.Select(p => p.K));
+        Assert.All(ResultsTable.Read(Path.Combine(CgpAblation.ResultsDir(outDir), "k-sweep.csv")), r => Assert.Equal(multi, r.Dataset));
+
+        var profile = LayerwiseAnalysis.Profiles("smoke", outDir, data, ["bat"]).Single();
+        Assert.Equal(4, profile.LinearProbeScores.Length);
+        Assert.Equal(1.0, profile.GateWeights.Sum(), 4);
+        var attention = LayerwiseAnalysis.Attention(outDir, data, "bat");
+        Assert.Contains(attention.Clip, Manifest.Load(made.MultiLabel).Split("test").Select(e => e.Path)); // the primary task's test clip
+
+        // The same output folder with the embedded benchmark would silently reuse encoders trained on other data.
+        var synth = ExperimentData.Resolve(ExperimentData.Synth, outDir, "smoke");
+        var e = Assert.Throws<BatException>(() => PretrainAblation.Run("smoke", outDir, synth, ["bat"]));
+        Assert.Contains("was pre-trained on", e.Message);
+        Assert.Contains(Path.Combine("pretrain", "bat"), e.Message);
+    }
+}
