@@ -8,11 +8,12 @@ namespace Bat.Data;
 /// <list type="bullet">
 /// <item><c>synth</c>: the embedded benchmark, made on demand under {OutDir}/data/synth. Its multi-label task is
 /// both the pre-training set (train split) and the one probing task.</item>
-/// <item>A folder of manifests written by <c>bat data esc50|speechcommands|audioset|hear</c> (NAME.csv with
-/// NAME.json beside it; other CSVs are ignored). <c>pretrain.csv</c>, when present, is the pre-training set
-/// (its train split, labels unused); every other manifest is a probing task with train and test splits.
-/// Tasks are taken in file-name order and the first is the primary task: Figure 2 and notebook 04 run on
-/// it, and without pretrain.csv the encoders are pre-trained on its train split, as with the benchmark.</item>
+/// <item>A folder of manifests written by <c>bat data manifest ...</c> (NAME.csv with NAME.json beside it, in
+/// the folder or one level below, as build-offline-benchmark.sh leaves them; other CSVs are ignored).
+/// <c>pretrain.csv</c>, when present, is the pre-training set (its train split, labels unused); every other
+/// manifest is a probing task with train and test splits. Tasks are taken in order of their path relative
+/// to the folder and the first is the primary task: Figure 2 and notebook 04 run on it, and without
+/// pretrain.csv the encoders are pre-trained on its train split, as with the benchmark.</item>
 /// </list>
 /// Everything is checked here, before any long work: a missing folder, a malformed manifest, a task without a
 /// test split or a missing audio file is an error naming the file.
@@ -42,14 +43,18 @@ public sealed record ExperimentData(string Source, string PretrainManifest, IRea
         if (!Directory.Exists(dir))
             throw new BatException(dir, "no such folder: --data takes 'synth' or a folder of manifests made by `bat data ...`");
         var manifests = Directory.EnumerateFiles(dir, "*.csv")
+            .Concat(Directory.EnumerateDirectories(dir).SelectMany(sub => Directory.EnumerateFiles(sub, "*.csv")))
             .Where(csv => File.Exists(Manifest.SidecarPath(csv)))
-            .Order(StringComparer.Ordinal)
+            .OrderBy(csv => Path.GetRelativePath(dir, csv).Replace('\\', '/'), StringComparer.Ordinal)
             .ToList();
-        var pretrain = manifests.FirstOrDefault(m => Path.GetFileName(m) == PretrainFileName);
+        var pretrainSets = manifests.Where(m => Path.GetFileName(m) == PretrainFileName).ToList();
+        if (pretrainSets.Count > 1)
+            throw new BatException(dir, $"more than one {PretrainFileName}: {string.Join(", ", pretrainSets)}; keep the one to pre-train on");
+        var pretrain = pretrainSets.SingleOrDefault();
         var tasks = manifests.Where(m => m != pretrain).ToList();
         if (tasks.Count == 0)
-            throw new BatException(dir, "no probing task here: expected manifests NAME.csv with their NAME.json sidecar " +
-                                        "(bat data esc50|speechcommands|audioset|hear writes them), besides an optional pretrain.csv");
+            throw new BatException(dir, "no probing task here: expected manifests NAME.csv with their NAME.json sidecar, in the folder " +
+                                        "or one level below (bat data manifest esc50|speechcommands|audioset|hear writes them), besides an optional pretrain.csv");
 
         foreach (var csv in manifests)
         {

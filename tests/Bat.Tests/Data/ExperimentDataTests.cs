@@ -8,12 +8,12 @@ public class ExperimentDataTests
     static readonly TaskInfo Words = new("words", TaskKind.Multiclass, ["yes", "no"], 16000, 1.0, "accuracy");
 
     /// <summary>A manifest with one short WAV per row (written unless <paramref name="writeAudio"/> is false).</summary>
-    static string WriteManifest(TempDir dir, string name, string[] splits, bool writeAudio = true)
+    static string WriteManifest(string folder, string name, string[] splits, bool writeAudio = true)
     {
         var entries = splits.Select((split, i) => new ManifestEntry($"audio/{name}-{i}.wav", [i % 2 == 0 ? "yes" : "no"], split)).ToList();
         if (writeAudio)
-            foreach (var e in entries) TestAudio.WritePcm16(dir[e.Path], TestAudio.Sine(440, 0.1, 16000), 16000);
-        var csv = dir[name + ".csv"];
+            foreach (var e in entries) TestAudio.WritePcm16(Path.Combine(folder, e.Path), TestAudio.Sine(440, 0.1, 16000), 16000);
+        var csv = Path.Combine(folder, name + ".csv");
         Manifest.Save(csv, Words, entries);
         return csv;
     }
@@ -22,9 +22,9 @@ public class ExperimentDataTests
     public void Tasks_come_in_name_order_and_pretrain_csv_is_the_pretraining_set()
     {
         using var dir = new TempDir();
-        var esc = WriteManifest(dir, "b-esc50", ["train", "valid", "test"]);
-        var audioset = WriteManifest(dir, "a-as20k", ["train", "test"]);
-        var pretrain = WriteManifest(dir, "pretrain", ["train", "train"]);
+        var esc = WriteManifest(dir.Path, "b-esc50", ["train", "valid", "test"]);
+        var audioset = WriteManifest(dir.Path, "a-as20k", ["train", "test"]);
+        var pretrain = WriteManifest(dir.Path, "pretrain", ["train", "train"]);
         File.WriteAllText(dir["a-as20k-missing.csv"], "ytid,start_seconds\nabc,0\n"); // a report without sidecar: not a manifest
 
         var data = ExperimentData.FromFolder(dir.Path);
@@ -36,10 +36,23 @@ public class ExperimentDataTests
     }
 
     [Fact]
+    public void Manifests_one_level_down_count_in_order_of_their_relative_path()
+    {
+        // The layout data-manifests/build-offline-benchmark.sh leaves: OUT/instruments/instruments.csv, OUT/keywords/...
+        using var dir = new TempDir();
+        var keywords = WriteManifest(dir["keywords"], "speechcommands12", ["train", "test"]);
+        var instruments = WriteManifest(dir["instruments"], "instruments", ["train", "test"]);
+        WriteManifest(dir["instruments/deeper"], "too-deep", ["train", "test"]);
+
+        var data = ExperimentData.FromFolder(dir.Path);
+        Assert.Equal([instruments, keywords], data.ProbeManifests);
+    }
+
+    [Fact]
     public void Without_pretrain_csv_the_primary_task_is_pretrained_on()
     {
         using var dir = new TempDir();
-        var only = WriteManifest(dir, "speechcommands", ["train", "test"]);
+        var only = WriteManifest(dir.Path, "speechcommands", ["train", "test"]);
         var data = ExperimentData.FromFolder(dir.Path);
         Assert.Equal(only, data.PretrainManifest);
         Assert.Equal([only], data.ProbeManifests);
@@ -70,7 +83,7 @@ public class ExperimentDataTests
     public void A_folder_with_only_a_pretraining_set_has_no_task_to_probe()
     {
         using var dir = new TempDir();
-        WriteManifest(dir, "pretrain", ["train"]);
+        WriteManifest(dir.Path, "pretrain", ["train"]);
         var e = Assert.Throws<BatException>(() => ExperimentData.FromFolder(dir.Path));
         Assert.Contains("no probing task", e.Message);
     }
@@ -79,7 +92,7 @@ public class ExperimentDataTests
     public void A_task_without_a_test_split_is_refused_naming_the_manifest()
     {
         using var dir = new TempDir();
-        var csv = WriteManifest(dir, "esc50", ["train", "valid"]);
+        var csv = WriteManifest(dir.Path, "esc50", ["train", "valid"]);
         var e = Assert.Throws<BatException>(() => ExperimentData.FromFolder(dir.Path));
         Assert.Contains(csv, e.Message);
         Assert.Contains("missing 'test'", e.Message);
@@ -89,7 +102,7 @@ public class ExperimentDataTests
     public void A_missing_audio_file_is_found_before_any_work()
     {
         using var dir = new TempDir();
-        var csv = WriteManifest(dir, "esc50", ["train", "test"], writeAudio: false);
+        var csv = WriteManifest(dir.Path, "esc50", ["train", "test"], writeAudio: false);
         var e = Assert.Throws<BatException>(() => ExperimentData.FromFolder(dir.Path));
         Assert.Contains(csv, e.Message);
         Assert.Contains("audio file not found", e.Message);
