@@ -164,38 +164,51 @@ public sealed class EmbeddingCache : IFeatureSource, IDisposable
         using var scope = NewDisposeScope();
         int b = rows.Count, l = Layers, t = Header.Tokens, d = Dim;
         long clipBytes = Header.BytesPerClip;
+        foreach (var row in rows) CheckRow(row);
         if (withPatches)
         {
-            var buffer = new byte[b * clipBytes];
-            for (int i = 0; i < b; i++)
-            {
-                CheckRow(rows[i]);
-                view.ReadArray(bodyOffset + rows[i] * clipBytes, buffer, (int)(i * clipBytes), (int)clipBytes);
-            }
-            var half = empty(new long[] { b, l, t, d }, ScalarType.Float16);
-            half.bytes = buffer;
-            var all = half.to(ScalarType.Float32, device);                               // (B, L, 1+N, D)
-            var cls = all.select(2, 0).contiguous();                                     // (B, L, D)
-            var patches = all.narrow(2, 1, t - 1).contiguous();                          // (B, L, N, D)
+            var half = empty(new long[] { b, l, t, d }, ScalarType.Float16);                       // (B, L, 1+N, D)
+            CopyFromFile(half, rows.Select(r => (r * clipBytes, clipBytes)));
+            // Converting the two views separately writes each float32 result once, already contiguous.
+            var cls = half.select(2, 0).to(ScalarType.Float32, device).contiguous();             // (B, L, D)
+            var patches = half.narrow(2, 1, t - 1).to(ScalarType.Float32, device).contiguous();  // (B, L, N, D)
             return new LayerFeatures(cls.MoveToOuterDisposeScope(), patches.MoveToOuterDisposeScope());
         }
         else
         {
             // Only the CLS of each layer: L strided reads of D halves per clip.
             long tokenBytes = (long)d * sizeof(short), layerBytes = t * tokenBytes;
-            var buffer = new byte[b * l * tokenBytes];
-            for (int i = 0; i < b; i++)
-            {
-                CheckRow(rows[i]);
-                for (int layer = 0; layer < l; layer++)
-                    view.ReadArray(bodyOffset + rows[i] * clipBytes + layer * layerBytes, buffer, (int)((i * l + layer) * tokenBytes), (int)tokenBytes);
-            }
-            var half = empty(new long[] { b, l, d }, ScalarType.Float16);
-            half.bytes = buffer;
+            var half = empty(new long[] { b, l, d }, ScalarType.Float16);                          // (B, L, D)
+            CopyFromFile(half, rows.SelectMany(r => Enumerable.Range(0, l).Select(layer => (r * clipBytes + layer * layerBytes, tokenBytes))));
             var cls = half.to(ScalarType.Float32, device);
             var patches = zeros(new long[] { b, l, 0, d }, device: device);
             return new LayerFeatures(cls.MoveToOuterDisposeScope(), patches.MoveToOuterDisposeScope());
         }
+    }
+
+    /// <summary>
+    /// Copies byte ranges of the mapped body (offsets from the body's start) back to back into a CPU tensor's
+    /// storage: straight from the page cache, without a managed buffer in between (which cost a large-object
+    /// allocation and one more copy per batch).
+    /// </summary>
+    unsafe void CopyFromFile(Tensor destination, IEnumerable<(long Offset, long Bytes)> ranges)
+    {
+        var handle = view.SafeMemoryMappedViewHandle;
+        byte* mapped = null;
+        handle.AcquirePointer(ref mapped);
+        try
+        {
+            byte* body = mapped + view.PointerOffset + bodyOffset;
+            var target = destination.bytes;   // a span over the tensor's own (CPU, contiguous) storage
+            int written = 0;
+            foreach (var (offset, bytes) in ranges)
+            {
+                new ReadOnlySpan<byte>(body + offset, checked((int)bytes)).CopyTo(target[written..]);
+                written += (int)bytes;
+            }
+            if (written != target.Length) throw new InvalidOperationException($"copied {written} bytes into a {target.Length}-byte tensor");
+        }
+        finally { handle.ReleasePointer(); }
     }
 
     void CheckRow(int row)
