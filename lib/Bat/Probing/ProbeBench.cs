@@ -13,8 +13,13 @@ namespace Bat.Probing;
 /// </summary>
 public sealed record ProbeBenchResult(
     string Preset, int Batch, int Prototypes, int Clips, int ProbeSteps,
-    double CachedStepSeconds, double RecomputeStepSeconds, double EmbedSecondsPerClip, double FineTuneStepSeconds)
+    double CachedStepSeconds, double RecomputeStepSeconds, double EmbedSecondsPerClip, double FineTuneStepSeconds,
+    double CachedStepSecondsGlibcDefaults)
 {
+    /// <summary>How many times faster the cached CGP step is with <see cref="NativeAllocator"/>'s thresholds than with
+    /// glibc's initial ones (NaN when the allocator could not be tuned, e.g. not on glibc).</summary>
+    public double AllocatorSpeedup => CachedStepSecondsGlibcDefaults / CachedStepSeconds;
+
     /// <summary>How many times faster a CGP step is on cached features than with the encoder in the loop.</summary>
     public double CachedSpeedup => RecomputeStepSeconds / CachedStepSeconds;
 
@@ -78,6 +83,14 @@ public static class ProbeBench
             }
             double cached = TimeSteps(timedSteps, () => ProbeStep(() => cache.Gather(rows, true, device)));
             log?.Invoke($"CGP step on cached features: {cached * 1000:F1} ms");
+            double glibcDefaults = double.NaN;
+            if (NativeAllocator.Tuned)
+            {
+                NativeAllocator.UseGlibcDefaults();
+                try { glibcDefaults = TimeSteps(timedSteps, () => ProbeStep(() => cache.Gather(rows, true, device))); }
+                finally { NativeAllocator.Tune(); }
+                log?.Invoke($"CGP step on cached features, glibc's default malloc thresholds: {glibcDefaults * 1000:F1} ms");
+            }
             double recompute = TimeSteps(timedSteps, () => ProbeStep(() =>
             {
                 using var _ = no_grad();
@@ -99,7 +112,7 @@ public static class ProbeBench
                 fineOptimizer.Step(3e-4);
             });
             log?.Invoke($"fine-tuning step: {fine * 1000:F1} ms");
-            return new ProbeBenchResult(preset, batch, prototypes, clips, probeSteps, cached, recompute, embedSeconds / batch, fine);
+            return new ProbeBenchResult(preset, batch, prototypes, clips, probeSteps, cached, recompute, embedSeconds / batch, fine, glibcDefaults);
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
