@@ -63,8 +63,7 @@ public static class Reproduction
         var notebooksOut = Path.Combine(outDir, "notebooks");
         Preflight.EnsureWritable(outDir, RequiredBytes(options.Preset));
         Directory.CreateDirectory(notebooksOut);
-        var parameters = NotebookParametersFor(options, outDir);
-        var markerKey = Json.Serialize(parameters);
+        var data = options.Data == ExperimentData.Synth ? ExperimentData.Synth : ExperimentData.FromFolder(options.Data).Source;
 
         string? failed = null, error = null;
         for (int i = 0; i < Notebooks.Count && failed is null; i++)
@@ -72,6 +71,8 @@ public static class Reproduction
             var (name, reproduces) = Notebooks[i];
             var source = Path.Combine(Path.GetFullPath(options.NotebooksDir), name + ".ipynb");
             if (!File.Exists(source)) throw new BatException(source, "notebook not found (run from the repository root or pass --notebooks)");
+            var parameters = NotebookParametersFor(name, options.Preset, outDir, data);
+            var markerKey = Json.Serialize(parameters);
             var marker = Path.Combine(notebooksOut, $".{name}.done.json");
             var prefix = $"[{i + 1}/{Notebooks.Count}] {name}";
             if (!options.Force && File.Exists(marker) && File.ReadAllText(marker) == markerKey
@@ -122,15 +123,19 @@ public static class Reproduction
 
     static string FirstLine(string? text) => (text ?? "").Split('\n')[0].Trim();
 
+    /// <summary>The notebooks that run on the chosen data (01 shows the frontends on its own clip).</summary>
+    static readonly HashSet<string> DataNotebooks = ["02-pretrain", "03-cgp-ablation", "04-layerwise"];
+
     /// <summary>
-    /// The parameters every notebook declares in its "parameters" cell. A folder of manifests is checked here
-    /// (every manifest, split and audio file), so a bad one stops the job before hours of work, and is passed
-    /// as an absolute path because the notebooks run from their own folder.
+    /// The parameters a notebook declares in its "parameters" cell. <paramref name="data"/> is "synth" or the
+    /// folder of manifests as an absolute path (the notebooks run from their own folder), already checked by
+    /// ExperimentData.FromFolder in <see cref="Run"/> so that a bad folder stops the job before hours of work.
     /// </summary>
-    static Dictionary<string, string> NotebookParametersFor(ReproduceOptions options, string outDir)
+    static Dictionary<string, string> NotebookParametersFor(string notebook, string preset, string outDir, string data)
     {
-        var data = options.Data == ExperimentData.Synth ? ExperimentData.Synth : ExperimentData.FromFolder(options.Data).Source;
-        return new Dictionary<string, string> { ["Preset"] = options.Preset, ["OutDir"] = outDir, ["Data"] = data };
+        var parameters = new Dictionary<string, string> { ["Preset"] = preset, ["OutDir"] = outDir };
+        if (DataNotebooks.Contains(notebook)) parameters["Data"] = data;
+        return parameters;
     }
 
     public static string FormatDuration(TimeSpan t) =>

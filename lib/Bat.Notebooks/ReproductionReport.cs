@@ -76,13 +76,17 @@ public static class ReproductionReport
     }
 
     /// <summary>
-    /// Table 5 at our scale: rows of an experiment ending in "table5" (notebook 03 writes "03-cgp-ablation/table5"), one line per (dataset, model), one column per probe with the
-    /// mean over seeds of the task's main metric; the paper's AS-20k line for the same model follows, labelled.
+    /// Table 5 at our scale: rows of an experiment ending in "table5" (notebook 03 writes "03-cgp-ablation/table5"),
+    /// one line per (dataset, model), one column per probe with the mean over seeds of the task's main metric
+    /// (accuracy where a task reports it, i.e. single-label tasks, else mAP); then the paper's AS-20k lines for
+    /// the same models, labelled.
     /// </summary>
     static void AppendHeadline(StringBuilder html, IReadOnlyList<ResultRow> results, string data)
     {
         html.Append("<h2>Headline numbers (Table 5 at our scale)</h2>");
-        var table5 = results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal) && r.Metric is "map" or "accuracy").ToList();
+        var scored = results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal) && r.Metric is "map" or "accuracy").ToList();
+        var accuracyTasks = scored.Where(r => r.Metric == "accuracy").Select(r => r.Dataset).ToHashSet();
+        var table5 = scored.Where(r => r.Metric == (accuracyTasks.Contains(r.Dataset) ? "accuracy" : "map")).ToList();
         if (table5.Count == 0)
         {
             html.Append("<p>No Table 5 results yet (notebook 03 writes them).</p>");
@@ -92,7 +96,7 @@ public static class ReproductionReport
         html.Append("<table><tr><th>source</th><th>dataset</th><th>model</th><th>metric</th>");
         foreach (var p in probes) html.Append($"<th>{E(p)}</th>");
         html.Append("</tr>");
-        foreach (var group in table5.GroupBy(r => (r.Dataset, r.Model, r.Metric)).OrderBy(g => g.Key.Dataset).ThenBy(g => g.Key.Model))
+        foreach (var group in table5.GroupBy(r => (r.Dataset, r.Model, r.Metric)).OrderBy(g => g.Key.Dataset, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal))
         {
             html.Append($"<tr><td>ours</td><td>{E(group.Key.Dataset)}</td><td>{E(group.Key.Model)}</td><td>{E(group.Key.Metric)}</td>");
             foreach (var p in probes)
@@ -101,8 +105,9 @@ public static class ReproductionReport
                 html.Append($"<td class=\"n\">{(values.Count == 0 ? "" : values.Average().ToString("F2", CultureInfo.InvariantCulture))}</td>");
             }
             html.Append("</tr>");
-            var paperModel = PaperModel(group.Key.Model);
-            if (paperModel is null) continue;
+        }
+        foreach (var paperModel in table5.Select(r => PaperModel(r.Model)).OfType<string>().Distinct().Order(StringComparer.Ordinal))
+        {
             html.Append($"<tr class=\"paper\"><td>paper (AS-20k, ViT-B on GPU)</td><td>AS-20k</td><td>{E(paperModel)}</td><td>mAP</td>");
             foreach (var p in probes)
                 html.Append($"<td class=\"n\">{(PaperResults.Lookup(paperModel, "AS-20k", p) is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "")}</td>");

@@ -28,6 +28,8 @@ public class ReproductionTests
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"cgp\", 64, null, \"map\", 61.5, 1, Preset, \"abc\")," +
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"cgp\", 64, null, \"map\", 62.5, 2, Preset, \"abc\")," +
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"lp\", null, null, \"map\", 40.25, 1, Preset, \"abc\")," +
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"words\", \"bat\", \"cgp\", 64, null, \"accuracy\", 71.25, 1, Preset, \"abc\")," +
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"words\", \"bat\", \"cgp\", 64, null, \"map\", 12.125, 1, Preset, \"abc\")," +
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/k-sweep\", \"synth\", \"bat\", \"cgp\", 4, null, \"map\", 50.5, 1, Preset, \"abc\")," +
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/k-sweep\", \"synth\", \"bat\", \"cgp\", 16, null, \"map\", 55.75, 1, Preset, \"abc\") });";
             if (name == "04-layerwise")
@@ -120,6 +122,8 @@ public class ReproductionTests
         Assert.Contains("40.25", html);  // LP
         Assert.Contains(PaperResults.Lookup("BAT", "AS-20k", "cgp")!.Value.ToString("F2", System.Globalization.CultureInfo.InvariantCulture), html); // 37.70
         Assert.Contains("paper (AS-20k", html);
+        Assert.Contains("71.25", html);          // a single-label task's headline is its accuracy
+        Assert.DoesNotContain("12.13", html);    // not its mAP
         Assert.Contains("03-cgp-ablation/results.csv", html);
         Assert.Contains("1, 2", html); // seeds found in the results
         Assert.Contains("K=4", html);    // Figure 2: one column per K
