@@ -126,8 +126,7 @@ public static class ProbeCommands
             var r = ProbeBench.Run(p, parse.GetValue(batch), k, n, parse.GetValue(clips), schedule, log: Console.WriteLine);
             Console.WriteLine($"CGP steps/s cached {1 / r.CachedStepSeconds:F2}, recomputing the encoder {1 / r.RecomputeStepSeconds:F2}: " +
                               $"cached is {r.CachedSpeedup:F1}x faster");
-            if (!double.IsNaN(r.AllocatorSpeedup))
-                Console.WriteLine($"malloc thresholds (NativeAllocator): the cached CGP step is {r.AllocatorSpeedup:F1}x faster than with glibc's defaults");
+            Console.WriteLine($"CGP pooling (forward + backward): max with indices is {r.PoolingSpeedup:F1}x faster than amax");
             Console.WriteLine($"CGP training ({r.Clips} clips embedded once + {r.ProbeSteps} steps) {r.CgpTrainingSeconds:F1} s vs one fine-tuning epoch " +
                               $"({Math.Ceiling((double)r.Clips / r.Batch)} steps) {r.FineTuneEpochSeconds:F1} s: ratio {r.CgpVsFineTuneEpoch:F2}");
             return 0;

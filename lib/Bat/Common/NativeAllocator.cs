@@ -5,11 +5,11 @@ namespace Bat;
 
 /// <summary>
 /// Keeps glibc from returning libtorch's large CPU buffers to the kernel after every free. libtorch's CPU
-/// allocator calls malloc for each activation; with glibc's defaults a step's multi-megabyte tensors come from
-/// fresh mmap'd pages each time, and the page faults cost more than the arithmetic: a CGP step at small K
-/// took 60-75 ms instead of 9-12 ms on the tiny preset's cache (`bat bench probe` times it both ways in one process).
-/// Serving blocks up to 32 MB (glibc's ceiling) from the heap and trimming the heap only above 1 GB of
-/// free memory removes that. Linux/glibc only; BAT_MALLOC_TUNING=off leaves the defaults (environment.md).
+/// allocator calls malloc for each activation; with glibc's defaults a step's multi-megabyte tensors can come
+/// from fresh mmap'd pages each time, and the page faults cost more than the arithmetic. Serving blocks up to
+/// 32 MB (glibc's ceiling) from the heap and trimming the heap only above 1 GB of free memory removes that.
+/// Measured as fresh processes with and without it (BAT_MALLOC_TUNING=off), environment.md: a tiny
+/// pre-training step 309 vs 579 ms, a CGP step at small K 10-12 vs 77-80 ms. Linux/glibc only.
 /// </summary>
 public static class NativeAllocator
 {
@@ -29,12 +29,6 @@ public static class NativeAllocator
         if (Tuned || !OperatingSystem.IsLinux()) return;
         if (string.Equals(Environment.GetEnvironmentVariable(OptOutVariable), "off", StringComparison.OrdinalIgnoreCase)) return;
         Tuned = Set(mmapThreshold: 32 << 20, trimThreshold: 1 << 30);
-    }
-
-    /// <summary>glibc's initial thresholds (128 KiB each), so `bat bench probe` can time a step both ways in one process.</summary>
-    public static void UseGlibcDefaults()
-    {
-        if (Set(mmapThreshold: 128 << 10, trimThreshold: 128 << 10)) Tuned = false;
     }
 
     static bool Set(int mmapThreshold, int trimThreshold)

@@ -40,15 +40,11 @@ public static class CgpAblation
         Path.Combine(outDir, "embeddings", variant,
             $"{Path.GetFileNameWithoutExtension(manifestCsv)}-{Manifest.Sha256(manifestCsv)[..8]}-{CheckpointSource.Resolve(RequireRun(outDir, variant)).Sha256[..12]}");
 
-    /// <summary>
-    /// The K values of Figure 2 for a preset: a log2 grid (smoke: three points; tiny: 1..512, stopping there
-    /// because a CGP step costs about linearly in K and K = 1024 alone would take as long as 1..512 together;
-    /// small and base: 1..8192).
-    /// </summary>
+    /// <summary>The K values of Figure 2 for a preset: a log2 grid (smoke: three points, tiny: 1..1024, small and base: 1..8192).</summary>
     public static int[] KGrid(string preset) => preset switch
     {
         "smoke" => [2, 8, 32],
-        "tiny" => Enumerable.Range(0, 10).Select(i => 1 << i).ToArray(),
+        "tiny" => Enumerable.Range(0, 11).Select(i => 1 << i).ToArray(),
         _ => Enumerable.Range(0, 14).Select(i => 1 << i).ToArray(),
     };
 

@@ -58,8 +58,12 @@ public sealed class ConvexGatedProbe : Probe
         var p = nn.functional.normalize(prototypes, p: 2, dim: -1);  // (K, D)
         var zbar = MixLayers(x.Patches);                              // (B, L, N, D) -> (B, N, D)
         var sz = matmul(zbar, p.t());                                 // (B, N, K)
-        var low = sz.amin(new long[] { 1 });                          // (B, K): the least similar token
-        var high = sz.amax(new long[] { 1 });                         // (B, K): the most similar token
+        // min/max with indices rather than amin/amax: the same values, but the backward scatters into the one
+        // selected token instead of comparing all of (B, N, K) against the result. `bat bench probe` times both:
+        // 1.3x faster at K = 1024, 0.6-0.9x at K <= 256 where the whole step is cheap. Ties, which amax would
+        // split, have probability zero for real-valued similarities.
+        var low = sz.min(1).values;                                   // (B, K): the least similar token
+        var high = sz.max(1).values;                                  // (B, K): the most similar token
         Tensor middle;
         if (UseCls)
         {

@@ -14,11 +14,10 @@ namespace Bat.Probing;
 public sealed record ProbeBenchResult(
     string Preset, int Batch, int Prototypes, int Clips, int ProbeSteps,
     double CachedStepSeconds, double RecomputeStepSeconds, double EmbedSecondsPerClip, double FineTuneStepSeconds,
-    double CachedStepSecondsGlibcDefaults)
+    double PoolingSecondsMax, double PoolingSecondsAmax)
 {
-    /// <summary>How many times faster the cached CGP step is with <see cref="NativeAllocator"/>'s thresholds than with
-    /// glibc's initial ones (NaN when the allocator could not be tuned, e.g. not on glibc).</summary>
-    public double AllocatorSpeedup => CachedStepSecondsGlibcDefaults / CachedStepSeconds;
+    /// <summary>How many times faster CGP's pooling (forward + backward) is with max-with-indices than with amax.</summary>
+    public double PoolingSpeedup => PoolingSecondsAmax / PoolingSecondsMax;
 
     /// <summary>How many times faster a CGP step is on cached features than with the encoder in the loop.</summary>
     public double CachedSpeedup => RecomputeStepSeconds / CachedStepSeconds;
@@ -83,14 +82,20 @@ public static class ProbeBench
             }
             double cached = TimeSteps(timedSteps, () => ProbeStep(() => cache.Gather(rows, true, device)));
             log?.Invoke($"CGP step on cached features: {cached * 1000:F1} ms");
-            double glibcDefaults = double.NaN;
-            if (NativeAllocator.Tuned)
+            // CGP's token pooling, forward + backward, as the probe does it (max with indices) and with amax,
+            // whose backward compares the whole (B, N, K) similarity tensor against the result.
+            using var unitPrototypes = nn.functional.normalize(randn(prototypes, config.Dim, device: device), p: 2, dim: -1);  // (K, D)
+            double PoolingStep(bool withIndices) => TimeSteps(timedSteps, () =>
             {
-                NativeAllocator.UseGlibcDefaults();
-                try { glibcDefaults = TimeSteps(timedSteps, () => ProbeStep(() => cache.Gather(rows, true, device))); }
-                finally { NativeAllocator.Tune(); }
-                log?.Invoke($"CGP step on cached features, glibc's default malloc thresholds: {glibcDefaults * 1000:F1} ms");
-            }
+                using var scope = NewDisposeScope();
+                var features = cache.Gather(rows, true, device);   // disposed with the scope
+                var zbar = probe.MixLayers(features.Patches).detach().requires_grad_(true);  // (B, N, D)
+                var sz = matmul(zbar, unitPrototypes.t());                                   // (B, N, K)
+                var pooled = withIndices ? sz.max(1).values : sz.amax(new long[] { 1 });     // (B, K)
+                pooled.sum().backward();
+            });
+            double poolingMax = PoolingStep(withIndices: true), poolingAmax = PoolingStep(withIndices: false);
+            log?.Invoke($"CGP pooling fwd+bwd: max with indices {poolingMax * 1000:F1} ms, amax {poolingAmax * 1000:F1} ms");
             double recompute = TimeSteps(timedSteps, () => ProbeStep(() =>
             {
                 using var _ = no_grad();
@@ -112,7 +117,8 @@ public static class ProbeBench
                 fineOptimizer.Step(3e-4);
             });
             log?.Invoke($"fine-tuning step: {fine * 1000:F1} ms");
-            return new ProbeBenchResult(preset, batch, prototypes, clips, probeSteps, cached, recompute, embedSeconds / batch, fine, glibcDefaults);
+            return new ProbeBenchResult(preset, batch, prototypes, clips, probeSteps, cached, recompute, embedSeconds / batch, fine,
+                poolingMax, poolingAmax);
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

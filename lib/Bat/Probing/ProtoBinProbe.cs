@@ -42,7 +42,7 @@ public sealed class ProtoBinProbe : Probe
         var last = x.Patches.select(1, x.Patches.shape[1] - 1);         // (B, L, N, D) -> (B, N, D)
         var z = nn.functional.normalize(last, p: 2, dim: -1);
         var s = matmul(z, BinarisedPrototypes().t());                   // (B, N, K)
-        var pooled = s.amax(new long[] { 1 });                          // (B, K)
+        var pooled = s.max(1).values;                                   // (B, K); max with indices: see ConvexGatedProbe
         return classifier.forward(dropout.forward(pooled)).MoveToOuterDisposeScope();  // (B, C)
     }
 
