@@ -10,7 +10,7 @@ public static class ReproduceCommand
     {
         var preset = new Option<string>("--preset")
         {
-            Description = "smoke (CI, a few minutes) | tiny (default, about an hour on 2 CPU cores) | small | base (the paper's ViT-B; GPU).",
+            Description = "smoke (CI, a few minutes) | tiny (default, about 25 minutes on 2 CPU cores) | small | base (the paper's ViT-B; GPU).",
             DefaultValueFactory = _ => "tiny",
         };
         preset.AcceptOnlyFromAmong([.. Reproduction.Presets]);

@@ -5,7 +5,7 @@ namespace Bat.Pretraining;
 
 /// <summary>
 /// How long and how big a pre-training run is for each preset (the notebooks read it from here, not from
-/// cells). smoke: every ablation variant in about 2 minutes in total on 2 cores (CI); tiny: about 20 minutes;
+/// cells). smoke: every ablation variant in about 12 s in total on 2 cores (CI); tiny: about 4 minutes (measured);
 /// small: an hour-scale CPU run; base: the paper (48 clips x 16 clones, 400k updates, EMA over 100k).
 /// Short runs use a faster EMA so that the teacher moves at all within them.
 /// </summary>
