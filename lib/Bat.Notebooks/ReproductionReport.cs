@@ -84,9 +84,7 @@ public static class ReproductionReport
     static void AppendHeadline(StringBuilder html, IReadOnlyList<ResultRow> results, string data)
     {
         html.Append("<h2>Headline numbers (Table 5 at our scale)</h2>");
-        var scored = results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal) && r.Metric is "map" or "accuracy").ToList();
-        var accuracyTasks = scored.Where(r => r.Metric == "accuracy").Select(r => r.Dataset).ToHashSet();
-        var table5 = scored.Where(r => r.Metric == (accuracyTasks.Contains(r.Dataset) ? "accuracy" : "map")).ToList();
+        var table5 = MainMetric(results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal)));
         if (table5.Count == 0)
         {
             html.Append("<p>No Table 5 results yet (notebook 03 writes them).</p>");
@@ -121,7 +119,7 @@ public static class ReproductionReport
     /// <summary>Figure 2 at our scale: CGP score for each K (mean over seeds), one line per checkpoint.</summary>
     static void AppendPrototypeSweep(StringBuilder html, IReadOnlyList<ResultRow> results)
     {
-        var sweep = results.Where(r => r.Experiment.EndsWith("k-sweep", StringComparison.Ordinal) && r.Metric is "map" or "accuracy" && r.K is not null).ToList();
+        var sweep = MainMetric(results.Where(r => r.Experiment.EndsWith("k-sweep", StringComparison.Ordinal) && r.K is not null));
         if (sweep.Count == 0) return;
         var ks = sweep.Select(r => r.K!.Value).Distinct().Order().ToList();
         html.Append("<h2>Figure 2 at our scale: CGP score vs number of prototypes K</h2><table><tr><th>model</th><th>metric</th>");
@@ -152,7 +150,7 @@ public static class ReproductionReport
                     "<th>best per-block LP (block / depth)</th><th>largest CGP gate (block / depth)</th><th>paper (ViT-B, 12 blocks)</th></tr>");
         foreach (var model in layerwise.Select(r => r.Model).Distinct().Order(StringComparer.Ordinal))
         {
-            var lp = layerwise.Where(r => r.Model == model && r.Probe == "layer-lp" && r.Metric is "map" or "accuracy")
+            var lp = MainMetric(layerwise.Where(r => r.Model == model && r.Probe == "layer-lp"))
                 .GroupBy(r => r.Layer!.Value).Select(g => (Layer: g.Key, Value: g.Average(r => r.Value))).ToList();
             var gate = layerwise.Where(r => r.Model == model && r.Probe == "cgp" && r.Metric == "gate")
                 .GroupBy(r => r.Layer!.Value).Select(g => (Layer: g.Key, Value: g.Average(r => r.Value))).ToList();
@@ -169,6 +167,17 @@ public static class ReproductionReport
             html.Append($"<tr><td>{E(model)}</td><td class=\"n\">{E(Peak(lp))}</td><td class=\"n\">{E(Peak(gate))}</td><td class=\"paper\">{E(paper)}</td></tr>");
         }
         html.Append("</table>");
+    }
+
+    /// <summary>
+    /// The rows of each dataset's main metric: accuracy where the task reports it (single-label tasks, which
+    /// also report mAP), else mAP. Mixing the two would average unlike numbers.
+    /// </summary>
+    static List<ResultRow> MainMetric(IEnumerable<ResultRow> rows)
+    {
+        var scored = rows.Where(r => r.Metric is "map" or "accuracy").ToList();
+        var accuracyTasks = scored.Where(r => r.Metric == "accuracy").Select(r => r.Dataset).ToHashSet();
+        return scored.Where(r => r.Metric == (accuracyTasks.Contains(r.Dataset) ? "accuracy" : "map")).ToList();
     }
 
     /// <summary>Our variant names -> the paper's model names (the BAT variants map to BAT, the EAT-style one to EAT).</summary>

@@ -30,6 +30,8 @@ public class ReproductionTests
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"synth\", \"bat\", \"lp\", null, null, \"map\", 40.25, 1, Preset, \"abc\")," +
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"words\", \"bat\", \"cgp\", 64, null, \"accuracy\", 71.25, 1, Preset, \"abc\")," +
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/table5\", \"words\", \"bat\", \"cgp\", 64, null, \"map\", 12.125, 1, Preset, \"abc\")," +
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/k-sweep\", \"words\", \"kws\", \"cgp\", 4, null, \"accuracy\", 77.5, 1, Preset, \"abc\")," +
+                        "new Bat.Reporting.ResultRow(\"03-cgp-ablation/k-sweep\", \"words\", \"kws\", \"cgp\", 4, null, \"map\", 12.375, 1, Preset, \"abc\")," +
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/k-sweep\", \"synth\", \"bat\", \"cgp\", 4, null, \"map\", 50.5, 1, Preset, \"abc\")," +
                         "new Bat.Reporting.ResultRow(\"03-cgp-ablation/k-sweep\", \"synth\", \"bat\", \"cgp\", 16, null, \"map\", 55.75, 1, Preset, \"abc\") });";
             if (name == "04-layerwise")
@@ -37,7 +39,10 @@ public class ReproductionTests
                         string.Join(",", new[] { 10.0, 30.0, 20.0 }.Select((v, l) =>
                             $"new Bat.Reporting.ResultRow(\"04-layerwise\", \"synth\", \"eat\", \"layer-lp\", null, {l}, \"map\", {v}, 1, Preset, \"abc\")")) + "," +
                         string.Join(",", new[] { 0.2, 0.3, 0.5 }.Select((v, l) =>
-                            $"new Bat.Reporting.ResultRow(\"04-layerwise\", \"synth\", \"eat\", \"cgp\", 64, {l}, \"gate\", {v}, 1, Preset, \"abc\")")) + " });";
+                            $"new Bat.Reporting.ResultRow(\"04-layerwise\", \"synth\", \"eat\", \"cgp\", 64, {l}, \"gate\", {v}, 1, Preset, \"abc\")")) + "," +
+                        // A single-label task: accuracy peaks at block 2, mAP at block 1; the report must use accuracy only.
+                        string.Join(",", new[] { ("accuracy", 0, 50.0), ("accuracy", 1, 60.0), ("map", 0, 90.0), ("map", 1, 10.0) }.Select(x =>
+                            $"new Bat.Reporting.ResultRow(\"04-layerwise\", \"words\", \"kws\", \"layer-lp\", null, {x.Item2}, \"{x.Item1}\", {x.Item3}, 1, Preset, \"abc\")")) + " });";
             File.WriteAllText(Path.Combine(dir, name + ".ipynb"), Notebook(
                 ("code", "string Preset = \"tiny\";\nstring OutDir = \"../results\";\nstring Data = \"synth\";", ["parameters"]),
                 ("code", body, null)));
@@ -124,6 +129,9 @@ public class ReproductionTests
         Assert.Contains("paper (AS-20k", html);
         Assert.Contains("71.25", html);          // a single-label task's headline is its accuracy
         Assert.DoesNotContain("12.13", html);    // not its mAP
+        Assert.Contains("77.50", html);          // the same in Figure 2
+        Assert.DoesNotContain("12.38", html);
+        Assert.Contains("2 / 2 (60.00)", html);  // and in Figure 4: the best block by accuracy, not by a mix with mAP
         Assert.Contains("03-cgp-ablation/results.csv", html);
         Assert.Contains("1, 2", html); // seeds found in the results
         Assert.Contains("K=4", html);    // Figure 2: one column per K
