@@ -22,25 +22,17 @@ public static class NativeAllocator
     /// <summary>Runs when Bat.Core is loaded, before any tensor exists, so every process using the library gets it.</summary>
     [ModuleInitializer]
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "process-wide allocator setting must precede the first tensor")]
-    internal static void TuneOnLoad() => Tune();
-
-    public static void Tune()
+    internal static void TuneOnLoad()
     {
-        if (Tuned || !OperatingSystem.IsLinux()) return;
+        if (!OperatingSystem.IsLinux()) return;
         if (string.Equals(Environment.GetEnvironmentVariable(OptOutVariable), "off", StringComparison.OrdinalIgnoreCase)) return;
-        Tuned = Set(mmapThreshold: 32 << 20, trimThreshold: 1 << 30);
-    }
-
-    static bool Set(int mmapThreshold, int trimThreshold)
-    {
-        if (!OperatingSystem.IsLinux()) return false;
         try
         {
-            return mallopt(MmapThreshold, mmapThreshold) == 1 & mallopt(TrimThreshold, trimThreshold) == 1;
+            Tuned = mallopt(MmapThreshold, 32 << 20) == 1 & mallopt(TrimThreshold, 1 << 30) == 1;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
-            return false;   // not glibc (e.g. musl): its allocator stays as it is
+            // Not glibc (e.g. musl): its allocator stays as it is.
         }
     }
 

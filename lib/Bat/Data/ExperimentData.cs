@@ -58,7 +58,7 @@ public sealed record ExperimentData(string Source, string PretrainManifest, IRea
 
         foreach (var csv in manifests)
         {
-            var manifest = Manifest.Load(csv);
+            var manifest = Manifest.Load(csv, checkAudio: true);
             if (manifest.Entries.Count == 0) throw new BatException(csv, "the manifest has no rows");
             if (csv != pretrain)
             {
@@ -67,7 +67,6 @@ public sealed record ExperimentData(string Source, string PretrainManifest, IRea
                     throw new BatException(csv, $"a probing task needs '{string.Join("' and '", ProbeSplits)}' splits; missing '{string.Join("', '", missing)}' " +
                                                 $"(splits: {string.Join(", ", manifest.Splits)}). A pre-training set goes in {PretrainFileName}");
             }
-            manifest.CheckAudioFiles();
         }
         return new ExperimentData(dir, pretrain ?? tasks[0], tasks);
     }
