@@ -13,6 +13,7 @@ public static class CommandCatalog
         yield return FrontendCommands.Create();
         yield return FrontendCommands.Stats();
         yield return PretrainCommands.Create();
+        yield return ImportCommand.Create();
         yield return ProbeCommands.Embed();
         yield return ProbeCommands.Create();
         yield return BenchCommands.Create();

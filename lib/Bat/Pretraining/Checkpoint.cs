@@ -13,7 +13,8 @@ namespace Bat.Pretraining;
 /// RUN/checkpoints/step-XXXXXX.pt, each with a sidecar step-XXXXXX.pt.sha256 holding the SHA-256 of the file.
 ///
 /// A .pt file is "BATCKPT1\n", a little-endian int32 header length, a UTF-8 JSON header (step, seed, and
-/// for every tensor its name, shape and byte offset), then the raw float32 data. Tensors are named
+/// for every tensor its name, shape and 64-bit byte offset), then the raw float32 data back to back. Files and
+/// tensors of any size stream through in chunks, so base-size runs with optimiser state (over 2 GB) save too. Tensors are named
 /// "student.*", "teacher.*", "decoder.*" (module state dicts) and "optim.*" (AdamW moments). All randomness
 /// of a step is derived from (seed, step), so step and seed are the whole RNG state.
 /// </summary>
@@ -22,25 +23,28 @@ public static class Checkpoint
     static readonly byte[] Magic = "BATCKPT1\n"u8.ToArray();
 
     public sealed record Header(long Step, long Seed, List<TensorEntry> Tensors);
-    public sealed record TensorEntry(string Name, long[] Shape, long Offset);
+    public sealed record TensorEntry(string Name, long[] Shape, long Offset)
+    {
+        public long Bytes => Shape.Aggregate(1L, (a, b) => a * b) * sizeof(float);
+    }
 
     public static string Folder(string runDir) => Path.Combine(runDir, "checkpoints");
     public static string PathFor(string runDir, long step) => Path.Combine(Folder(runDir), $"step-{step:D6}.pt");
 
+    /// <summary>Bytes moved per read or write call: tensors of any size stream through without a managed copy.</summary>
+    const int ChunkBytes = 16 << 20;
+
     /// <summary>Writes the checkpoint, then its checksum sidecar, each atomically (a crash leaves the old ones intact).</summary>
     public static string Save(string runDir, long step, long seed, IEnumerable<(string Name, Tensor Value)> tensors)
     {
+        var named = tensors.ToList();
         var entries = new List<TensorEntry>();
-        var blobs = new List<float[]>();
         long offset = 0;
-        foreach (var (name, value) in tensors)
+        foreach (var (name, value) in named)
         {
             if (value.dtype != ScalarType.Float32) throw new BatException(name, $"checkpoint tensors must be float32, got {value.dtype}");
-            using var cpuCopy = value.detach().cpu().contiguous();
-            var data = cpuCopy.data<float>().ToArray();
             entries.Add(new TensorEntry(name, value.shape, offset));
-            blobs.Add(data);
-            offset += data.LongLength * sizeof(float);
+            offset += value.numel() * sizeof(float);
         }
         var header = JsonSerializer.SerializeToUtf8Bytes(new Header(step, seed, entries), Json.Options);
         var path = PathFor(runDir, step);
@@ -53,39 +57,126 @@ public static class Checkpoint
             BinaryPrimitives.WriteInt32LittleEndian(length, header.Length);
             Put(length);
             Put(header);
-            foreach (var blob in blobs) Put(System.Runtime.InteropServices.MemoryMarshal.AsBytes(blob.AsSpan()));
+            foreach (var (_, value) in named)
+            {
+                using var detached = value.detach();
+                using var cpu = detached.cpu();
+                using var contiguous = cpu.contiguous();
+                ForEachChunk(contiguous, chunk => Put(chunk));
+            }
         });
         AtomicFile.WriteAllText(path + ".sha256", $"{Convert.ToHexStringLower(sha.GetHashAndReset())}  {Path.GetFileName(path)}\n");
         return path;
     }
 
-    /// <summary>Reads and verifies one checkpoint; a missing or mismatching checksum is a clear error.</summary>
-    public static (Header Header, Dictionary<string, Tensor> Tensors) Read(string path)
+    /// <summary>
+    /// Reads and verifies one checkpoint in a single streaming pass (no limit on file or tensor size); a missing or
+    /// mismatching checksum is a clear error. <paramref name="keep"/> picks the tensors to load (default: all);
+    /// the others are still read for the checksum but never held in memory.
+    /// </summary>
+    public static (Header Header, Dictionary<string, Tensor> Tensors) Read(string path, Func<string, bool>? keep = null)
     {
         if (!File.Exists(path)) throw new BatException(path, "checkpoint not found");
         var sidecar = path + ".sha256";
         if (!File.Exists(sidecar)) throw new BatException(path, "checksum sidecar .sha256 is missing (incomplete write?)");
-        var bytes = File.ReadAllBytes(path);
         var expected = File.ReadAllText(sidecar).Split(' ', 2)[0].Trim();
-        var actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
-            throw new BatException(path, $"checkpoint is corrupted: SHA-256 {actual} does not match {expected} in the sidecar");
-        if (bytes.Length < Magic.Length + 4 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
-            throw new BatException(path, "not a BAT checkpoint (bad magic)");
-        int headerLength = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(Magic.Length));
-        int dataStart = Magic.Length + 4 + headerLength;
-        var header = JsonSerializer.Deserialize<Header>(bytes.AsSpan(Magic.Length + 4, headerLength), Json.Options)
-                     ?? throw new BatException(path, "empty checkpoint header");
         var tensors = new Dictionary<string, Tensor>();
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            void Get(Span<byte> bytes)
+            {
+                stream.ReadExactly(bytes);
+                sha.AppendData(bytes);
+            }
+            Header? header = null;
+            bool wellFormed = false;
+            var prefix = new byte[Magic.Length + 4];
+            if (stream.Length >= prefix.Length)
+            {
+                Get(prefix);
+                int headerLength = BinaryPrimitives.ReadInt32LittleEndian(prefix.AsSpan(Magic.Length));
+                if (prefix.AsSpan(0, Magic.Length).SequenceEqual(Magic) && headerLength > 0 && headerLength <= stream.Length - prefix.Length)
+                {
+                    var headerBytes = new byte[headerLength];
+                    Get(headerBytes);
+                    header = ParseHeader(headerBytes);
+                }
+            }
+            long dataBytes = header?.Tensors.Sum(e => e.Bytes) ?? -1;
+            if (header is not null && header.Tensors.Select(e => e.Offset).SequenceEqual(Offsets(header)) && stream.Position + dataBytes == stream.Length)
+            {
+                wellFormed = true;
+                var scratch = new byte[ChunkBytes];
+                foreach (var e in header.Tensors)
+                {
+                    if (keep is null || keep(e.Name))
+                    {
+                        var value = empty(e.Shape, ScalarType.Float32);
+                        tensors[e.Name] = value;
+                        ForEachChunk(value, chunk => Get(chunk));
+                    }
+                    else
+                        for (long left = e.Bytes; left > 0; left -= ChunkBytes)
+                            Get(scratch.AsSpan(0, (int)Math.Min(left, ChunkBytes)));
+                }
+            }
+            else
+            {
+                // Hash the rest anyway: a damaged file is reported as corrupted, an intact foreign one as not ours.
+                var scratch = new byte[1 << 20];
+                for (int n; (n = stream.Read(scratch)) > 0;) sha.AppendData(scratch.AsSpan(0, n));
+            }
+            var actual = Convert.ToHexStringLower(sha.GetHashAndReset());
+            if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
+                throw new BatException(path, $"checkpoint is corrupted: SHA-256 {actual} does not match {expected} in the sidecar");
+            if (!wellFormed)
+                throw new BatException(path, "not a BAT checkpoint (bad magic, header or size)");
+            return (header!, tensors);
+        }
+        catch
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The offsets Save writes: tensors back to back in header order.</summary>
+    static IEnumerable<long> Offsets(Header header)
+    {
+        long offset = 0;
         foreach (var e in header.Tensors)
         {
-            long count = e.Shape.Aggregate(1L, (a, b) => a * b);
-            var values = new float[count];
-            Buffer.BlockCopy(bytes, checked((int)(dataStart + e.Offset)), values, 0, checked((int)(count * sizeof(float))));
-            tensors[e.Name] = tensor(values, e.Shape);
+            yield return offset;
+            offset += e.Bytes;
         }
-        return (header, tensors);
     }
+
+    static Header? ParseHeader(byte[] json)
+    {
+        try
+        {
+            var header = JsonSerializer.Deserialize<Header>(json, Json.Options);
+            return header?.Tensors is null || header.Tensors.Any(e => e.Name is null || e.Shape is null || e.Shape.Any(d => d < 0)) ? null : header;
+        }
+        catch (JsonException) { return null; }
+    }
+
+    /// <summary>The storage of a CPU contiguous float tensor, in spans of at most <see cref="ChunkBytes"/> (a span's
+    /// length is an int, so a large tensor goes through views of its flat storage).</summary>
+    static void ForEachChunk(Tensor contiguous, SpanAction action)
+    {
+        using var flat = contiguous.view(-1);
+        long total = flat.numel(), step = ChunkBytes / sizeof(float);
+        for (long at = 0; at < total; at += step)
+        {
+            using var chunk = flat.narrow(0, at, Math.Min(step, total - at));
+            action(chunk.bytes);
+        }
+    }
+
+    delegate void SpanAction(Span<byte> chunk);
 
     /// <summary>Checkpoint files of a run, newest first.</summary>
     public static IEnumerable<string> All(string runDir) =>
@@ -97,13 +188,13 @@ public static class Checkpoint
     /// The newest checkpoint that verifies; a corrupted one is reported on stderr and skipped, so loading falls
     /// back to the previous good checkpoint. Null when the run has none.
     /// </summary>
-    public static (string Path, Header Header, Dictionary<string, Tensor> Tensors)? ReadLatest(string runDir)
+    public static (string Path, Header Header, Dictionary<string, Tensor> Tensors)? ReadLatest(string runDir, Func<string, bool>? keep = null)
     {
         foreach (var path in All(runDir))
         {
             try
             {
-                var (header, tensors) = Read(path);
+                var (header, tensors) = Read(path, keep);
                 return (path, header, tensors);
             }
             catch (BatException e)
@@ -135,23 +226,24 @@ public static class Checkpoint
     /// </summary>
     public static (Encoder Encoder, PretrainConfig Config) LoadEncoder(string runDirOrCheckpoint, bool teacher = false)
     {
-        string runDir, source;
+        string runDir, source, prefix = teacher ? "teacher." : "student.";
+        bool Wanted(string name) => name.StartsWith(prefix, StringComparison.Ordinal); // a base run's optimiser state stays on disk
         Dictionary<string, Tensor> tensors;
         if (Directory.Exists(runDirOrCheckpoint))
         {
             runDir = runDirOrCheckpoint;
-            var latest = ReadLatest(runDir) ?? throw new BatException(runDir, "no usable checkpoint in checkpoints/");
+            var latest = ReadLatest(runDir, Wanted) ?? throw new BatException(runDir, "no usable checkpoint in checkpoints/");
             (source, tensors) = (latest.Path, latest.Tensors);
         }
         else
         {
             source = runDirOrCheckpoint;
-            tensors = Read(source).Tensors;
+            tensors = Read(source, Wanted).Tensors;
             runDir = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(source)))!;
         }
         var config = Json.Load<PretrainConfig>(Path.Combine(runDir, "config.json"));
         var encoder = new Encoder(config.Encoder);
-        try { LoadInto(encoder, tensors, teacher ? "teacher." : "student.", source); }
+        try { LoadInto(encoder, tensors, prefix, source); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
         encoder.eval();
         foreach (var p in encoder.parameters()) p.requires_grad = false;

@@ -1,0 +1,149 @@
+using Bat.Model;
+using Bat.Pretraining;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Bat.Tests.Pretraining;
+
+/// <summary>
+/// The official encoders (BAT's models/vit.py, EAT's data2vec_multi encoder) against ours after `bat import`:
+/// tests/fixtures/make_official_encoders.py ran the official classes at a tiny size with seeded random weights
+/// and recorded every block's output for a fixed spectrogram.
+/// </summary>
+public class WeightImportTests
+{
+    static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "official", name);
+
+    /// <summary>D 64, depth 3, 4 heads, 128 mel x 256 frames (16 x 8 patches), as the fixture script builds them.</summary>
+    static readonly WeightImport.Options Tiny = new() { MelBins = 128, Frames = 256, Heads = 4 };
+
+    [Theory]
+    [InlineData("bat-tiny.safetensors", "bat-tiny-blocks.pt", WeightImport.BatLayout, true)]
+    [InlineData("eat-tiny.pt", "eat-tiny-blocks.pt", WeightImport.EatLayout, false)]
+    public void ImportedEncoderMatchesEveryOfficialBlock(string weights, string blocks, string layout, bool gated)
+    {
+        using var scope = NewDisposeScope();
+        var run = Directory.CreateTempSubdirectory("bat-import-").FullName;
+        try
+        {
+            var (imported, _) = WeightImport.ToRunFolder(Fixture(weights), run, Tiny);
+            Assert.Equal(layout, imported.Layout);
+            Assert.Equal(gated, imported.Encoder.Gated);
+            Assert.Equal((64, 3, 4), (imported.Encoder.Dim, imported.Encoder.Depth, imported.Encoder.Heads));
+            imported.Dispose();
+
+            var (encoder, config) = Checkpoint.LoadEncoder(run);
+            Assert.Equal(layout == WeightImport.BatLayout ? "bat" : "kaldi", config.Frontend.Kind);
+            var reference = PyTorchUnpickler.UnpickleStateDict(Fixture(blocks));
+            var input = (Tensor)reference["input"]!;
+            using var _ = no_grad();
+            using var output = encoder.Forward(input.to(Devices.Default));
+            Assert.Equal(3, output.Layers.Count);
+            for (int i = 0; i < output.Layers.Count; i++)
+            {
+                var expected = (Tensor)reference[$"block{i}"]!;
+                Assert.Equal(expected.shape, output.Layers[i].shape);
+                double error = output.Layers[i].cpu().sub(expected).abs().max().item<float>();
+                Assert.True(error < 1e-4, $"{layout} block {i}: max |ours - official| = {error:E2}");
+            }
+        }
+        finally { Directory.Delete(run, recursive: true); }
+    }
+
+    [Fact]
+    public void PositionTableKeepsTheOfficialRowOrderNotTheGridMeaning()
+    {
+        // BAT's table is frequency-major: row n encodes time n mod 64 and frequency n div 64. Token n = t F + f
+        // must get row n (what the official model adds), not the row that encodes (t, f).
+        using var scope = NewDisposeScope();
+        var source = WeightImport.ReadTensors(Fixture("bat-tiny.safetensors"));
+        using var imported = WeightImport.Map(source, Tiny, "bat-tiny.safetensors");
+        var table = imported.Tensors["pos_table"];        // (64, 8, 64)
+        var official = source["pos_embed"][0];            // (512, 64)
+        Assert.Equal(new long[] { 64, 8, 64 }, table.shape);
+        Assert.True(table[3, 5].equal(official[3 * 8 + 5]).all().item<bool>());
+        // Row 3 * 8 + 5 = 29 of the official table encodes time 29, frequency 0: its second half equals row 0's.
+        Assert.True(official[29, 32..].equal(official[0, 32..]).all().item<bool>());
+        Assert.False(table[3, 5].equal(official[5 * 64 + 3]).all().item<bool>());
+    }
+
+    [Fact]
+    public void BaseSizeOfficialKeysAndShapesAllMapOntoOurBaseEncoders()
+    {
+        // base-keys.txt lists the state dicts of the official ViT-B/16 (BAT, gated) and EAT's base encoder.
+        using var scope = NewDisposeScope();
+        foreach (var layout in new[] { WeightImport.BatLayout, WeightImport.EatLayout })
+        {
+            var tensors = File.ReadLines(Fixture("base-keys.txt")).Where(l => l.StartsWith(layout + " ", StringComparison.Ordinal))
+                .Select(l => l.Split(' ')).ToDictionary(p => p[1], p => empty(p.Skip(2).Select(long.Parse).ToArray()));
+            Assert.NotEmpty(tensors);
+            using var imported = WeightImport.Map(tensors, new WeightImport.Options(), "base-keys.txt");
+            var expected = EncoderConfig.Base with
+            {
+                Gated = layout == WeightImport.BatLayout,
+                MaxTimePatches = layout == WeightImport.BatLayout ? 64 : 768,
+            };
+            Assert.Equal(expected, imported.Encoder);
+            using var ours = new Encoder(expected);
+            Assert.Equal(ours.state_dict().Keys.Order(), imported.Tensors.Keys.Order());
+            if (layout == WeightImport.BatLayout) Assert.Equal(["head.fc.bias", "head.fc.weight"], imported.Skipped);
+        }
+    }
+
+    [Fact]
+    public void MismatchesAreErrorsNamingTheTensor()
+    {
+        using var scope = NewDisposeScope();
+        var source = WeightImport.ReadTensors(Fixture("bat-tiny.safetensors"));
+
+        var wrongShape = new Dictionary<string, Tensor>(source) { ["blocks.1.mlp.fc2.bias"] = zeros(63) };
+        var error = Assert.Throws<BatException>(() => WeightImport.Map(wrongShape, Tiny, "w.safetensors"));
+        Assert.Contains("'blocks.1.mlp.fc2.bias'", error.Message);
+        Assert.StartsWith("w.safetensors", error.Message);
+
+        var layerScale = new Dictionary<string, Tensor>(source) { ["blocks.0.ls1.s"] = ones(64) };
+        error = Assert.Throws<BatException>(() => WeightImport.Map(layerScale, Tiny, "w.safetensors"));
+        Assert.Contains("'blocks.0.ls1.s'", error.Message);
+
+        var missing = new Dictionary<string, Tensor>(source);
+        missing.Remove("pre_norm.bias");
+        error = Assert.Throws<BatException>(() => WeightImport.Map(missing, Tiny, "w.safetensors"));
+        Assert.Contains("'pre_norm.bias'", error.Message);
+
+        error = Assert.Throws<BatException>(() => WeightImport.Map(new Dictionary<string, Tensor> { ["x"] = zeros(1) }, Tiny, "w.pt"));
+        Assert.Contains("no BAT", error.Message);
+    }
+
+    [Fact]
+    public void FindsTheStudentEncoderUnderAPrefixAsInBatBasePt()
+    {
+        // BAT_base.pt keeps the encoder under state_dict.student.encoder. beside the teacher's copy.
+        using var scope = NewDisposeScope();
+        var source = WeightImport.ReadTensors(Fixture("bat-tiny.safetensors"));
+        var nested = new Dictionary<string, Tensor>();
+        foreach (var (k, v) in source)
+        {
+            nested["state_dict.student.encoder." + k] = v;
+            nested["state_dict.teacher.encoder." + k] = v.add(1);
+        }
+        using var imported = WeightImport.Map(nested, Tiny, "BAT_base.pt");
+        Assert.Equal("state_dict.student.encoder.", imported.Prefix);
+        Assert.True(imported.Tensors["cls_token"].equal(source["cls_token"]).all().item<bool>());
+        var error = Assert.Throws<BatException>(() => WeightImport.Map(nested, Tiny with { Prefix = "nope." }, "BAT_base.pt"));
+        Assert.Contains("state_dict.teacher.encoder.", error.Message);
+    }
+
+    [Fact]
+    public void UnreadableFilesAreOneLineErrorsNamingTheFile()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "definitely not weights");
+            var error = Assert.Throws<BatException>(() => WeightImport.ReadTensors(path));
+            Assert.StartsWith(path, error.Message);
+            Assert.DoesNotContain('\n', error.Message);
+        }
+        finally { File.Delete(path); }
+    }
+}
