@@ -78,21 +78,33 @@ public static class ProbeCommands
 
     public static Command Embed()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Pre-training run folder or checkpoints/step-*.pt file.", Required = true };
-        var manifest = new Option<string>("--manifest") { Description = "Manifest CSV.", Required = true };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Pre-training run folder or checkpoints/step-*.pt file (not with --merge)." };
+        var manifest = new Option<string?>("--manifest") { Description = "Manifest CSV (not with --merge)." };
         var output = new Option<string>("--out") { Description = "Cache folder (one SPLIT.batemb file per split).", Required = true };
         var split = new Option<string[]>("--split") { Description = "Split(s) to embed (default: all of the manifest's).", AllowMultipleArgumentsPerToken = true };
-        var batch = new Option<int>("--batch") { Description = "Clips per encoder pass.", DefaultValueFactory = _ => 16 };
+        var batch = new Option<int>("--batch") { Description = "Clips per encoder pass (shards of one cache must use the same).", DefaultValueFactory = _ => 16 };
         var force = new Option<bool>("--force") { Description = "Recompute and overwrite existing caches (also ones made from another checkpoint or manifest)." };
+        var shard = new Option<string?>("--shard") { Description = "i/n: embed only the i-th of n shares of each split into a partial cache (one job per share; then --merge)." };
+        var merge = new Option<bool>("--merge") { Description = "Join the partial caches in --out into the caches the probes use (bit-identical to one process)." };
         var command = new Command("embed", "Cache all layers' CLS and patch tokens of a frozen checkpoint for a manifest (float16, memory-mapped).")
         {
-            checkpoint, manifest, output, split, batch, force,
+            checkpoint, manifest, output, split, batch, force, shard, merge,
         };
         command.SetGuardedAction(parse =>
         {
+            string cacheDir = parse.GetValue(output)!;
+            if (parse.GetValue(merge))
+            {
+                if (parse.GetValue(shard) is not null) throw new BatException("--merge", "merges the shards: leave out --shard");
+                foreach (var (name, path, shards, clips) in ProbeExperiment.MergeShards(cacheDir))
+                    Console.WriteLine($"{name,-8} {clips,6} clips  merged from {shards} shards  {path}");
+                return 0;
+            }
+            string checkpointPath = parse.GetValue(checkpoint) ?? throw new BatException("--checkpoint", "required (except with --merge)");
+            string manifestPath = parse.GetValue(manifest) ?? throw new BatException("--manifest", "required (except with --merge)");
             var splits = parse.GetValue(split) is { Length: > 0 } s ? s : null;
-            var reports = ProbeExperiment.Embed(parse.GetValue(checkpoint)!, parse.GetValue(manifest)!, parse.GetValue(output)!,
-                splits, parse.GetValue(batch), parse.GetValue(force));
+            var share = parse.GetValue(shard) is { } text ? EmbeddingShard.Parse(text) : ((int, int)?)null;
+            var reports = ProbeExperiment.Embed(checkpointPath, manifestPath, cacheDir, splits, parse.GetValue(batch), parse.GetValue(force), share);
             foreach (var r in reports)
                 Console.WriteLine($"{r.Split,-8} {r.Clips,6} clips  {r.BytesPerClip / 1024.0:F1} KiB per clip  " +
                                   $"{r.Clips * r.BytesPerClip / 1048576.0:F1} MiB  {(r.Reused ? "reused (matches)" : $"{r.Seconds:F1} s")}  {r.Path}");

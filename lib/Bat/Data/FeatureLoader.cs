@@ -122,11 +122,14 @@ public sealed class FeatureLoader
         return t;
     }
 
-    /// <summary>The batches of one epoch, prepared ahead on a worker thread. Dispose each batch.</summary>
-    public IEnumerable<Batch> Epoch(int epoch = 0)
+    /// <summary>
+    /// The batches of one epoch, prepared ahead on a worker thread. Dispose each batch. <paramref name="batches"/>
+    /// picks a range of the epoch's batches (a shard of `bat embed`); default all.
+    /// </summary>
+    public IEnumerable<Batch> Epoch(int epoch = 0, Range? batches = null)
     {
         var order = Order(epoch);
-        int batches = BatchesPerEpoch;
+        var (firstBatch, batchCount) = (batches ?? Range.All).GetOffsetAndLength(BatchesPerEpoch);
         var channel = Channel.CreateBounded<Batch>(new BoundedChannelOptions(Math.Max(1, Options.Prefetch))
         {
             SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait,
@@ -137,7 +140,7 @@ public sealed class FeatureLoader
         {
             try
             {
-                for (int b = 0; b < batches && !stop.IsCancellationRequested; b++)
+                for (int b = firstBatch; b < firstBatch + batchCount && !stop.IsCancellationRequested; b++)
                 {
                     var indices = order.Skip(b * Options.BatchSize).Take(Options.BatchSize).ToArray();
                     var batch = MakeBatch(indices, epoch);
@@ -149,7 +152,7 @@ public sealed class FeatureLoader
             finally { channel.Writer.TryComplete(); }
         });
 
-        using var progress = Options.Progress ? new ConsoleProgress($"load {Manifest.Task.Name}/{SplitName}", batches) : null;
+        using var progress = Options.Progress ? new ConsoleProgress($"load {Manifest.Task.Name}/{SplitName}", batchCount) : null;
         int done = 0;
         try
         {

@@ -24,9 +24,30 @@ public static class CgpAblation
 
     public static string ResultsDir(string outDir) => Path.Combine(outDir, Experiment);
 
-    /// <summary>Notebook 02's run of a variant; a clear error naming the folder when it is not there.</summary>
+    /// <summary>
+    /// The models a notebook probes: notebook 02's <paramref name="variants"/>, or, when the notebook's Checkpoint
+    /// parameter is set, its comma-separated run folders instead (e.g. the official weights via `bat import`).
+    /// </summary>
+    public static IReadOnlyList<string> Models(string checkpoint, params string[] variants) =>
+        string.IsNullOrWhiteSpace(checkpoint)
+            ? variants
+            : checkpoint.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>A model is a variant name (notebook 02's run under {OutDir}/pretrain/) or a run folder path.</summary>
+    static bool IsRunPath(string model) => model.Contains('/') || model.Contains(Path.DirectorySeparatorChar) || model.StartsWith('.');
+
+    /// <summary>The name a model's results and caches go under: the variant, or the run folder's name.</summary>
+    public static string ModelName(string model) => IsRunPath(model) ? Path.GetFileName(Path.GetFullPath(model).TrimEnd('/')) : model;
+
+    /// <summary>The run folder of a model; a clear error naming the folder when it has no checkpoint.</summary>
     public static string RequireRun(string outDir, string variant)
     {
+        if (IsRunPath(variant))
+        {
+            if (!Checkpoint.All(variant).Any())
+                throw new BatException(Path.GetFullPath(variant), "no checkpoints/step-*.pt in this run folder (make one with `bat import` or `bat pretrain`)");
+            return variant;
+        }
         var runDir = Path.Combine(outDir, "pretrain", variant);
         if (!Directory.Exists(Checkpoint.Folder(runDir)) || !Checkpoint.All(runDir).Any())
             throw new BatException(Path.GetFullPath(runDir),
@@ -37,7 +58,7 @@ public static class CgpAblation
     /// <summary>{OutDir}/embeddings/{variant}/{manifest}-{manifest SHA-256 prefix}-{checkpoint SHA-256 prefix}: a
     /// re-trained checkpoint or another manifest of the same name gets a fresh folder instead of clashing with the old cache.</summary>
     public static string CacheDir(string outDir, string variant, string manifestCsv) =>
-        Path.Combine(outDir, "embeddings", variant,
+        Path.Combine(outDir, "embeddings", ModelName(variant),
             $"{Path.GetFileNameWithoutExtension(manifestCsv)}-{Manifest.Sha256(manifestCsv)[..8]}-{CheckpointSource.Resolve(RequireRun(outDir, variant)).Sha256[..12]}");
 
     /// <summary>The K values of Figure 2 for a preset: a log2 grid (smoke: three points, tiny: 1..1024, small and base: 1..8192).</summary>
@@ -61,7 +82,7 @@ public static class CgpAblation
         {
             var run = ProbeExperiment.Run(session.Task, "cgp", k, config);
             points.Add(new KSweepPoint(k, run.Test[session.Task.SelectionMetric], run.Parameters, run.TrainSeconds));
-            rows.AddRange(ProbeResults.Rows(run, Experiment + "/k-sweep", session.Task.Name, variant, k, seed, preset));
+            rows.AddRange(ProbeResults.Rows(run, Experiment + "/k-sweep", session.Task.Name, ModelName(variant), k, seed, preset));
         }
         ResultsTable.Write(Path.Combine(ResultsDir(outDir), "k-sweep.csv"), rows);
         return points;
@@ -88,8 +109,8 @@ public static class CgpAblation
                 var run = probe == ProbeCatalog.FineTune
                     ? ProbeExperiment.FineTune(runDir, manifest, fineConfig)
                     : ProbeExperiment.Run(session.Task, probe, k, probeConfig);
-                results.Add(new ProbeComparison(session.Task.Name, variant, probe, metric, run.Test[metric], run.Parameters, run.TrainSeconds));
-                rows.AddRange(ProbeResults.Rows(run, Experiment + "/table5", session.Task.Name, variant, k, seed, preset));
+                results.Add(new ProbeComparison(session.Task.Name, ModelName(variant), probe, metric, run.Test[metric], run.Parameters, run.TrainSeconds));
+                rows.AddRange(ProbeResults.Rows(run, Experiment + "/table5", session.Task.Name, ModelName(variant), k, seed, preset));
             }
         }
         ResultsTable.Write(Path.Combine(ResultsDir(outDir), "table5.csv"), rows);

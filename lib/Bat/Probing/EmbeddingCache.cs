@@ -1,6 +1,7 @@
 using System.IO.MemoryMappedFiles;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using static TorchSharp.torch;
 
 namespace Bat.Probing;
@@ -22,7 +23,8 @@ public sealed record EmbeddingCacheHeader(
     int Tokens,
     int Dim,
     string DType,
-    IReadOnlyList<string> Paths)
+    IReadOnlyList<string> Paths,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EmbeddingShard? Shard = null)
 {
     public const int CurrentVersion = 1;
 
@@ -51,6 +53,30 @@ public sealed record EmbeddingCacheHeader(
     static string Canonical(JsonElement e) => JsonSerializer.Serialize(e);
 
     static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";
+}
+
+/// <summary>
+/// Which part of a split a partial cache holds (`bat embed --shard Index/Count`): the clips of the embedding
+/// batches [Index * B / Count, (Index + 1) * B / Count) of the split's B batches of <see cref="BatchSize"/>, so
+/// every batch is the one a single process would run and the merged cache is bit-identical to its cache.
+/// </summary>
+public sealed record EmbeddingShard(int Index, int Count, int FirstClip, int BatchSize)
+{
+    /// <summary>"i/n" -> (i, n), 0 &lt;= i &lt; n; a clear error otherwise.</summary>
+    public static (int Index, int Count) Parse(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n >= 1 && i >= 0 && i < n) return (i, n);
+        throw new BatException("--shard", $"'{text}' is not i/n with 0 <= i < n (e.g. 0/4 for the first of four)");
+    }
+
+    /// <summary>The clip range [start, end) of shard <paramref name="index"/> of <paramref name="count"/>.</summary>
+    public static (int Start, int End) Clips(int clips, int batchSize, int index, int count)
+    {
+        int batches = (clips + batchSize - 1) / batchSize;
+        int first = (int)((long)index * batches / count), end = (int)((long)(index + 1) * batches / count);
+        return (Math.Min(clips, first * batchSize), Math.Min(clips, end * batchSize));
+    }
 }
 
 /// <summary>
@@ -89,6 +115,21 @@ public sealed class EmbeddingCache : IFeatureSource, IDisposable
     /// <summary>The cache file of a split inside a cache folder.</summary>
     public static string FileFor(string cacheDir, string split) => System.IO.Path.Combine(cacheDir, $"{split}.batemb");
 
+    /// <summary>The partial cache of shard <paramref name="index"/> of <paramref name="count"/> of a split.</summary>
+    public static string ShardFileFor(string cacheDir, string split, int index, int count) =>
+        System.IO.Path.Combine(cacheDir, $"{split}.shard-{index}-of-{count}.batemb");
+
+    /// <summary>Magic, header length, header JSON, zero padding to the alignment: the body starts after it.</summary>
+    static void WriteHeader(Stream stream, EmbeddingCacheHeader header)
+    {
+        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header, Json.Options));
+        stream.Write(Magic);
+        stream.Write(BitConverter.GetBytes(json.Length));
+        stream.Write(json);
+        long used = Magic.Length + sizeof(int) + json.Length;
+        stream.Write(new byte[(Alignment - used % Alignment) % Alignment]);
+    }
+
     /// <summary>
     /// Writes a cache atomically. <paramref name="writeBody"/> is called with a sink that takes one batch of
     /// encoder block outputs at a time (L tensors of (B, 1+N, D)) and must deliver exactly header.Clips clips.
@@ -97,13 +138,7 @@ public sealed class EmbeddingCache : IFeatureSource, IDisposable
     {
         AtomicFile.Write(path, stream =>
         {
-            var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header, Json.Options));
-            stream.Write(Magic);
-            stream.Write(BitConverter.GetBytes(json.Length));
-            stream.Write(json);
-            long used = Magic.Length + sizeof(int) + json.Length;
-            stream.Write(new byte[(Alignment - used % Alignment) % Alignment]);
-
+            WriteHeader(stream, header);
             long clips = 0;
             writeBody(blocks =>
             {
@@ -118,6 +153,54 @@ public sealed class EmbeddingCache : IFeatureSource, IDisposable
             });
             if (clips != header.Clips) throw new InvalidOperationException($"wrote {clips} clips, header says {header.Clips}");
         });
+    }
+
+    /// <summary>
+    /// Joins the partial caches of all shards of one split (any order) into the cache a single process would have
+    /// written, byte for byte, atomically. Every shard must be there once, from the same checkpoint, configs,
+    /// manifest and batch size, and the shards must tile the split; otherwise an error names the file.
+    /// </summary>
+    public static EmbeddingCacheHeader Merge(IReadOnlyList<string> shardPaths, string outPath)
+    {
+        var shards = shardPaths.Select(p => (Path: p, Header: ReadHeader(p, out long body), Body: body))
+            .OrderBy(s => s.Header.Shard?.Index ?? -1).ToList();
+        var first = shards[0];
+        foreach (var (path, h, body) in shards)
+        {
+            if (h.Shard is null) throw new BatException(path, "not a shard of `bat embed --shard` (no shard in its header)");
+            if (h.Shard.Count != shards.Count)
+                throw new BatException(path, $"shard {h.Shard.Index}/{h.Shard.Count}, but {shards.Count} shards of split '{h.Split}' are here");
+            var differences = h.DifferencesFrom(first.Header);
+            if (differences.Count > 0 || h.Shard.BatchSize != first.Header.Shard!.BatchSize)
+                throw new BatException(path, $"made from something else than {first.Path} ({string.Join("; ", differences.Append($"batch size {h.Shard.BatchSize} vs {first.Header.Shard!.BatchSize}"))})");
+            if (new FileInfo(path).Length != body + h.Clips * h.BytesPerClip)
+                throw new BatException(path, "truncated or corrupt partial cache");
+        }
+        int expectedFirst = 0;
+        for (int i = 0; i < shards.Count; i++)
+        {
+            var s = shards[i].Header.Shard!;
+            if (s.Index != i) throw new BatException(shards[i].Path, $"shard {i}/{shards.Count} is missing or doubled (this file is {s.Index}/{s.Count})");
+            if (s.FirstClip != expectedFirst) throw new BatException(shards[i].Path, $"starts at clip {s.FirstClip}, expected {expectedFirst}");
+            expectedFirst += shards[i].Header.Clips;
+        }
+        var merged = first.Header with
+        {
+            Clips = expectedFirst,
+            Paths = shards.SelectMany(s => s.Header.Paths).ToList(),
+            Shard = null,
+        };
+        AtomicFile.Write(outPath, stream =>
+        {
+            WriteHeader(stream, merged);
+            foreach (var (path, h, body) in shards)
+            {
+                using var input = File.OpenRead(path);
+                input.Position = body;
+                input.CopyTo(stream, 1 << 20);
+            }
+        });
+        return merged;
     }
 
     /// <summary>Opens a cache; with <paramref name="expected"/>, refuses one made from anything else.</summary>

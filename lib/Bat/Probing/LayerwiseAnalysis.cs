@@ -40,9 +40,10 @@ public static class LayerwiseAnalysis
             var perLayer = ProbeExperiment.Run(session.Task, "layer-lp", k, config);
             var cgp = ProbeExperiment.Run(session.Task, "cgp", k, config);
             string metric = session.Task.SelectionMetric;
-            profiles.Add(new LayerProfile(variant, perLayer.Heads.Select(h => h.Test[metric]).ToArray(), cgp.GateWeights!, cgp.Test[metric]));
-            rows.AddRange(ProbeResults.Rows(perLayer, Experiment, session.Task.Name, variant, k, seed, preset));
-            rows.AddRange(ProbeResults.Rows(cgp, Experiment, session.Task.Name, variant, k, seed, preset));
+            var name = CgpAblation.ModelName(variant);
+            profiles.Add(new LayerProfile(name, perLayer.Heads.Select(h => h.Test[metric]).ToArray(), cgp.GateWeights!, cgp.Test[metric]));
+            rows.AddRange(ProbeResults.Rows(perLayer, Experiment, session.Task.Name, name, k, seed, preset));
+            rows.AddRange(ProbeResults.Rows(cgp, Experiment, session.Task.Name, name, k, seed, preset));
         }
         ResultsTable.Write(Path.Combine(ResultsDir(outDir), "layerwise.csv"), rows);
         return profiles;
@@ -69,11 +70,12 @@ public static class LayerwiseAnalysis
             var map = new double[n, n];
             var flat = last.data<double>().ToArray();
             for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) map[i, j] = flat[i * n + j];
-            var profile = new AttentionProfile(variant, config.Encoder.Gated, loader.Entries[clip].Path, map, clsShare);
+            var name = CgpAblation.ModelName(variant);
+            var profile = new AttentionProfile(name, config.Encoder.Gated, loader.Entries[clip].Path, map, clsShare);
 
             var dir = ResultsDir(outDir);
-            Csv.WriteMatrix(Path.Combine(dir, $"attention-{variant}-last-block.csv"), map);
-            AtomicFile.WriteAllText(Path.Combine(dir, $"cls-share-{variant}.csv"),
+            Csv.WriteMatrix(Path.Combine(dir, $"attention-{name}-last-block.csv"), map);
+            AtomicFile.WriteAllText(Path.Combine(dir, $"cls-share-{name}.csv"),
                 "block,cls_share\n" + string.Concat(clsShare.Select((v, l) => FormattableString.Invariant($"{l},{v:R}\n"))));
             return profile;
         }

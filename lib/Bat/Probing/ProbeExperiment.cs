@@ -91,11 +91,14 @@ public static class ProbeExperiment
     /// Runs the frozen encoder over every clip of the splits (default: all of the manifest's) and writes one
     /// cache file per split under <paramref name="cacheDir"/>. A split whose cache already matches this
     /// checkpoint and manifest is reused; one made from anything else is refused with an error naming the file
-    /// and what differs, unless <paramref name="force"/> (then every split is recomputed).
+    /// and what differs, unless <paramref name="force"/> (then every split is recomputed). With
+    /// <paramref name="shard"/> = (i, n) only the i-th of n shares of each split is embedded, into a partial
+    /// cache that <see cref="MergeShards"/> joins with the others (one machine or job per share).
     /// </summary>
     public static IReadOnlyList<EmbedSplitReport> Embed(string checkpoint, string manifestCsv, string cacheDir,
-        IEnumerable<string>? splits = null, int batchSize = 16, bool force = false)
+        IEnumerable<string>? splits = null, int batchSize = 16, bool force = false, (int Index, int Count)? shard = null)
     {
+        if (batchSize < 1) throw new BatException("--batch", "must be at least 1");
         var source = CheckpointSource.Resolve(checkpoint);
         var manifest = Manifest.Load(manifestCsv);
         var wanted = (splits ?? manifest.Splits).ToList();
@@ -113,6 +116,19 @@ public static class ProbeExperiment
                 var clock = Stopwatch.StartNew();
                 var path = EmbeddingCache.FileFor(cacheDir, split);
                 var expected = ExpectedHeader(source, manifest, split, manifest.Split(split).Count, layers, tokens, dim);
+                var batches = Range.All;
+                if (shard is var (index, count))
+                {
+                    // A share of whole embedding batches, so each batch holds exactly the clips of a single-process run.
+                    var (start, end) = EmbeddingShard.Clips(expected.Clips, batchSize, index, count);
+                    path = EmbeddingCache.ShardFileFor(cacheDir, split, index, count);
+                    expected = expected with
+                    {
+                        Clips = end - start, Paths = expected.Paths.Skip(start).Take(end - start).ToList(),
+                        Shard = new EmbeddingShard(index, count, start, batchSize),
+                    };
+                    batches = (start / batchSize)..((end + batchSize - 1) / batchSize);
+                }
                 if (!force && File.Exists(path))
                 {
                     // Reuse a matching cache; refuse (naming the file and what differs) to overwrite another one.
@@ -126,7 +142,7 @@ public static class ProbeExperiment
                 int done = 0;
                 EmbeddingCache.Write(path, expected, sink =>
                 {
-                    foreach (var batch in loader.Epoch())
+                    foreach (var batch in loader.Epoch(batches: batches))
                     {
                         using var b = batch;
                         using var scope = NewDisposeScope();
@@ -142,6 +158,29 @@ public static class ProbeExperiment
         }
         finally { encoder?.Dispose(); }
         return reports;
+    }
+
+    /// <summary>
+    /// `bat embed --merge`: joins the partial caches of every sharded split in <paramref name="cacheDir"/> into
+    /// the split's cache (bit-identical to a single-process `bat embed`), then deletes the partial files.
+    /// </summary>
+    public static IReadOnlyList<(string Split, string Path, int Shards, int Clips)> MergeShards(string cacheDir)
+    {
+        if (!Directory.Exists(cacheDir)) throw new BatException(cacheDir, "cache folder not found");
+        var groups = Directory.GetFiles(cacheDir, "*.shard-*-of-*.batemb")
+            .GroupBy(p => Path.GetFileName(p)[..Path.GetFileName(p).IndexOf(".shard-", StringComparison.Ordinal)])
+            .OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+        if (groups.Count == 0) throw new BatException(cacheDir, "no partial caches (*.shard-i-of-n.batemb from `bat embed --shard i/n`) to merge");
+        var merged = new List<(string, string, int, int)>();
+        foreach (var group in groups)
+        {
+            var shards = group.ToList();
+            var path = EmbeddingCache.FileFor(cacheDir, group.Key);
+            var header = EmbeddingCache.Merge(shards, path);
+            foreach (var shard in shards) File.Delete(shard);
+            merged.Add((group.Key, path, shards.Count, header.Clips));
+        }
+        return merged;
     }
 
     /// <summary>

@@ -134,6 +134,34 @@ public class WeightImportTests
     }
 
     [Fact]
+    public void ImportedRunIsWhatNotebooks03And04ProbeWithTheirCheckpointParameter()
+    {
+        var dir = Directory.CreateTempSubdirectory("bat-import-probe-").FullName;
+        try
+        {
+            var manifests = Bat.Data.Synth.SyntheticBenchmark.Ensure(Path.Combine(dir, "synth"), clips: 12, seed: 1, seconds: 1);
+            var run = Path.Combine(dir, "bat-official");
+            WeightImport.ToRunFolder(Fixture("bat-tiny.safetensors"), run, Tiny).Encoder.Dispose();
+
+            // The notebooks' Checkpoint parameter: empty keeps notebook 02's variants, else the listed run folders.
+            Assert.Equal(["eat", "bat"], Bat.Probing.CgpAblation.Models("", "eat", "bat"));
+            var models = Bat.Probing.CgpAblation.Models($" {run} ", "eat", "bat");
+            Assert.Equal([run], models);
+            Assert.Equal("bat-official", Bat.Probing.CgpAblation.ModelName(models[0]));
+            Assert.Equal(run, Bat.Probing.CgpAblation.RequireRun(Path.Combine(dir, "out"), models[0]));
+            var cache = Bat.Probing.CgpAblation.CacheDir(Path.Combine(dir, "out"), models[0], manifests.MultiLabel);
+            Assert.Contains(Path.Combine("embeddings", "bat-official"), cache);
+
+            var reports = Bat.Probing.ProbeExperiment.Embed(run, manifests.MultiLabel, cache, ["test"], batchSize: 4);
+            Assert.Equal(3 * (1 + 16 * 8) * 64 * 2, reports[0].BytesPerClip); // depth 3, 128 patches + CLS, D 64, float16
+
+            var missing = Assert.Throws<BatException>(() => Bat.Probing.CgpAblation.RequireRun(dir, Path.Combine(dir, "nothing")));
+            Assert.Contains("bat import", missing.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void UnreadableFilesAreOneLineErrorsNamingTheFile()
     {
         var path = Path.GetTempFileName();
