@@ -63,7 +63,7 @@ public static class PretrainCommands
                 CheckpointEvery = parse.GetValue(every) ?? plan.CheckpointEvery,
             };
             config.Validate();
-            var data = PretrainData.Load(manifestPath, config.Frontend, config.Encoder.Frames, parse.GetValue(cache));
+            using var data = PretrainData.Load(manifestPath, config.Frontend, config.Encoder.Frames, parse.GetValue(cache));
             Console.Error.WriteLine($"pretrain {config.Variant}: {data.Count} clips, {config.Steps} steps of {config.Batch} clips x {config.Clones} clones, " +
                                     $"frontend {config.Frontend.Kind}, targets {config.Targets}, gated {config.Encoder.Gated}, decoder {config.Decoder.Kind}");
 
@@ -100,9 +100,10 @@ public static class PretrainCommands
         var variant = new Option<string>("--variant") { Description = "Ablation variant (eat, bat-frontend, bat-eob, bat-cnn, bat).", DefaultValueFactory = _ => "bat" };
         var batch = new Option<int?>("--batch") { Description = "Clips per step (default: the preset's plan)." };
         var clones = new Option<int?>("--clones") { Description = "Masked clones per clip (default: the preset's plan)." };
+        var clips = new Option<int?>("--clips") { Description = "Stream this many random clips from disk, as pre-training reads a dataset (default: a few batches in memory)." };
         var command = new Command("pretrain", "Pre-training step speed, time split and RSS on random features.")
         {
-            preset, steps, variant, batch, clones,
+            preset, steps, variant, batch, clones, clips,
         };
         command.SetGuardedAction(parse =>
         {
@@ -114,10 +115,13 @@ public static class PretrainCommands
             config = config with { Batch = parse.GetValue(batch) ?? config.Batch, Clones = parse.GetValue(clones) ?? config.Clones };
             int n = parse.GetValue(steps);
             if (n < 1) throw new BatException("--steps", "must be at least 1");
+            int? onDisk = parse.GetValue(clips);
+            if (onDisk < 1) throw new BatException("--clips", "must be at least 1");
             Console.WriteLine($"bench pretrain: preset {plan.Preset}, variant {config.Variant}, batch {config.Batch} x {config.Clones} clones, " +
-                              $"{n} steps, {TorchSharp.torch.get_num_threads()} threads, device {Devices.Default}");
+                              $"{n} steps, {TorchSharp.torch.get_num_threads()} threads, device {Devices.Default}, " +
+                              (onDisk is { } c ? $"{c} clips streamed from disk ({c * (long)encoder.Frames * encoder.MelBins * 4 / 1048576.0:F0} MB)" : "clips in memory"));
             PretrainBench.Result r;
-            using (var progress = new ConsoleProgress("bench", n)) r = PretrainBench.Run(config, n, progress: s => progress.Report(s));
+            using (var progress = new ConsoleProgress("bench", n)) r = PretrainBench.Run(config, n, progress: s => progress.Report(s), clips: onDisk);
             Console.WriteLine($"steps/s      {r.StepsPerSecond:F2}  ({1000 / r.StepsPerSecond:F0} ms/step)");
             Console.WriteLine($"clips/s      {r.ClipsPerSecond:F1}");
             Console.WriteLine($"peak RSS     {r.PeakRssMb:F0} MB");

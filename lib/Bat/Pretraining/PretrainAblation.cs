@@ -28,29 +28,33 @@ public static class PretrainAblation
         var chosen = (variants ?? PretrainVariant.Ablation.Select(v => v.Name)).Select(PretrainVariant.Named).ToList();
         var manifest = data.PretrainManifest;
         var trainedOn = Bat.Data.Manifest.Fingerprint(manifest);
-        var clipsByFrontend = new Dictionary<string, IClipSource>(); // featurize once per frontend, share across variants
+        var clipsByFrontend = new Dictionary<string, FileClipSource>(); // featurize once per frontend, share across variants
         var outcomes = new List<Outcome>();
-        foreach (var variant in chosen)
+        try
         {
-            var runDir = RunDir(outDir, variant.Name);
-            RefuseOtherData(runDir, trainedOn);
-            if (PretrainRun.IsComplete(runDir))
+            foreach (var variant in chosen)
             {
-                Console.Error.WriteLine($"{variant.Name}: complete, skipped");
-                outcomes.Add(new Outcome(variant, runDir, true, PretrainRun.ReadMetrics(runDir)));
-                continue;
+                var runDir = RunDir(outDir, variant.Name);
+                RefuseOtherData(runDir, trainedOn);
+                if (PretrainRun.IsComplete(runDir))
+                {
+                    Console.Error.WriteLine($"{variant.Name}: complete, skipped");
+                    outcomes.Add(new Outcome(variant, runDir, true, PretrainRun.ReadMetrics(runDir)));
+                    continue;
+                }
+                // An interrupted run keeps the frontend constants it started with.
+                var saved = File.Exists(PretrainRun.ConfigPath(runDir)) ? Json.Load<PretrainConfig>(PretrainRun.ConfigPath(runDir)) : null;
+                var frontend = saved?.Frontend.Kind == variant.Frontend
+                    ? saved.Frontend
+                    : PretrainData.FrontendFor(variant.Frontend, encoder.MelBins, encoder.Frames, manifest);
+                var key = Json.Serialize(frontend);
+                if (!clipsByFrontend.TryGetValue(key, out var clips))
+                    clipsByFrontend[key] = clips = PretrainData.Load(manifest, frontend, encoder.Frames);
+                PretrainRun.Execute(variant.Config(plan, frontend, seed) with { TrainedOn = trainedOn }, clips, runDir, resume: true, label: variant.Name);
+                outcomes.Add(new Outcome(variant, runDir, false, PretrainRun.ReadMetrics(runDir)));
             }
-            // An interrupted run keeps the frontend constants it started with.
-            var saved = File.Exists(PretrainRun.ConfigPath(runDir)) ? Json.Load<PretrainConfig>(PretrainRun.ConfigPath(runDir)) : null;
-            var frontend = saved?.Frontend.Kind == variant.Frontend
-                ? saved.Frontend
-                : PretrainData.FrontendFor(variant.Frontend, encoder.MelBins, encoder.Frames, manifest);
-            var key = Json.Serialize(frontend);
-            if (!clipsByFrontend.TryGetValue(key, out var clips))
-                clipsByFrontend[key] = clips = PretrainData.Load(manifest, frontend, encoder.Frames);
-            PretrainRun.Execute(variant.Config(plan, frontend, seed) with { TrainedOn = trainedOn }, clips, runDir, resume: true, label: variant.Name);
-            outcomes.Add(new Outcome(variant, runDir, false, PretrainRun.ReadMetrics(runDir)));
         }
+        finally { foreach (var clips in clipsByFrontend.Values) clips.Dispose(); }
         return outcomes;
     }
 

@@ -34,10 +34,11 @@ public static class PretrainData
         manifest.Splits.Contains("train") ? manifest.Split("train") : manifest.Entries;
 
     /// <summary>
-    /// Featurizes the train split once into memory, (clips, 1, frames, mel) float32 (128 KB per 5 s tiny clip),
-    /// so every step reads from RAM. <paramref name="cacheDir"/> keeps the features on disk between runs.
+    /// Featurizes the train split once into a temporary file, (clips, 1, frames, mel) float32 (128 KB per 5 s tiny
+    /// clip), that every step reads its batch from (<see cref="FileClipSource"/>): resident memory does not grow
+    /// with the dataset. <paramref name="cacheDir"/> keeps the features of each clip on disk between runs.
     /// </summary>
-    public static IClipSource Load(string manifestPath, FrontendConfig frontend, int frames, string? cacheDir = null)
+    public static FileClipSource Load(string manifestPath, FrontendConfig frontend, int frames, string? cacheDir = null)
     {
         var manifest = Manifest.Load(manifestPath);
         string split = manifest.Splits.Contains("train") ? "train" : manifest.Splits[0];
@@ -45,14 +46,11 @@ public static class PretrainData
             throw new BatException(manifestPath, $"has no 'train' split (splits: {string.Join(", ", manifest.Splits)})");
         var loader = new FeatureLoader(manifest, split, Frontend.Create(frontend),
             LoaderOptions.Eval(16, frames) with { CacheDir = cacheDir, Progress = true });
-        var parts = new List<Tensor>();
-        foreach (var batch in loader.Epoch())
+        IEnumerable<Tensor> Features()
         {
-            parts.Add(batch.Features.detach().clone());
-            batch.Dispose();
+            foreach (var batch in loader.Epoch())
+                using (batch) yield return batch.Features;
         }
-        var all = cat(parts, 0);
-        foreach (var p in parts) p.Dispose();
-        return new TensorClipSource(all);
+        return FileClipSource.Create(Features(), [1, frames, frontend.MelBins]);
     }
 }
