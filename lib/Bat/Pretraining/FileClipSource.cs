@@ -44,7 +44,8 @@ public sealed class FileClipSource : IClipSource, IDisposable
             {
                 if (batch.dtype != ScalarType.Float32 || !batch.shape.Skip(1).SequenceEqual(clipShape))
                     throw new ArgumentException($"clips must be float32 ({string.Join(", ", clipShape)}), got {batch.dtype} ({string.Join(", ", batch.shape)})");
-                using var contiguous = batch.cpu().contiguous();
+                using var cpu = batch.cpu();            // every handle disposed now: a batch's storage must not wait for the GC
+                using var contiguous = cpu.contiguous();
                 file.Write(contiguous.bytes);
                 count += (int)batch.shape[0];
             }
