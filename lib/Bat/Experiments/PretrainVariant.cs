@@ -1,34 +1,15 @@
 using Bat.Frontends;
 using Bat.Model;
+using Bat.Pretraining;
 
-namespace Bat.Pretraining;
+namespace Bat.Experiments;
 
-/// <summary>
-/// How long and how big a pre-training run is for each preset (the notebooks read it from here, not from
-/// cells). smoke: every ablation variant in about 12 s in total on 2 cores (CI); tiny: about 4 minutes (measured);
-/// small: an hour-scale CPU run; base: the paper (48 clips x 16 clones, 400k updates, EMA over 100k).
-/// Short runs use a faster EMA so that the teacher moves at all within them.
-/// </summary>
+/// <summary>How long and how big a pre-training run is (one per <see cref="Preset"/>; the notebooks read it from there, not from cells).</summary>
 public sealed record PretrainPlan(
-    string Preset, int Steps, int Batch, int Clones, int WarmupSteps,
-    double EmaStart, double EmaEnd, int EmaAnnealSteps, int CheckpointEvery, int SynthClips, double LearningRate = 5e-4)
-{
-    public static PretrainPlan For(string preset) => preset.ToLowerInvariant() switch
-    {
-        "smoke" => new("smoke", Steps: 12, Batch: 4, Clones: 2, WarmupSteps: 3, EmaStart: 0.99, EmaEnd: 0.999, EmaAnnealSteps: 12,
-            CheckpointEvery: 0, SynthClips: 48),
-        "tiny" => new("tiny", Steps: 200, Batch: 8, Clones: 4, WarmupSteps: 20, EmaStart: 0.996, EmaEnd: 0.9995, EmaAnnealSteps: 200,
-            CheckpointEvery: 100, SynthClips: 400),
-        "small" => new("small", Steps: 3000, Batch: 16, Clones: 8, WarmupSteps: 300, EmaStart: 0.999, EmaEnd: 0.9999, EmaAnnealSteps: 3000,
-            CheckpointEvery: 500, SynthClips: 2000),
-        "base" => new("base", Steps: 400_000, Batch: 48, Clones: 16, WarmupSteps: 53_333, EmaStart: 0.9998, EmaEnd: 0.99999,
-            EmaAnnealSteps: 100_000, CheckpointEvery: 5000, SynthClips: 2000),
-        _ => throw new BatException("preset", $"unknown preset '{preset}' (expected smoke|tiny|small|base)"),
-    };
-}
+    int Steps, int Batch, int Clones, int WarmupSteps, double EmaStart, double EmaEnd, int EmaAnnealSteps, int CheckpointEvery, double LearningRate = 5e-4);
 
 /// <summary>
-/// One row of the EAT -> BAT ablation (DESIGN.md section 1): which frontend, targets, attention and decoder.
+/// One row of the EAT -> BAT ablation (docs/method.md section 3): which frontend, targets, attention and decoder.
 /// The utterance weighting switches from EAT's fairseq-style sum to BAT's equal weights together with the
 /// end-of-block targets, since both belong to BAT's objective.
 /// </summary>
@@ -47,25 +28,37 @@ public sealed record PretrainVariant(string Name, string Frontend, string Target
         Ablation.FirstOrDefault(v => v.Name == name)
         ?? throw new BatException("variant", $"unknown variant '{name}' (expected {string.Join("|", Ablation.Select(v => v.Name))})");
 
-    /// <summary>The full run config for this variant under a preset's plan (frontend: see PretrainData.FrontendFor).</summary>
-    public PretrainConfig Config(PretrainPlan plan, FrontendConfig frontend, long seed = 0) => new()
+    /// <summary>The full run config for this variant under a preset (frontend: see PretrainData.FrontendFor).</summary>
+    public PretrainConfig Config(Preset preset, FrontendConfig frontend, long seed = 0)
     {
-        Frontend = frontend,
-        Preset = plan.Preset,
-        Variant = Name,
-        Encoder = EncoderConfig.For(plan.Preset) with { Gated = Gated },
-        Decoder = DecoderConfig.For(Decoder, plan.Preset),
-        Targets = Targets,
-        UtteranceWeighting = UtteranceWeighting,
-        Steps = plan.Steps,
-        Batch = plan.Batch,
-        Clones = plan.Clones,
-        WarmupSteps = plan.WarmupSteps,
-        LearningRate = plan.LearningRate,
-        EmaStart = plan.EmaStart,
-        EmaEnd = plan.EmaEnd,
-        EmaAnnealSteps = plan.EmaAnnealSteps,
-        CheckpointEvery = plan.CheckpointEvery,
-        Seed = seed,
+        var plan = preset.Pretraining;
+        return new()
+        {
+            Frontend = frontend,
+            Preset = preset.Name,
+            Variant = Name,
+            Encoder = preset.Encoder with { Gated = Gated },
+            Decoder = DecoderFor(preset),
+            Targets = Targets,
+            UtteranceWeighting = UtteranceWeighting,
+            Steps = plan.Steps,
+            Batch = plan.Batch,
+            Clones = plan.Clones,
+            WarmupSteps = plan.WarmupSteps,
+            LearningRate = plan.LearningRate,
+            EmaStart = plan.EmaStart,
+            EmaEnd = plan.EmaEnd,
+            EmaAnnealSteps = plan.EmaAnnealSteps,
+            CheckpointEvery = plan.CheckpointEvery,
+            Seed = seed,
+        };
+    }
+
+    /// <summary>EAT's CNN decoder (the same at every size) or the preset's ViT decoder.</summary>
+    DecoderConfig DecoderFor(Preset preset) => Decoder switch
+    {
+        "cnn" => new DecoderConfig { Kind = "cnn" },
+        "vit" => preset.VitDecoder,
+        _ => throw new BatException("decoder", $"unknown decoder '{Decoder}' (expected cnn|vit)"),
     };
 }
