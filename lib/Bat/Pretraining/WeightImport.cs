@@ -1,6 +1,7 @@
 using System.Collections;
 using Bat.Frontends;
 using Bat.Model;
+using Bat.Training;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -208,7 +209,7 @@ public static class WeightImport
                     : FrontendConfig.For(FrontendConfig.Kaldi, options.MelBins, options.Frames, "audioset"),
                 TrainedOn = $"imported {Path.GetFileName(file)} sha256:{FileHash.Sha256(file)[..16]}",
             };
-            Json.Save(PretrainRun.ConfigPath(runDir), config);
+            Json.Save(Checkpoint.ConfigPath(runDir), config);
             var path = Checkpoint.Save(runDir, 0, 0, imported.Tensors.Select(kv => ("student." + kv.Key, kv.Value)));
             return (imported, path);
         }

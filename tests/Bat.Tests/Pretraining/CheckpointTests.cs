@@ -1,4 +1,4 @@
-using Bat.Pretraining;
+using Bat.Training;
 using static TorchSharp.torch;
 
 namespace Bat.Tests.Pretraining;
@@ -24,11 +24,11 @@ public class CheckpointTests
             Assert.True(all["student.small"].equal(small).all().item<bool>());
             Assert.Equal(2.5f, all["optim.m"].item<float>());
 
-            var (_, kept) = Checkpoint.Read(path, name => name.StartsWith("optim.", StringComparison.Ordinal));
+            var (_, kept) = Checkpoint.Read(path, keep: name => name.StartsWith("optim.", StringComparison.Ordinal));
             Assert.Equal(["optim.m"], kept.Keys);
 
             // Truncation is caught by the checksum before anything is trusted.
-            using (var f = new FileStream(path, FileMode.Open)) f.SetLength(f.Length - 4);
+            using (var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite)) f.SetLength(f.Length - 4);
             var error = Assert.Throws<BatException>(() => Checkpoint.Read(path));
             Assert.Contains("corrupted", error.Message);
         }

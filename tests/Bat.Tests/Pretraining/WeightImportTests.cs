@@ -1,5 +1,7 @@
 using Bat.Model;
+using Bat.Experiments;
 using Bat.Pretraining;
+using Bat.Training;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
@@ -32,8 +34,9 @@ public class WeightImportTests
             Assert.Equal((64, 3, 4), (imported.Encoder.Dim, imported.Encoder.Depth, imported.Encoder.Heads));
             imported.Dispose();
 
-            var (encoder, config) = Checkpoint.LoadEncoder(run);
-            Assert.Equal(layout == WeightImport.BatLayout ? "bat" : "kaldi", config.Frontend.Kind);
+            var source = CheckpointSource.Resolve(run);
+            Assert.Equal(layout == WeightImport.BatLayout ? "bat" : "kaldi", source.Frontend.Kind);
+            using var encoder = source.LoadEncoder();
             var reference = PyTorchUnpickler.UnpickleStateDict(Fixture(blocks));
             var input = (Tensor)reference["input"]!;
             using var _ = no_grad();
@@ -144,18 +147,20 @@ public class WeightImportTests
             WeightImport.ToRunFolder(Fixture("bat-tiny.safetensors"), run, Tiny).Encoder.Dispose();
 
             // The notebooks' Checkpoint parameter: empty keeps notebook 02's variants, else the listed run folders.
-            Assert.Equal(["eat", "bat"], Bat.Probing.CgpAblation.Models("", "eat", "bat"));
-            var models = Bat.Probing.CgpAblation.Models($" {run} ", "eat", "bat");
+            Assert.Equal(["eat", "bat"], OutputLayout.Models("", "eat", "bat"));
+            var models = OutputLayout.Models($" {run} ", "eat", "bat");
             Assert.Equal([run], models);
-            Assert.Equal("bat-official", Bat.Probing.CgpAblation.ModelName(models[0]));
-            Assert.Equal(run, Bat.Probing.CgpAblation.RequireRun(Path.Combine(dir, "out"), models[0]));
-            var cache = Bat.Probing.CgpAblation.CacheDir(Path.Combine(dir, "out"), models[0], manifests.MultiLabel);
+            Assert.Equal("bat-official", OutputLayout.ModelName(models[0]));
+            var layout = new OutputLayout(Path.Combine(dir, "out"));
+            Assert.Equal(run, layout.RequireRun(models[0]));
+            var checkpoint = CheckpointSource.Resolve(layout.RequireRun(models[0]));
+            var cache = layout.Embeddings(models[0], manifests.MultiLabel, checkpoint);
             Assert.Contains(Path.Combine("embeddings", "bat-official"), cache);
 
-            var reports = Bat.Probing.ProbeExperiment.Embed(run, manifests.MultiLabel, cache, ["test"], batchSize: 4);
+            var reports = Bat.Probing.ProbeExperiment.Embed(checkpoint, manifests.MultiLabel, cache, ["test"], batchSize: 4);
             Assert.Equal(3 * (1 + 16 * 8) * 64 * 2, reports[0].BytesPerClip); // depth 3, 128 patches + CLS, D 64, float16
 
-            var missing = Assert.Throws<BatException>(() => Bat.Probing.CgpAblation.RequireRun(dir, Path.Combine(dir, "nothing")));
+            var missing = Assert.Throws<BatException>(() => layout.RequireRun(Path.Combine(dir, "nothing")));
             Assert.Contains("bat import", missing.Message);
         }
         finally { Directory.Delete(dir, recursive: true); }

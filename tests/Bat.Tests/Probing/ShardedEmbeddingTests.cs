@@ -1,6 +1,7 @@
 using Bat.Data.Synth;
 using Bat.Model;
 using Bat.Probing;
+using Bat.Training;
 
 namespace Bat.Tests.Probing;
 
@@ -11,13 +12,13 @@ public class ShardedEmbeddingTests : IDisposable
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     // The smoke preset's encoder shape, narrower so the test stays quick.
-    static readonly EncoderConfig Small = EncoderConfig.For("smoke") with { Dim = 48, Heads = 2, Depth = 2 };
+    static readonly EncoderConfig Small = Bat.Experiments.Preset.Smoke.Encoder with { Dim = 48, Heads = 2, Depth = 2 };
 
     [Fact]
     public void MergedShardsAreBitIdenticalToASingleProcess()
     {
         var manifests = SyntheticBenchmark.Ensure(Path.Combine(dir, "synth"), clips: 30, seed: 4, seconds: 1);
-        var run = ProbeExperimentTests.MakeRun(dir, "a", 5, Small);
+        var run = CheckpointSource.Resolve(ProbeExperimentTests.MakeRun(dir, "a", 5, Small));
         string single = Path.Combine(dir, "single"), sharded = Path.Combine(dir, "sharded");
         ProbeExperiment.Embed(run, manifests.MultiLabel, single, batchSize: 4);
         // Three jobs, out of order; a split of fewer batches than shards gives empty shares, which merge too.
@@ -43,7 +44,7 @@ public class ShardedEmbeddingTests : IDisposable
     public void MissingOrForeignShardsAreRefusedNamingTheFile()
     {
         var manifests = SyntheticBenchmark.Ensure(Path.Combine(dir, "synth"), clips: 16, seed: 6, seconds: 1);
-        var run = ProbeExperimentTests.MakeRun(dir, "a", 7, Small);
+        var run = CheckpointSource.Resolve(ProbeExperimentTests.MakeRun(dir, "a", 7, Small));
         var cache = Path.Combine(dir, "cache");
         ProbeExperiment.Embed(run, manifests.MultiLabel, cache, ["train"], batchSize: 2, shard: (0, 2));
         var error = Assert.Throws<BatException>(() => ProbeExperiment.MergeShards(cache));

@@ -1,15 +1,16 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-
 using System.Text.Json;
+using Bat.Data;
+using Bat.Frontends;
 using Bat.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Bat.Pretraining;
+namespace Bat.Training;
 
 /// <summary>
-/// Run folder layout: RUN/config.json (the <see cref="PretrainConfig"/>), RUN/metrics.csv and
+/// Run folder layout: RUN/config.json (the run's config: a Bat.Pretraining.PretrainConfig), RUN/metrics.csv and
 /// RUN/checkpoints/step-XXXXXX.pt, each with a sidecar step-XXXXXX.pt.sha256 holding the SHA-256 of the file.
 ///
 /// A .pt file is "BATCKPT1\n", a little-endian int32 header length, a UTF-8 JSON header (step, seed, and
@@ -29,6 +30,9 @@ public static class Checkpoint
     }
 
     public static string Folder(string runDir) => Path.Combine(runDir, "checkpoints");
+    public static string ConfigPath(string runDir) => Path.Combine(runDir, "config.json");
+    /// <summary>The run folder of a checkpoint file: RUN/checkpoints/step-XXXXXX.pt -> RUN.</summary>
+    public static string RunDirOf(string checkpointPath) => Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(checkpointPath)))!;
     public static string PathFor(string runDir, long step) => Path.Combine(Folder(runDir), $"step-{step:D6}.pt");
 
     /// <summary>Bytes moved per read or write call: tensors of any size stream through without a managed copy.</summary>
@@ -71,15 +75,13 @@ public static class Checkpoint
 
     /// <summary>
     /// Reads and verifies one checkpoint in a single streaming pass (no limit on file or tensor size); a missing or
-    /// mismatching checksum is a clear error. <paramref name="keep"/> picks the tensors to load (default: all);
-    /// the others are still read for the checksum but never held in memory.
+    /// mismatching checksum is a clear error. <paramref name="sha256"/>: the file's SHA-256 when the caller has just
+    /// computed it (see <see cref="CheckpointSource.Resolve"/>), so that the file is hashed once.
+    /// <paramref name="keep"/> picks the tensors to load (default: all); the others are read past, never held in memory.
     /// </summary>
-    public static (Header Header, Dictionary<string, Tensor> Tensors) Read(string path, Func<string, bool>? keep = null)
+    public static (Header Header, Dictionary<string, Tensor> Tensors) Read(string path, string? sha256 = null, Func<string, bool>? keep = null)
     {
         if (!File.Exists(path)) throw new BatException(path, "checkpoint not found");
-        var sidecar = path + ".sha256";
-        if (!File.Exists(sidecar)) throw new BatException(path, "checksum sidecar .sha256 is missing (incomplete write?)");
-        var expected = File.ReadAllText(sidecar).Split(' ', 2)[0].Trim();
         var tensors = new Dictionary<string, Tensor>();
         try
         {
@@ -88,7 +90,7 @@ public static class Checkpoint
             void Get(Span<byte> bytes)
             {
                 stream.ReadExactly(bytes);
-                sha.AppendData(bytes);
+                if (sha256 is null) sha.AppendData(bytes);
             }
             Header? header = null;
             bool wellFormed = false;
@@ -126,11 +128,9 @@ public static class Checkpoint
             {
                 // Hash the rest anyway: a damaged file is reported as corrupted, an intact foreign one as not ours.
                 var scratch = new byte[1 << 20];
-                for (int n; (n = stream.Read(scratch)) > 0;) sha.AppendData(scratch.AsSpan(0, n));
+                for (int n; (n = stream.Read(scratch)) > 0;) if (sha256 is null) sha.AppendData(scratch.AsSpan(0, n));
             }
-            var actual = Convert.ToHexStringLower(sha.GetHashAndReset());
-            if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
-                throw new BatException(path, $"checkpoint is corrupted: SHA-256 {actual} does not match {expected} in the sidecar");
+            Verify(path, sha256 ?? Convert.ToHexStringLower(sha.GetHashAndReset()));
             if (!wellFormed)
                 throw new BatException(path, "not a BAT checkpoint (bad magic, header or size)");
             return (header!, tensors);
@@ -178,6 +178,16 @@ public static class Checkpoint
 
     delegate void SpanAction(Span<byte> chunk);
 
+    /// <summary>Compares a checkpoint's SHA-256 with its sidecar's: a missing sidecar or another value is a clear error.</summary>
+    static void Verify(string path, string actual)
+    {
+        var sidecar = path + ".sha256";
+        if (!File.Exists(sidecar)) throw new BatException(path, "checksum sidecar .sha256 is missing (incomplete write?)");
+        var expected = File.ReadAllText(sidecar).Split(' ', 2)[0].Trim();
+        if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
+            throw new BatException(path, $"checkpoint is corrupted: SHA-256 {actual} does not match {expected} in the sidecar");
+    }
+
     /// <summary>Checkpoint files of a run, newest first.</summary>
     public static IEnumerable<string> All(string runDir) =>
         Directory.Exists(Folder(runDir))
@@ -188,13 +198,13 @@ public static class Checkpoint
     /// The newest checkpoint that verifies; a corrupted one is reported on stderr and skipped, so loading falls
     /// back to the previous good checkpoint. Null when the run has none.
     /// </summary>
-    public static (string Path, Header Header, Dictionary<string, Tensor> Tensors)? ReadLatest(string runDir, Func<string, bool>? keep = null)
+    public static (string Path, Header Header, Dictionary<string, Tensor> Tensors)? ReadLatest(string runDir)
     {
         foreach (var path in All(runDir))
         {
             try
             {
-                var (header, tensors) = Read(path, keep);
+                var (header, tensors) = Read(path);
                 return (path, header, tensors);
             }
             catch (BatException e)
@@ -218,35 +228,69 @@ public static class Checkpoint
             target.copy_(value);
         }
     }
+}
 
-    /// <summary>
-    /// The frozen pre-trained encoder of a run (folder or one .pt file) and the config it was trained with
-    /// (encoder shape, frontend). Gives the student by default, as data2vec 2.0 / EAT release it for
-    /// fine-tuning; <paramref name="teacher"/> picks the EMA teacher instead.
-    /// </summary>
-    public static (Encoder Encoder, PretrainConfig Config) LoadEncoder(string runDirOrCheckpoint, bool teacher = false)
+/// <summary>
+/// A pre-trained checkpoint as the probes see it: the file, its SHA-256 (computed once, here; loading the weights
+/// checks it against the sidecar), and the encoder and frontend configs of its run (from RUN/config.json).
+/// Resolving reads no weights.
+/// </summary>
+public sealed record CheckpointSource(string CheckpointPath, string RunDir, string Sha256, JsonElement EncoderConfig, JsonElement FrontendConfig)
+{
+    /// <summary>A run folder (its newest checkpoint) or one checkpoints/step-*.pt file.</summary>
+    public static CheckpointSource Resolve(string runDirOrCheckpoint)
     {
-        string runDir, source, prefix = teacher ? "teacher." : "student.";
-        bool Wanted(string name) => name.StartsWith(prefix, StringComparison.Ordinal); // a base run's optimiser state stays on disk
-        Dictionary<string, Tensor> tensors;
+        string path, runDir;
         if (Directory.Exists(runDirOrCheckpoint))
         {
             runDir = runDirOrCheckpoint;
-            var latest = ReadLatest(runDir, Wanted) ?? throw new BatException(runDir, "no usable checkpoint in checkpoints/");
-            (source, tensors) = (latest.Path, latest.Tensors);
+            path = Checkpoint.All(runDir).FirstOrDefault()
+                   ?? throw new BatException(runDir, "no checkpoints/step-*.pt in this run folder (run the pre-training first, e.g. notebook 02)");
         }
-        else
+        else if (File.Exists(runDirOrCheckpoint))
         {
-            source = runDirOrCheckpoint;
-            tensors = Read(source, Wanted).Tensors;
-            runDir = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(source)))!;
+            path = runDirOrCheckpoint;
+            runDir = Checkpoint.RunDirOf(path);
         }
-        var config = Json.Load<PretrainConfig>(Path.Combine(runDir, "config.json"));
-        var encoder = new Encoder(config.Encoder);
-        try { LoadInto(encoder, tensors, prefix, source); }
+        else throw new BatException(runDirOrCheckpoint, "checkpoint not found (expected a run folder or a checkpoints/step-*.pt file)");
+
+        var configPath = Checkpoint.ConfigPath(runDir);
+        if (!File.Exists(configPath)) throw new BatException(configPath, "run config not found next to the checkpoint");
+        using var doc = JsonDocument.Parse(File.ReadAllText(configPath));
+        if (!doc.RootElement.TryGetProperty("encoder", out var encoder))
+            throw new BatException(configPath, "run config has no 'encoder' section");
+        var encoderConfig = encoder.Deserialize<EncoderConfig>(Json.Options)!;
+        // Runs record their frontend; a run without one used the BAT frontend at the encoder's input size.
+        JsonElement frontend = doc.RootElement.TryGetProperty("frontend", out var f) && f.ValueKind == JsonValueKind.Object
+            ? f.Clone()
+            : JsonSerializer.SerializeToElement(Bat.Frontends.FrontendConfig.For(Bat.Frontends.FrontendConfig.Bat, encoderConfig.MelBins, encoderConfig.Frames), Json.Options);
+        return new CheckpointSource(Path.GetFullPath(path), Path.GetFullPath(runDir), FileHash.Sha256(path), encoder.Clone(), frontend);
+    }
+
+    public EncoderConfig Encoder => EncoderConfig.Deserialize<EncoderConfig>(Json.Options)!;
+    public Bat.Frontends.FrontendConfig Frontend => FrontendConfig.Deserialize<Bat.Frontends.FrontendConfig>(Json.Options)!;
+
+    /// <summary>The model input of this run: 16 kHz waveforms -> frontend features (B, 1, T, M).</summary>
+    public Featurizer Featurizer()
+    {
+        var frontend = Bat.Frontends.Frontend.Create(Frontend);
+        return new Featurizer($"frontend:{JsonSerializer.Serialize(FrontendConfig)}", frontend.Compute);
+    }
+
+    /// <summary>
+    /// The frozen pre-trained encoder of this checkpoint, in eval mode without gradients. Gives the student by
+    /// default, as data2vec 2.0 / EAT release it for fine-tuning; <paramref name="teacher"/> picks the EMA teacher.
+    /// </summary>
+    public Encoder LoadEncoder(bool teacher = false)
+    {
+        var prefix = teacher ? "teacher." : "student.";
+        // Only the encoder's tensors: a base run's teacher, decoder and optimiser state (GBs) stay on disk.
+        var tensors = Checkpoint.Read(CheckpointPath, Sha256, name => name.StartsWith(prefix, StringComparison.Ordinal)).Tensors;
+        var encoder = new Encoder(Encoder);
+        try { Checkpoint.LoadInto(encoder, tensors, prefix, CheckpointPath); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
         encoder.eval();
         foreach (var p in encoder.parameters()) p.requires_grad = false;
-        return (encoder.to(Devices.Default), config);
+        return encoder.to(Devices.Default);
     }
 }
