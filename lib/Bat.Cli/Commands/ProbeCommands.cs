@@ -17,7 +17,7 @@ public static class ProbeCommands
         var checkpoint = new Option<string>("--checkpoint") { Description = "Pre-training run folder or checkpoints/step-*.pt file.", Required = true };
         var manifest = new Option<string>("--manifest") { Description = "Manifest CSV (with train, valid and test splits).", Required = true };
         var probe = new Option<string>("--probe") { Description = $"Probe: {string.Join("|", ProbeCatalog.All)}.", DefaultValueFactory = _ => "cgp" };
-        var preset = new Option<string>("--preset") { Description = "Schedule preset: smoke|tiny|small|base.", DefaultValueFactory = _ => "tiny" };
+        var preset = new Option<string>("--preset") { Description = "Schedule preset: smoke|tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
         var prototypes = new Option<int?>("--prototypes") { Description = "Prototypes K (cgp, cgp-nocls, pb; default by preset)." };
         var steps = new Option<int?>("--steps") { Description = "Training steps (default by preset)." };
         var batch = new Option<int?>("--batch") { Description = "Batch size (default by preset)." };
@@ -107,7 +107,7 @@ public static class ProbeCommands
     /// <summary>`bat bench probe`, added to the `bench` group.</summary>
     public static Command Bench()
     {
-        var preset = new Option<string>("--preset") { Description = "Encoder size: tiny|small|base.", DefaultValueFactory = _ => "tiny" };
+        var preset = new Option<string>("--preset") { Description = "Encoder size: tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
         var batch = new Option<int>("--batch") { Description = "Clips per step.", DefaultValueFactory = _ => 16 };
         var prototypes = new Option<int?>("--prototypes") { Description = "CGP prototypes (default by preset)." };
         var steps = new Option<int>("--steps") { Description = "Timed steps per measurement (after 2 warm-up steps).", DefaultValueFactory = _ => 10 };

@@ -15,6 +15,9 @@ public static class Json
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
 
+    /// <summary>An enum value as config files spell it (TeacherTargetKind.Eob -> "eob").</summary>
+    public static string Name<T>(T value) where T : struct, Enum => JsonSerializer.Serialize(value, Options).Trim('"');
+
     public static void Save<T>(string path, T value) => AtomicFile.WriteAllText(path, Serialize(value) + "\n");
 
     public static T Load<T>(string path)

@@ -7,6 +7,17 @@ namespace Bat.Data;
 public enum TaskKind { Multilabel, Multiclass }
 
 /// <summary>
+/// The metrics by their names in the results, and each task kind's main metric (docs/method.md section 5): the
+/// score that picks the best validation checkpoint and that the tables report.
+/// </summary>
+public static class TaskMetric
+{
+    public const string MeanAveragePrecision = "map", Accuracy = "accuracy";
+
+    public static string MainFor(TaskKind kind) => kind == TaskKind.Multilabel ? MeanAveragePrecision : Accuracy;
+}
+
+/// <summary>
 /// The JSON sidecar of a manifest: what the labels mean and how the task is scored.
 /// <see cref="Classes"/> fixes the column order of every target matrix built from the manifest.
 /// </summary>
@@ -77,6 +88,22 @@ public sealed class Manifest
 
     /// <summary>Class indices of an entry's labels, in the order written.</summary>
     public int[] LabelIndices(ManifestEntry entry) => entry.Labels.Select(IndexOf).ToArray();
+
+    /// <summary>An entry's labels as a vector over the task's classes (C): multi-hot, or one-hot for a multi-class task.</summary>
+    public float[] LabelVector(ManifestEntry entry)
+    {
+        var vector = new float[Task.NumClasses];
+        foreach (var k in LabelIndices(entry)) vector[k] = 1;
+        return vector;
+    }
+
+    /// <summary>The label vectors of the given entries as one (N, C) float tensor, in their order.</summary>
+    public TorchSharp.torch.Tensor LabelMatrix(IReadOnlyList<ManifestEntry> entries)
+    {
+        var values = new float[entries.Count * Task.NumClasses];
+        for (int i = 0; i < entries.Count; i++) LabelVector(entries[i]).CopyTo(values, i * Task.NumClasses);
+        return TorchSharp.torch.tensor(values, entries.Count, Task.NumClasses);
+    }
 
     /// <summary>Every entry whose audio file is missing, as a BatException naming the first (row and file).</summary>
     public void CheckAudioFiles()

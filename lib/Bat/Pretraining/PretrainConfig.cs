@@ -3,6 +3,14 @@ using Bat.Model;
 
 namespace Bat.Pretraining;
 
+/// <summary>Which teacher outputs are the targets (JSON "ffn" | "eob"): each block's MLP output before the residual
+/// and LayerNorm (EAT), or each block's end output (BAT). docs/method.md section 3.</summary>
+public enum TeacherTargetKind { Ffn, Eob }
+
+/// <summary>How the utterance term is weighted against the frame term (JSON "fairseq" | "equal"): summed over the
+/// S = batch x clones rows as EAT's fairseq code does, or averaged like the frame term (BAT). See UfoLoss.</summary>
+public enum UtteranceWeighting { Fairseq, Equal }
+
 /// <summary>
 /// Everything a bootstrap pre-training run depends on (docs/method.md section 3), saved as RUN/config.json.
 /// Defaults are the paper's (EAT/BAT on AS-2M) unless a comment says otherwise.
@@ -20,12 +28,12 @@ public sealed record PretrainConfig
     /// saw, so that a resume or a reuse of the folder with other data is refused. Empty when unknown.</summary>
     public string TrainedOn { get; init; } = "";
 
-    /// <summary>"ffn": teacher MLP outputs before residual/LN (EAT); "eob": end-of-block outputs (BAT).</summary>
-    public string Targets { get; init; } = "ffn";
+    /// <summary>Ffn: teacher MLP outputs before residual/LN (EAT); Eob: end-of-block outputs (BAT).</summary>
+    public TeacherTargetKind Targets { get; init; } = TeacherTargetKind.Ffn;
     /// <summary>Weight of the utterance (CLS) term; 1 in both papers.</summary>
     public double UtteranceLambda { get; init; } = 1.0;
-    /// <summary>"fairseq" (EAT: utterance term summed over the S = batch x clones rows) or "equal" (BAT: mean). See UfoLoss.</summary>
-    public string UtteranceWeighting { get; init; } = "fairseq";
+    /// <summary>Fairseq (EAT: utterance term summed over the S = batch x clones rows) or Equal (BAT: mean). See UfoLoss.</summary>
+    public UtteranceWeighting UtteranceWeighting { get; init; } = UtteranceWeighting.Fairseq;
 
     // Masking: keep 20% of the patches via inverse block masking with 5 x 5 blocks.
     public double KeepRatio { get; init; } = 0.2;
@@ -65,10 +73,10 @@ public sealed record PretrainConfig
         Encoder.Validate();
         if (Frontend.MelBins != Encoder.MelBins)
             throw new BatException("pretrain config", $"frontend gives {Frontend.MelBins} mel bins, the encoder expects {Encoder.MelBins}");
-        if (Targets is not ("ffn" or "eob")) throw new BatException("pretrain config", $"targets must be ffn|eob, not '{Targets}'");
-        if (UtteranceWeighting is not ("fairseq" or "equal"))
-            throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not '{UtteranceWeighting}'");
-        if (Decoder.Kind is not ("cnn" or "vit")) throw new BatException("pretrain config", $"decoder must be cnn|vit, not '{Decoder.Kind}'");
+        if (!Enum.IsDefined(Targets)) throw new BatException("pretrain config", $"targets must be ffn|eob, not {Targets}");
+        if (!Enum.IsDefined(UtteranceWeighting))
+            throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not {UtteranceWeighting}");
+        if (!Enum.IsDefined(Decoder.Kind)) throw new BatException("pretrain config", $"decoder must be cnn|vit, not {Decoder.Kind}");
         if (Steps < 1 || Batch < 1 || Clones < 1) throw new BatException("pretrain config", "steps, batch and clones must be positive");
         if (KeepRatio is <= 0 or >= 1) throw new BatException("pretrain config", $"keep ratio must be in (0, 1), not {KeepRatio}");
     }

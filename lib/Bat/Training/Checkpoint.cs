@@ -183,11 +183,7 @@ public sealed record CheckpointSource(string CheckpointPath, string RunDir, stri
     public Bat.Frontends.FrontendConfig Frontend => FrontendConfig.Deserialize<Bat.Frontends.FrontendConfig>(Json.Options)!;
 
     /// <summary>The model input of this run: 16 kHz waveforms -> frontend features (B, 1, T, M).</summary>
-    public Featurizer Featurizer()
-    {
-        var frontend = Bat.Frontends.Frontend.Create(Frontend);
-        return new Featurizer($"frontend:{JsonSerializer.Serialize(FrontendConfig)}", frontend.Compute);
-    }
+    public Featurizer Featurizer() => Data.Featurizer.From(Bat.Frontends.Frontend.Create(Frontend));
 
     /// <summary>
     /// The frozen pre-trained encoder of this checkpoint, in eval mode without gradients. Gives the student by

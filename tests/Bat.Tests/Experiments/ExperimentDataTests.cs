@@ -51,6 +51,19 @@ public class ExperimentDataTests
     }
 
     [Fact]
+    public void A_folder_is_checked_once_until_a_manifest_changes()
+    {
+        using var dir = new TempDir();
+        var csv = WriteManifest(dir.Path, "speechcommands", ["train", "test"]);
+        var first = ExperimentData.FromFolder(dir.Path);
+        Assert.Same(first, ExperimentData.FromFolder(dir.Path));   // bat reproduce, then notebooks 02-04: one check
+        File.Delete(Path.Combine(dir.Path, "audio", "speechcommands-1.wav"));
+        File.SetLastWriteTimeUtc(csv, File.GetLastWriteTimeUtc(csv).AddSeconds(1));   // the manifest changed: checked again
+        var e = Assert.Throws<BatException>(() => ExperimentData.FromFolder(dir.Path));
+        Assert.Contains("speechcommands-1.wav", e.Message);
+    }
+
+    [Fact]
     public void Without_pretrain_csv_the_primary_task_is_pretrained_on()
     {
         using var dir = new TempDir();
