@@ -46,4 +46,13 @@ public class PresetTests
         Assert.Equal(Preset.Smoke.Pretraining.Steps, bat.Steps);
         Assert.Throws<BatException>(() => PretrainVariant.Named("nope"));
     }
+
+    [Fact]
+    public void The_K_grid_is_the_presets_unless_notebook_03_names_one()
+    {
+        Assert.Equal([2, 8, 32], ProbeComparison.KGrid(Preset.Smoke, ""));
+        Assert.Equal([1, 16, 256], ProbeComparison.KGrid(Preset.Smoke, "1, 16,256"));
+        var e = Assert.Throws<BatException>(() => ProbeComparison.KGrid(Preset.Smoke, "1,x"));
+        Assert.Equal("Ks: 'x' is not a positive whole number (comma-separated K values, e.g. 1,16,256)", e.Message);
+    }
 }
