@@ -45,12 +45,14 @@ public static class FrontendCommands
         command.SetGuardedAction(parse =>
         {
             var config = FrontendConfig.For(parse.GetValue(kind)!, parse.GetValue(melBins), parse.GetValue(target), parse.GetValue(dataset));
+            var path = parse.GetValue(csv)!;
+            Preflight.EnsureWritableFile(path);
             var clip = AudioReader.Load(parse.GetValue(input)!);
+            Frontend.CheckLength(clip, config);
             using var scope = NewDisposeScope();
             var features = Frontend.Create(config).Compute(tensor(clip.Samples).unsqueeze(0));   // (1, 1, T, M)
             int frames = (int)features.shape[2], bins = (int)features.shape[3];
             var values = features.data<float>().ToArray();
-            var path = parse.GetValue(csv)!;
             WriteFeatureCsv(path, values, frames, bins);
             parse.InvocationConfiguration.Output.WriteLine(
                 $"{path}: {frames} frames x {bins} mel bins ({config.Kind}{(config.NormName is null ? "" : $", norm {config.NormName}")})");
@@ -90,6 +92,8 @@ public static class FrontendCommands
         command.SetGuardedAction(parse =>
         {
             var source = parse.GetValue(manifest)!;
+            var savePath = parse.GetValue(save) is null ? null : parse.GetValue(normFile) ?? FrontendNorm.FindInCheckout() ?? FrontendNorm.RelativePath;
+            if (savePath is not null) Preflight.EnsureWritableFile(savePath);
             var files = FrontendStats.AudioFiles(source);
             var frontend = new KaldiFrontend(FrontendConfig.Unnormalised(parse.GetValue(kind)!, parse.GetValue(melBins)));
             var stats = FrontendStats.Measure(frontend, files);
@@ -98,7 +102,7 @@ public static class FrontendCommands
                              $"mean {stats.Mean.ToString("F5", CultureInfo.InvariantCulture)} std {stats.Std.ToString("F5", CultureInfo.InvariantCulture)}");
             if (parse.GetValue(save) is string name)
             {
-                var path = parse.GetValue(normFile) ?? FrontendNorm.FindInCheckout() ?? FrontendNorm.RelativePath;
+                var path = savePath!;
                 var current = File.Exists(path) ? FrontendNorm.Load(path) : FrontendNorm.Load();
                 var entry = new NormConstants(frontend.Config.Kind, name, frontend.Config.MelBins, Math.Round(stats.Mean, 5), Math.Round(stats.Std, 5),
                     $"bat stats over {source} ({files.Count} files, {stats.Frames} frames, {DateTime.UtcNow:yyyy-MM-dd})");

@@ -36,6 +36,9 @@ public static class ProbeCommands
             if (k < 1) throw new BatException("--prototypes", "must be at least 1");
             int runSeed = parse.GetValue(seed);
             string checkpointPath = parse.GetValue(checkpoint)!, manifestPath = parse.GetValue(manifest)!;
+            // Outputs are checked before the embedding and training, not after them.
+            if (parse.GetValue(output) is { } resultsCsv) Preflight.EnsureWritableFile(resultsCsv);
+            if (parse.GetValue(cache) is { } cacheFolder) Preflight.EnsureWritable(cacheFolder);
             var source = CheckpointSource.Resolve(checkpointPath);
             string modelName = parse.GetValue(model) ?? Path.GetFileName(source.RunDir.TrimEnd('/'));
 
@@ -91,6 +94,7 @@ public static class ProbeCommands
         command.SetGuardedAction(parse =>
         {
             var splits = parse.GetValue(split) is { Length: > 0 } s ? s : null;
+            Preflight.EnsureWritable(parse.GetValue(output)!);
             var reports = ProbeExperiment.Embed(parse.GetValue(checkpoint)!, parse.GetValue(manifest)!, parse.GetValue(output)!,
                 splits, parse.GetValue(batch), parse.GetValue(force));
             foreach (var r in reports)

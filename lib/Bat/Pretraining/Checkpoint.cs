@@ -66,16 +66,11 @@ public static class Checkpoint
         var sidecar = path + ".sha256";
         if (!File.Exists(sidecar)) throw new BatException(path, "checksum sidecar .sha256 is missing (incomplete write?)");
         var bytes = File.ReadAllBytes(path);
-        var expected = File.ReadAllText(sidecar).Split(' ', 2)[0].Trim();
+        var expected = StrictUtf8.ReadAllText(sidecar, maxBytes: 4096).Split(' ', 2)[0].Trim();
         var actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
         if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
             throw new BatException(path, $"checkpoint is corrupted: SHA-256 {actual} does not match {expected} in the sidecar");
-        if (bytes.Length < Magic.Length + 4 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
-            throw new BatException(path, "not a BAT checkpoint (bad magic)");
-        int headerLength = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(Magic.Length));
-        int dataStart = Magic.Length + 4 + headerLength;
-        var header = JsonSerializer.Deserialize<Header>(bytes.AsSpan(Magic.Length + 4, headerLength), Json.Options)
-                     ?? throw new BatException(path, "empty checkpoint header");
+        var (header, dataStart) = ParseHeader(bytes, bytes.LongLength, path);
         var tensors = new Dictionary<string, Tensor>();
         foreach (var e in header.Tensors)
         {
@@ -85,6 +80,45 @@ public static class Checkpoint
             tensors[e.Name] = tensor(values, e.Shape);
         }
         return (header, tensors);
+    }
+
+    /// <summary>
+    /// The header of a checkpoint from its first bytes (<paramref name="start"/>: at least magic, length and header
+    /// JSON) and the file's length, and where the tensor data starts. Every field is checked before anything is
+    /// allocated from it: a header that is cut, not JSON, or lists a tensor with a negative or overflowing shape,
+    /// a duplicate name or bytes beyond the end of the file is one BatException naming the file.
+    /// </summary>
+    public static (Header Header, long DataStart) ParseHeader(ReadOnlySpan<byte> start, long fileLength, string path)
+    {
+        if (start.Length < Magic.Length + 4 || !start[..Magic.Length].SequenceEqual(Magic))
+            throw new BatException(path, "not a BAT checkpoint (bad magic)");
+        long headerLength = BinaryPrimitives.ReadInt32LittleEndian(start[Magic.Length..]);
+        long dataStart = Magic.Length + 4 + headerLength;
+        if (headerLength <= 0 || dataStart > fileLength || dataStart > start.Length)
+            throw new BatException(path, $"corrupt checkpoint header: it claims {headerLength} bytes, the file has {fileLength - Magic.Length - 4} after the length field");
+        var json = start.Slice(Magic.Length + 4, (int)headerLength).ToArray();
+        var header = Json.Guard(path, () => JsonSerializer.Deserialize<Header>(json, Json.Options)
+                                           ?? throw new BatException(path, "empty checkpoint header"));
+        long dataBytes = fileLength - dataStart;
+        if (header.Step < 0) throw new BatException(path, $"corrupt checkpoint header: step {header.Step}");
+        if (header.Tensors is null) throw new BatException(path, "corrupt checkpoint header: no tensor list");
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in header.Tensors)
+        {
+            if (e is null || string.IsNullOrEmpty(e.Name) || e.Shape is null)
+                throw new BatException(path, "corrupt checkpoint header: a tensor entry without name or shape");
+            if (!names.Add(e.Name)) throw new BatException(path, $"corrupt checkpoint header: tensor '{e.Name}' is listed twice");
+            if (e.Shape.Length > 8 || e.Shape.Any(d => d < 0))
+                throw new BatException(path, $"corrupt checkpoint header: tensor '{e.Name}' has shape ({string.Join(", ", e.Shape)})");
+            long count = 1;
+            foreach (var d in e.Shape)
+                if (d != 0 && count > dataBytes / sizeof(float) / d)
+                    throw new BatException(path, $"corrupt checkpoint header: tensor '{e.Name}' of shape ({string.Join(", ", e.Shape)}) is larger than the file");
+                else count *= d;
+            if (e.Offset < 0 || e.Offset > dataBytes - count * sizeof(float))
+                throw new BatException(path, $"corrupt checkpoint header: tensor '{e.Name}' at offset {e.Offset} ({count * sizeof(float)} bytes) lies outside the {dataBytes} data bytes");
+        }
+        return (header, dataStart);
     }
 
     /// <summary>Checkpoint files of a run, newest first.</summary>

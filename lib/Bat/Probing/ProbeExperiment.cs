@@ -32,14 +32,26 @@ public sealed record CheckpointSource(string CheckpointPath, string RunDir, stri
 
         var configPath = PretrainRun.ConfigPath(runDir);
         if (!File.Exists(configPath)) throw new BatException(configPath, "run config not found next to the checkpoint");
-        using var doc = JsonDocument.Parse(File.ReadAllText(configPath));
-        if (!doc.RootElement.TryGetProperty("encoder", out var encoder))
+        var text = StrictUtf8.ReadAllText(configPath);
+        using var doc = Json.Guard(configPath, () => JsonDocument.Parse(text));
+        if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("encoder", out var encoder) || encoder.ValueKind != JsonValueKind.Object)
             throw new BatException(configPath, "run config has no 'encoder' section");
-        var encoderConfig = encoder.Deserialize<EncoderConfig>(Json.Options)!;
+        var encoderConfig = Json.Guard(configPath, () =>
+        {
+            var c = encoder.Deserialize<EncoderConfig>(Json.Options)!;
+            c.Validate();
+            return c;
+        });
         // Runs record their frontend; a run without one used the BAT frontend at the encoder's input size.
         JsonElement frontend = doc.RootElement.TryGetProperty("frontend", out var f) && f.ValueKind == JsonValueKind.Object
             ? f.Clone()
             : JsonSerializer.SerializeToElement(Bat.Frontends.FrontendConfig.For(Bat.Frontends.FrontendConfig.Bat, encoderConfig.MelBins, encoderConfig.Frames), Json.Options);
+        Json.Guard(configPath, () =>
+        {
+            var c = frontend.Deserialize<Bat.Frontends.FrontendConfig>(Json.Options) ?? throw new BatException(configPath, "'frontend' is null");
+            c.Validate();
+            return c;
+        });
         return new CheckpointSource(Path.GetFullPath(path), Path.GetFullPath(runDir), FileHash.Sha256(path), encoder.Clone(), frontend);
     }
 
