@@ -61,21 +61,24 @@ public static class FrontendCommands
         return command;
     }
 
-    internal static void WriteFeatureCsv(string path, float[] values, int frames, int bins)
-    {
-        var text = new StringBuilder();
-        text.AppendJoin(',', Enumerable.Range(0, bins).Select(m => $"m{m}")).Append('\n');
-        for (int t = 0; t < frames; t++)
+    /// <summary>Writes the features as CSV, streamed row by row into the temporary file (a long clip's text is hundreds of MB).</summary>
+    internal static void WriteFeatureCsv(string path, float[] values, int frames, int bins) =>
+        AtomicFile.Write(path, stream =>
         {
-            for (int m = 0; m < bins; m++)
+            using var text = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+            text.WriteLine(string.Join(',', Enumerable.Range(0, bins).Select(m => $"m{m}")));
+            Span<char> number = stackalloc char[32];
+            for (int t = 0; t < frames; t++)
             {
-                if (m > 0) text.Append(',');
-                text.Append(values[t * bins + m].ToString("R", CultureInfo.InvariantCulture));
+                for (int m = 0; m < bins; m++)
+                {
+                    if (m > 0) text.Write(',');
+                    values[t * bins + m].TryFormat(number, out int length, "R", CultureInfo.InvariantCulture);
+                    text.Write(number[..length]);
+                }
+                text.Write('\n');
             }
-            text.Append('\n');
-        }
-        AtomicFile.WriteAllText(path, text.ToString());
-    }
+        });
 
     /// <summary>`bat stats --manifest M --frontend kaldi`: mean and std of the fbank over a dataset.</summary>
     public static Command Stats()
