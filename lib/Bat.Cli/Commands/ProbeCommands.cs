@@ -37,7 +37,11 @@ public static class ProbeCommands
             int runSeed = parse.GetValue(seed);
             string checkpointPath = parse.GetValue(checkpoint)!, manifestPath = parse.GetValue(manifest)!;
             // Outputs are checked before the embedding and training, not after them.
-            if (parse.GetValue(output) is { } resultsCsv) Preflight.EnsureWritableFile(resultsCsv);
+            if (parse.GetValue(output) is { } resultsCsv)
+            {
+                Preflight.EnsureWritableFile(resultsCsv);
+                if (File.Exists(resultsCsv)) Bat.Reporting.ResultsTable.Read(resultsCsv);   // rows are appended to it: it must parse
+            }
             if (parse.GetValue(cache) is { } cacheFolder) Preflight.EnsureWritable(cacheFolder);
             var source = CheckpointSource.Resolve(checkpointPath);
             string modelName = parse.GetValue(model) ?? Path.GetFileName(source.RunDir.TrimEnd('/'));

@@ -63,8 +63,9 @@ public class FineTuneTests
         for (int i = 0; i < 8; i++)
         {
             var clip = masked[i, 0];                                  // (T, M)
-            long zeroBins = (clip.sum(0) == 0).sum().item<long>();    // mel bins zero in every frame
-            long zeroFrames = (clip.sum(1) == 0).sum().item<long>();  // frames zero in every bin
+            // dim: named, because a literal 0 binds to sum(ScalarType) (0 = Byte) and sums everything into one byte.
+            long zeroBins = (clip.sum(dim: 0) == 0).sum().item<long>();    // mel bins zero in every frame
+            long zeroFrames = (clip.sum(dim: 1) == 0).sum().item<long>();  // frames zero in every bin
             Assert.InRange(zeroBins, 0, (long)(0.375 * 16));
             Assert.InRange(zeroFrames, 0, (long)(0.1875 * 40));
             // Only the band and the span are zeroed, everything else is untouched.
