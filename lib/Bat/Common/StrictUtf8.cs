@@ -42,6 +42,21 @@ public static class StrictUtf8
         return text.Length > 0 && text[0] == '\uFEFF' ? text[1..] : text;   // a byte order mark is not content
     }
 
+    /// <summary>
+    /// Runs <paramref name="read"/> (a CSV parse of <paramref name="path"/>) after checking the file is strict
+    /// UTF-8, and turns whatever the CSV parser throws on a malformed file (an unterminated quote, a cut line)
+    /// into one BatException naming the file.
+    /// </summary>
+    public static void GuardCsv(string path, Action read)
+    {
+        Check(path);
+        try { read(); }
+        catch (Exception e) when (e is not (BatException or OutOfMemoryException))
+        {
+            throw new BatException(path, $"malformed CSV: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+    }
+
     static int Decode(Decoder decoder, ReadOnlySpan<byte> bytes, char[] chars, string path, long firstLine, bool flush)
     {
         try { return decoder.GetChars(bytes, chars, flush); }

@@ -13,21 +13,6 @@ internal static class CsvFiles
         TrimWhitespace = true,
     };
 
-    /// <summary>
-    /// Runs <paramref name="read"/> over the CSV at <paramref name="path"/> after checking it is strict UTF-8, and
-    /// turns whatever the CSV parser throws on a malformed file (an unterminated quote, a cut line) into one
-    /// BatException naming the file.
-    /// </summary>
-    public static void Guard(string path, Action read)
-    {
-        StrictUtf8.Check(path);
-        try { read(); }
-        catch (Exception e) when (e is not (BatException or OutOfMemoryException))
-        {
-            throw new BatException(path, $"malformed CSV: {e.Message.ReplaceLineEndings(" ")}", e);
-        }
-    }
-
     /// <summary>Writes a header and rows of string fields atomically (temp file + rename), LF line ends.</summary>
     public static void Write(string path, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows)
     {

@@ -124,7 +124,7 @@ public sealed class Manifest
 
         var entries = new List<ManifestEntry>();
         var firstRow = new Dictionary<string, ManifestEntry>(StringComparer.Ordinal);
-        CsvFiles.Guard(csvPath, () =>
+        StrictUtf8.GuardCsv(csvPath, () =>
         {
             using (var csv = CsvReader.FromFile(csvPath, CsvFiles.ReaderOptions))
             {

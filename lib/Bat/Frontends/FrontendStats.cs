@@ -59,7 +59,7 @@ public static class FrontendStats
         if (!File.Exists(manifest)) throw new BatException(manifest, "file not found (expected a manifest CSV or a folder of audio files)");
         var root = Path.GetDirectoryName(Path.GetFullPath(manifest))!;
         var paths = new List<string>();
-        Bat.Data.CsvFiles.Guard(manifest, () =>
+        StrictUtf8.GuardCsv(manifest, () =>
         {
             using (var csv = new TextFieldParser(manifest) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true })
             {

@@ -57,7 +57,7 @@ public static class ResultsTable
         if (!File.Exists(path)) throw new BatException(path, "results file not found");
         var rows = new List<ResultRow>();
         // Strict UTF-8, and whatever the CSV parser throws on a broken file, as one error naming it.
-        Bat.Data.CsvFiles.Guard(path, () =>
+        StrictUtf8.GuardCsv(path, () =>
         {
             using var text = new StreamReader(path);
             using var csv = CsvReader.Create(text, Csv.ReaderOptions with { HasHeader = false }, leaveOpen: false);

@@ -58,7 +58,7 @@ public static class AudioSetBuilder
             var segments = Path.GetFullPath(source.SegmentsCsv);
             if (!File.Exists(segments)) throw new BatException(segments, "segment list not found");
             var root = Path.GetFullPath(audioRoot ?? Path.GetDirectoryName(segments)!);
-            CsvFiles.Guard(segments, () =>
+            StrictUtf8.GuardCsv(segments, () =>
             {
                 using var csv = CsvReader.FromFile(segments, SegmentOptions);
                 while (csv.Read())

@@ -40,7 +40,7 @@ internal static class BuilderUtil
     public static void ReadCsv(string path, IReadOnlyList<string> columns, Action<CsvReader, int> row)
     {
         if (!File.Exists(path)) throw new BatException(path, "file not found");
-        CsvFiles.Guard(path, () =>
+        StrictUtf8.GuardCsv(path, () =>
         {
             using var csv = CsvReader.FromFile(path, CsvFiles.ReaderOptions);
             var header = csv.Headers;
