@@ -49,6 +49,8 @@ public static class PretrainCommands
                 throw new BatException("--frontend", $"unknown frontend '{v.Frontend}' (expected {string.Join("|", FrontendConfig.Kinds)})");
             var encoder = chosen.Encoder;
             string manifestPath = parse.GetValue(manifest)!, runDir = parse.GetValue(output)!;
+            Preflight.EnsureWritable(runDir);
+            if (parse.GetValue(cache) is { } cacheDir) Preflight.EnsureWritable(cacheDir);
             bool isResume = parse.GetValue(resume);
             // A resumed run keeps the frontend (and its measured constants) it started with.
             var savedConfig = isResume ? PretrainRun.SavedConfig(runDir) : null;

@@ -15,7 +15,7 @@ public enum UtteranceWeighting { Fairseq, Equal }
 /// Everything a bootstrap pre-training run depends on (docs/method.md section 3), saved as RUN/config.json.
 /// Defaults are the paper's (EAT/BAT on AS-2M) unless a comment says otherwise.
 /// </summary>
-public sealed record PretrainConfig
+public sealed record PretrainConfig : IValidated
 {
     public string Preset { get; init; } = "tiny";
     /// <summary>Variant name (eat, bat-cnn, bat, ...) for reports; the fields below are what matters.</summary>
@@ -70,14 +70,24 @@ public sealed record PretrainConfig
 
     public void Validate()
     {
+        if (Preset is null || Variant is null || Encoder is null || Decoder is null || Frontend is null || TrainedOn is null)
+            throw new BatException("pretrain config", "a section or field is null");
         Encoder.Validate();
+        Frontend.Validate();
         if (Frontend.MelBins != Encoder.MelBins)
             throw new BatException("pretrain config", $"frontend gives {Frontend.MelBins} mel bins, the encoder expects {Encoder.MelBins}");
         if (!Enum.IsDefined(Targets)) throw new BatException("pretrain config", $"targets must be ffn|eob, not {Targets}");
         if (!Enum.IsDefined(UtteranceWeighting))
             throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not {UtteranceWeighting}");
+        if (Decoder.Depth is < 1 or > 64 || Decoder.Dim is < 0 or > 4096 || Decoder.Heads is < 1 or > 256 || Decoder.MlpRatio is < 1 or > 16
+            || Decoder.Groups < 1 || Decoder.Kernel is < 1 or > 15)
+            throw new BatException("pretrain config", "a decoder size is out of range");
         if (!Enum.IsDefined(Decoder.Kind)) throw new BatException("pretrain config", $"decoder must be cnn|vit, not {Decoder.Kind}");
         if (Steps < 1 || Batch < 1 || Clones < 1) throw new BatException("pretrain config", "steps, batch and clones must be positive");
         if (KeepRatio is <= 0 or >= 1) throw new BatException("pretrain config", $"keep ratio must be in (0, 1), not {KeepRatio}");
+        if (MaskBlock < 1 || CheckpointEvery < 0 || LogEvery < 1 || WarmupSteps < 0 || EmaAnnealSteps < 0)
+            throw new BatException("pretrain config", "mask block and log interval must be positive, checkpoint interval, warm-up and EMA steps not negative");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate) || EmaStart is < 0 or > 1 || EmaEnd is < 0 or > 1)
+            throw new BatException("pretrain config", $"learning rate {LearningRate} must be positive and finite, EMA decays in [0, 1]");
     }
 }

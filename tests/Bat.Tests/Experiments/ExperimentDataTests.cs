@@ -14,7 +14,7 @@ public class ExperimentDataTests
     {
         var entries = splits.Select((split, i) => new ManifestEntry($"audio/{name}-{i}.wav", [i % 2 == 0 ? "yes" : "no"], split)).ToList();
         if (writeAudio)
-            foreach (var e in entries) TestAudio.WritePcm16(Path.Combine(folder, e.Path), TestAudio.Sine(440, 0.1, 16000), 16000);
+            foreach (var e in entries) TestAudio.WritePcm16(Path.Combine(folder, e.Path), TestAudio.ToneFor(e.Path, 0.1, 16000), 16000);
         var csv = Path.Combine(folder, name + ".csv");
         Manifest.Save(csv, Words, entries);
         return csv;
