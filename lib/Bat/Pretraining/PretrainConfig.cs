@@ -22,6 +22,12 @@ public sealed record PretrainConfig
 
     /// <summary>"ffn": teacher MLP outputs before residual/LN (EAT); "eob": end-of-block outputs (BAT).</summary>
     public string Targets { get; init; } = "ffn";
+    /// <summary>
+    /// Subtract the batch's mean target at each patch position before the loss (Targets.CentreOverPositions).
+    /// Off in both papers. On for the CPU presets: there the teacher's targets are mostly the position signal
+    /// (see docs and notebook 02's collapse check), and centring leaves only what tells clips apart.
+    /// </summary>
+    public bool CentreTargets { get; init; }
     /// <summary>Weight of the utterance (CLS) term; 1 in both papers.</summary>
     public double UtteranceLambda { get; init; } = 1.0;
     /// <summary>"fairseq" (EAT: utterance term summed over the S = batch x clones rows) or "equal" (BAT: mean). See UfoLoss.</summary>
@@ -69,7 +75,8 @@ public sealed record PretrainConfig
         if (UtteranceWeighting is not ("fairseq" or "equal"))
             throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not '{UtteranceWeighting}'");
         if (Decoder.Kind is not ("cnn" or "vit")) throw new BatException("pretrain config", $"decoder must be cnn|vit, not '{Decoder.Kind}'");
-        if (Steps < 1 || Batch < 1 || Clones < 1) throw new BatException("pretrain config", "steps, batch and clones must be positive");
+        if (Steps < 0 || Batch < 1 || Clones < 1) throw new BatException("pretrain config", "steps must be 0 or more (0: the untrained control), batch and clones positive");
+        if (CentreTargets && Batch < 2) throw new BatException("pretrain config", "centred targets need a batch of at least 2 clips");
         if (KeepRatio is <= 0 or >= 1) throw new BatException("pretrain config", $"keep ratio must be in (0, 1), not {KeepRatio}");
     }
 }
