@@ -154,7 +154,7 @@ public static class ProbeExperiment
     {
         var source = CheckpointSource.Resolve(checkpoint);
         var manifest = Manifest.Load(manifestCsv);
-        string? validation = ValidationNames.FirstOrDefault(manifest.Splits.Contains);
+        string? validation = ValidationSplit(manifest);
         foreach (var required in new[] { TrainSplit, TestSplit })
             if (!manifest.Splits.Contains(required))
                 throw new BatException(manifestCsv, $"probing needs a '{required}' split (splits: {string.Join(", ", manifest.Splits)})");
@@ -200,7 +200,11 @@ public static class ProbeExperiment
         return tensor(values, entries.Count, manifest.Task.NumClasses);
     }
 
-    static (FeatureSplit Train, FeatureSplit Valid) CarveValidation(FeatureSplit train, int seed)
+    /// <summary>The manifest's validation split (valid, validation, val or dev), or null when it has none.</summary>
+    public static string? ValidationSplit(Manifest manifest) => ValidationNames.FirstOrDefault(manifest.Splits.Contains);
+
+    /// <summary>A seeded 15 % of train as the validation set, for a manifest without one (never the test split).</summary>
+    internal static (FeatureSplit Train, FeatureSplit Valid) CarveValidation(FeatureSplit train, int seed)
     {
         var order = Enumerable.Range(0, train.Count).ToArray();
         new Random(seed).Shuffle(order);
