@@ -40,13 +40,13 @@ public static class LogMelBaseline
         using var trainStats = Statistics(ProbeExperiment.TrainSplit);
         using var mean = trainStats.mean([0], keepdim: true);
         using var std = trainStats.std(0, unbiased: false, keepdim: true).clamp_min(1e-6);
-        FeatureSplit Split(string split, Tensor? stats = null)
+        EmbeddingSplit Split(string split, Tensor? stats = null)
         {
             using var raw = stats is null ? Statistics(split) : null;
             var z = (stats ?? raw!).sub(mean).div(std);                                      // (N, 2M)
             var cls = z.unsqueeze(1);                                                          // (N, 1, 2M): one "layer"
             var patches = zeros(cls.shape[0], 1, 0, cls.shape[2]);                            // no patch tokens
-            return new FeatureSplit(new TensorFeatureSource(cls, patches), ProbeExperiment.Targets(manifest, split));
+            return new EmbeddingSplit(new TensorEmbeddingSource(cls, patches), ProbeExperiment.Targets(manifest, split));
         }
         var train = Split(ProbeExperiment.TrainSplit, trainStats);
         var validationName = ProbeExperiment.ValidationSplit(manifest);
