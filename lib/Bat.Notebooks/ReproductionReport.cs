@@ -14,7 +14,7 @@ namespace Bat.Notebooks;
 public static class ReproductionReport
 {
     /// <summary>Our probes in the order of the paper's Table 5 (plus the baselines it discusses).</summary>
-    static readonly string[] ProbeOrder = ["lp", "layer-lp", "lcgp", "h2t", "pb", "cgp-nocls", "cgp", "finetune"];
+    static readonly string[] ProbeOrder = ["lp", "layer-lp", "lcgp", "h2t", "pb", "cgp-nocls", "cgp", "finetune", Bat.Probing.LogMelBaseline.Name];
 
     public static string Render(string outDir, ReproduceOptions options, string? failedNotebook, string? error, TimeSpan elapsed)
     {
@@ -44,6 +44,7 @@ public static class ReproductionReport
 
         var results = LoadResults(outDir);
         AppendHeadline(html, results, options.Data);
+        AppendControlMargins(html, results);
         AppendPrototypeSweep(html, results);
         AppendLayerPeaks(html, results);
         AppendCsvList(html, outDir);
@@ -84,7 +85,7 @@ public static class ReproductionReport
     static void AppendHeadline(StringBuilder html, IReadOnlyList<ResultRow> results, string data)
     {
         html.Append("<h2>Headline numbers (Table 5 at our scale)</h2>");
-        var table5 = MainMetric(results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal)));
+        var table5 = MainMetric.Select(results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal)));
         if (table5.Count == 0)
         {
             html.Append("<p>No Table 5 results yet (notebook 03 writes them).</p>");
@@ -94,7 +95,8 @@ public static class ReproductionReport
         html.Append("<table><tr><th>source</th><th>dataset</th><th>model</th><th>metric</th>");
         foreach (var p in probes) html.Append($"<th>{E(p)}</th>");
         html.Append("</tr>");
-        foreach (var group in table5.GroupBy(r => (r.Dataset, r.Model, r.Metric)).OrderBy(g => g.Key.Dataset, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal))
+        foreach (var group in table5.GroupBy(r => (r.Dataset, r.Model, r.Metric)).OrderBy(g => g.Key.Dataset, StringComparer.Ordinal)
+                     .ThenBy(g => g.Key.Model == ControlMargins.Control ? 0 : 1).ThenBy(g => g.Key.Model, StringComparer.Ordinal))
         {
             html.Append($"<tr><td>ours</td><td>{E(group.Key.Dataset)}</td><td>{E(group.Key.Model)}</td><td>{E(group.Key.Metric)}</td>");
             foreach (var p in probes)
@@ -116,10 +118,30 @@ public static class ReproductionReport
                     "on GPUs. Compare the ordering of the probes and the gap between them, not the values.</p>");
     }
 
+    /// <summary>
+    /// Every pre-trained score read against the untrained control (same probe, same task): the margin, and in
+    /// words whether it is beyond the test set's noise. Pre-training is worth only what this table shows.
+    /// </summary>
+    static void AppendControlMargins(StringBuilder html, IReadOnlyList<ResultRow> results)
+    {
+        var margins = ControlMargins.From(results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal)));
+        if (margins.Count == 0) return;
+        html.Append("<h2>Margin over the untrained control</h2><p>Each score minus the same probe's score on the untrained " +
+                    "encoder (same shape and seed, no update). Noise: two standard errors of a proportion on the test clips.</p>" +
+                    "<table><tr><th>dataset</th><th>model</th><th>probe</th><th>metric</th><th>score</th><th>untrained</th><th>margin</th></tr>");
+        foreach (var m in margins)
+            html.Append($"<tr><td>{E(m.Dataset)}</td><td>{E(m.Model)}</td><td>{E(m.Probe)}</td><td>{E(m.Metric)}</td>" +
+                        $"<td class=\"n\">{m.Score.ToString("F2", CultureInfo.InvariantCulture)}</td><td class=\"n\">{m.Control.ToString("F2", CultureInfo.InvariantCulture)}</td>" +
+                        $"<td class=\"n{(m.WithinNoise ? "" : m.Margin > 0 ? " ok" : " fail")}\">{E(m.Verdict)}</td></tr>");
+        int within = margins.Count(m => m.WithinNoise), below = margins.Count(m => !m.WithinNoise && m.Margin < 0);
+        html.Append($"</table><p>{margins.Count - within - below} of {margins.Count} scores are above the untrained control beyond noise, " +
+                    $"{within} are within noise of it (no evidence that pre-training helped), {below} are below it beyond noise.</p>");
+    }
+
     /// <summary>Figure 2 at our scale: CGP score for each K (mean over seeds), one line per checkpoint.</summary>
     static void AppendPrototypeSweep(StringBuilder html, IReadOnlyList<ResultRow> results)
     {
-        var sweep = MainMetric(results.Where(r => r.Experiment.EndsWith("k-sweep", StringComparison.Ordinal) && r.K is not null));
+        var sweep = MainMetric.Select(results.Where(r => r.Experiment.EndsWith("k-sweep", StringComparison.Ordinal) && r.K is not null));
         if (sweep.Count == 0) return;
         var ks = sweep.Select(r => r.K!.Value).Distinct().Order().ToList();
         html.Append("<h2>Figure 2 at our scale: CGP score vs number of prototypes K</h2><table><tr><th>model</th><th>metric</th>");
@@ -150,7 +172,7 @@ public static class ReproductionReport
                     "<th>best per-block LP (block / depth)</th><th>largest CGP gate (block / depth)</th><th>paper (ViT-B, 12 blocks)</th></tr>");
         foreach (var model in layerwise.Select(r => r.Model).Distinct().Order(StringComparer.Ordinal))
         {
-            var lp = MainMetric(layerwise.Where(r => r.Model == model && r.Probe == "layer-lp"))
+            var lp = MainMetric.Select(layerwise.Where(r => r.Model == model && r.Probe == "layer-lp"))
                 .GroupBy(r => r.Layer!.Value).Select(g => (Layer: g.Key, Value: g.Average(r => r.Value))).ToList();
             var gate = layerwise.Where(r => r.Model == model && r.Probe == "cgp" && r.Metric == "gate")
                 .GroupBy(r => r.Layer!.Value).Select(g => (Layer: g.Key, Value: g.Average(r => r.Value))).ToList();
@@ -167,17 +189,6 @@ public static class ReproductionReport
             html.Append($"<tr><td>{E(model)}</td><td class=\"n\">{E(Peak(lp))}</td><td class=\"n\">{E(Peak(gate))}</td><td class=\"paper\">{E(paper)}</td></tr>");
         }
         html.Append("</table>");
-    }
-
-    /// <summary>
-    /// The rows of each dataset's main metric: accuracy where the task reports it (single-label tasks, which
-    /// also report mAP), else mAP. Mixing the two would average unlike numbers.
-    /// </summary>
-    static List<ResultRow> MainMetric(IEnumerable<ResultRow> rows)
-    {
-        var scored = rows.Where(r => r.Metric is "map" or "accuracy").ToList();
-        var accuracyTasks = scored.Where(r => r.Metric == "accuracy").Select(r => r.Dataset).ToHashSet();
-        return scored.Where(r => r.Metric == (accuracyTasks.Contains(r.Dataset) ? "accuracy" : "map")).ToList();
     }
 
     /// <summary>Our variant names -> the paper's model names (the BAT variants map to BAT, the EAT-style one to EAT).</summary>

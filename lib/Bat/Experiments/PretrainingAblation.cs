@@ -2,6 +2,8 @@ using System.Globalization;
 using Bat.Data;
 using Bat.Frontends;
 using Bat.Pretraining;
+using Bat.Probing;
+using Bat.Training;
 
 namespace Bat.Experiments;
 
@@ -23,7 +25,7 @@ public static class PretrainingAblation
     {
         var layout = new OutputLayout(outDir);
         var encoder = preset.Encoder;
-        var chosen = (variants ?? PretrainVariant.Ablation.Select(v => v.Name)).Select(PretrainVariant.Named).ToList();
+        var chosen = (variants ?? PretrainVariant.WithControl.Select(v => v.Name)).Select(PretrainVariant.Named).ToList();
         var manifest = data.PretrainManifest;
         var trainedOn = Bat.Data.Manifest.Fingerprint(manifest);
         var clipsByFrontend = new Dictionary<string, IClipSource>(); // featurize once per frontend, share across variants
@@ -64,16 +66,53 @@ public static class PretrainingAblation
     public static string WriteSummary(string outDir, IReadOnlyList<Outcome> outcomes)
     {
         var path = new OutputLayout(outDir).PretrainSummary;
-        var lines = new List<string> { "variant,description,steps,loss,frame_loss,utterance_loss,clips_per_s,peak_rss_mb" };
+        var lines = new List<string> { "variant,description,steps,loss,frame_loss,utterance_loss,content_share,clips_per_s,peak_rss_mb" };
         foreach (var o in outcomes)
         {
             var last = o.Last;
             string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
             lines.Add(string.Join(",", o.Variant.Name, $"\"{o.Variant.Description}\"", last?.Step ?? 0, F(last?.Loss ?? double.NaN),
-                F(last?.FrameLoss ?? double.NaN), F(last?.UtteranceLoss ?? double.NaN), F(o.ClipsPerSecond),
+                F(last?.FrameLoss ?? double.NaN), F(last?.UtteranceLoss ?? double.NaN), F(last?.ContentShare ?? double.NaN), F(o.ClipsPerSecond),
                 F(o.Metrics.Count > 0 ? o.Metrics.Max(m => m.RssMb) : double.NaN)));
         }
         AtomicFile.WriteAllText(path, string.Join("\n", lines) + "\n");
         return path;
     }
+
+    /// <summary>One point of a learning curve: a probe's test score on one checkpoint of a run (step 0: the untrained control).</summary>
+    public sealed record LearningPoint(string Variant, long Step, string Metric, double Score);
+
+    /// <summary>
+    /// Whether pre-training teaches the encoder anything, as it happens: the linear probe (or another frozen probe)
+    /// on the primary task for the untrained control (step 0) and for every checkpoint each variant's run kept.
+    /// Rows go to {outDir}/pretrain/learning-curve.csv (variant,step,probe,metric,value). A curve that does not rise
+    /// above its step-0 point means the updates did not make the features any better for the task.
+    /// </summary>
+    public static IReadOnlyList<LearningPoint> LearningCurve(Preset preset, string outDir, ExperimentData data, IEnumerable<string> variants,
+        string probe = "lp", int seed = 0)
+    {
+        var layout = new OutputLayout(outDir);
+        var manifest = data.PrimaryTask;
+        var config = preset.Probing with { Seed = seed };
+        var points = new List<LearningPoint>();
+        void Score(string variant, CheckpointSource checkpoint, long step)
+        {
+            using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
+            var run = ProbeExperiment.Run(session.Task, probe, preset.Prototypes, config);
+            points.Add(new LearningPoint(variant, step, run.SelectionMetric, run.Test[run.SelectionMetric]));
+        }
+        var control = layout.RequirePretrainRun(PretrainVariant.Untrained.Name);
+        Score(PretrainVariant.Untrained.Name, CheckpointSource.Resolve(control), 0);
+        foreach (var variant in variants)
+            foreach (var file in Checkpoint.All(layout.RequirePretrainRun(variant)).Reverse())   // oldest first
+                Score(variant, CheckpointSource.Resolve(file), StepOf(file));
+        var lines = new List<string> { "variant,step,probe,metric,value" };
+        lines.AddRange(points.Select(p => FormattableString.Invariant($"{p.Variant},{p.Step},{probe},{p.Metric},{p.Score:R}")));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "pretrain", "learning-curve.csv"), string.Join("\n", lines) + "\n");
+        return points;
+    }
+
+    /// <summary>The update count in a checkpoint's name (Checkpoint.PathFor: step-000100.pt -> 100).</summary>
+    static long StepOf(string checkpointPath) =>
+        long.Parse(Path.GetFileNameWithoutExtension(checkpointPath)["step-".Length..], System.Globalization.CultureInfo.InvariantCulture);
 }
