@@ -30,7 +30,7 @@ public static class ControlMargins
     public static IReadOnlyList<ControlMargin> From(IEnumerable<ResultRow> rows)
     {
         var all = rows.ToList();
-        var main = MainMetric.Select(all);
+        var main = Headlines.MainMetric(all);
         var scores = main.GroupBy(r => (r.Dataset, r.Model, r.Probe, r.Metric))
             .ToDictionary(g => g.Key, g => g.Average(r => r.Value));
         var support = all.Where(r => r.Metric == "support" && r.Layer is null)

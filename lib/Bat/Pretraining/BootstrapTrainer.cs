@@ -25,7 +25,7 @@ public sealed class TensorClipSource(Tensor features) : IClipSource
     }
 }
 
-/// <summary>One update's numbers. ContentShare: the collapse check of the teacher's targets (Targets.ContentShare).</summary>
+/// <summary>One update's numbers. ContentShare: the collapse check of the teacher's targets (TeacherTargets.ContentShare).</summary>
 public sealed record StepResult(long Step, double Loss, double FrameLoss, double UtteranceLoss, double LearningRate, double EmaDecay, double ContentShare);
 
 /// <summary>Accumulated seconds per phase of the step, for `bat bench pretrain`.</summary>
@@ -60,7 +60,7 @@ public sealed class BootstrapTrainer : IDisposable
     readonly AdamW optimizer;
     readonly MaskSpec maskSpec;
     readonly Device device;
-    (long Epoch, int[] Order) epochOrder = (-1, []);
+    EpochShuffler? shuffler;
 
     public BootstrapTrainer(PretrainConfig config, Device? device = null)
     {
@@ -91,22 +91,12 @@ public sealed class BootstrapTrainer : IDisposable
         return (int)((z ^ (z >> 31)) & 0x7FFFFFFF);
     }
 
-    /// <summary>Clip indices of a step: epoch-wise permutations of the data set, fixed by (seed, epoch).</summary>
+    /// <summary>Clip indices of a step: epoch-wise permutations of the data set, each fixed by (seed, epoch), so
+    /// that a resumed run draws the same clips.</summary>
     internal int[] BatchIndices(long step, int count)
     {
-        var indices = new int[Config.Batch];
-        for (int j = 0; j < Config.Batch; j++)
-        {
-            long position = step * Config.Batch + j, epoch = position / count;
-            if (epochOrder.Epoch != epoch)
-            {
-                var order = Enumerable.Range(0, count).ToArray();
-                new Random(StepSeed(Config.Seed, epoch, 1)).Shuffle(order);
-                epochOrder = (epoch, order);
-            }
-            indices[j] = epochOrder.Order[position % count];
-        }
-        return indices;
+        shuffler ??= new EpochShuffler(count, (epoch, order) => new Random(StepSeed(Config.Seed, epoch, 1)).Shuffle(order));
+        return shuffler.Batch(step * Config.Batch, Config.Batch);
     }
 
     public StepResult TrainStep(IClipSource data, StepTimings? timings = null)
@@ -133,10 +123,10 @@ public sealed class BootstrapTrainer : IDisposable
         double contentShare;
         using (no_grad())
         {
-            using var teacherOut = Teacher.Forward(x, returnFfn: Config.Targets == "ffn");
-            var perClip = Targets.Build(Config.Targets == "ffn" ? teacherOut.FfnOutputs! : teacherOut.Layers); // (B, N, D)
-            contentShare = Targets.ContentShare(perClip); // of the teacher's own targets, before any centring
-            if (Config.CentreTargets) perClip = Targets.CentreOverPositions(perClip);
+            using var teacherOut = Teacher.Forward(x, returnFfn: Config.Targets == TeacherTargetKind.Ffn);
+            var perClip = TeacherTargets.Build(Config.Targets == TeacherTargetKind.Ffn ? teacherOut.FfnOutputs! : teacherOut.Layers); // (B, N, D)
+            contentShare = TeacherTargets.ContentShare(perClip); // of the teacher's own targets, before any centring
+            if (Config.CentreTargets) perClip = TeacherTargets.CentreOverPositions(perClip);
             targets = perClip.repeat_interleave(clones, dim: 0);
         }
         if (timings is not null) timings.Teacher += Lap();
@@ -158,7 +148,7 @@ public sealed class BootstrapTrainer : IDisposable
         loss.Total.backward();
         if (timings is not null) timings.Backward += Lap();
         if (Config.ClipNorm > 0) nn.utils.clip_grad_norm_(optimizer.Parameters, Config.ClipNorm);
-        double lr = LearningRate.At(Step, Config.LearningRate, Config.WarmupSteps, Config.Steps);
+        double lr = LearningRateSchedule.WarmupCosine(Step, Config.LearningRate, Config.WarmupSteps, Config.Steps);
         optimizer.Step(lr);
         if (timings is not null) timings.Optimizer += Lap();
         double decay = Ema.Decay(Step, Config.EmaStart, Config.EmaEnd, Config.EmaAnnealSteps);

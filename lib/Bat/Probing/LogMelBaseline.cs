@@ -46,7 +46,7 @@ public static class LogMelBaseline
             var z = (stats ?? raw!).sub(mean).div(std);                                      // (N, 2M)
             var cls = z.unsqueeze(1);                                                          // (N, 1, 2M): one "layer"
             var patches = zeros(cls.shape[0], 1, 0, cls.shape[2]);                            // no patch tokens
-            return new EmbeddingSplit(new TensorEmbeddingSource(cls, patches), ProbeExperiment.Targets(manifest, split));
+            return new EmbeddingSplit(new TensorEmbeddingSource(cls, patches), manifest.LabelMatrix(manifest.Split(split)));
         }
         var train = Split(ProbeExperiment.TrainSplit, trainStats);
         var validationName = ProbeExperiment.ValidationSplit(manifest);
