@@ -30,7 +30,7 @@ public sealed record PretrainVariant(string Name, string Frontend, TeacherTarget
     /// update (a step-0 checkpoint). A pre-trained variant is worth only its margin over this row.
     /// </summary>
     public static readonly PretrainVariant Untrained =
-        new("untrained", "bat", "eob", true, "vit", "equal", "control: BAT's shape and seed, initial weights, no update");
+        new("untrained", "bat", TeacherTargetKind.Eob, true, DecoderKind.Vit, UtteranceWeighting.Equal, "control: BAT's shape and seed, initial weights, no update");
 
     /// <summary>The control first, then the ablation in order: what notebook 02 trains.</summary>
     public static IReadOnlyList<PretrainVariant> WithControl { get; } = [Untrained, .. Ablation];
