@@ -41,6 +41,7 @@ public static class ReproductionReport
 
         var results = Headlines.LoadResults(outDir);
         AppendHeadline(html, results, options.Data);
+        AppendControlMargins(html, results);
         AppendPrototypeSweep(html, results);
         AppendLayerPeaks(html, results);
         AppendCsvList(html, outDir);
@@ -83,6 +84,26 @@ public static class ReproductionReport
     }
 
     /// <summary>Figure 2 at our scale: CGP score for each K (mean over seeds), one line per checkpoint.</summary>
+    /// <summary>
+    /// Every pre-trained score read against the untrained control (same probe, same task): the margin, and in
+    /// words whether it is beyond the test set's noise. Pre-training is worth only what this table shows.
+    /// </summary>
+    static void AppendControlMargins(StringBuilder html, IReadOnlyList<ResultRow> results)
+    {
+        var margins = Headlines.SelectControlMargins(results);
+        if (margins.Count == 0) return;
+        html.Append("<h2>Margin over the untrained control</h2><p>Each score minus the same probe's score on the untrained " +
+                    "encoder (same shape and seed, no update). Noise: two standard errors of a proportion on the test clips.</p>" +
+                    "<table><tr><th>dataset</th><th>model</th><th>probe</th><th>metric</th><th>score</th><th>untrained</th><th>margin</th></tr>");
+        foreach (var m in margins)
+            html.Append($"<tr><td>{E(m.Dataset)}</td><td>{E(m.Model)}</td><td>{E(m.Probe)}</td><td>{E(m.Metric)}</td>" +
+                        $"<td class=\"n\">{m.Score.ToString("F2", CultureInfo.InvariantCulture)}</td><td class=\"n\">{m.Control.ToString("F2", CultureInfo.InvariantCulture)}</td>" +
+                        $"<td class=\"n{(m.WithinNoise ? "" : m.Margin > 0 ? " ok" : " fail")}\">{E(m.Verdict)}</td></tr>");
+        int within = margins.Count(m => m.WithinNoise), below = margins.Count(m => !m.WithinNoise && m.Margin < 0);
+        html.Append($"</table><p>{margins.Count - within - below} of {margins.Count} scores are above the untrained control beyond noise, " +
+                    $"{within} are within noise of it (no evidence that pre-training helped), {below} are below it beyond noise.</p>");
+    }
+
     static void AppendPrototypeSweep(StringBuilder html, IReadOnlyList<ResultRow> results)
     {
         if (Headlines.SelectPrototypeSweep(results) is not { } sweep) return;

@@ -11,6 +11,7 @@ public static class BenchCommands
         bench.Subcommands.Add(FrontendCommands.Bench());
         bench.Subcommands.Add(PretrainCommands.Bench());
         bench.Subcommands.Add(ProbeCommands.Bench());
+        bench.Subcommands.Add(LearnBenchCommand.Create());
         return bench;
     }
 }

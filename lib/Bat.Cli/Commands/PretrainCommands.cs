@@ -28,9 +28,19 @@ public static class PretrainCommands
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest good checkpoint." };
         var every = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (0: only at the end and on Ctrl-C)." };
         var cache = new Option<string?>("--cache") { Description = "Folder to cache features in between runs." };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default: the preset's plan)." };
+        var warmup = new Option<int?>("--warmup") { Description = "Warm-up updates (default: the preset's plan)." };
+        var emaStart = new Option<double?>("--ema-start") { Description = "EMA decay at the first update." };
+        var emaEnd = new Option<double?>("--ema-end") { Description = "EMA decay after --ema-anneal updates." };
+        var emaAnneal = new Option<int?>("--ema-anneal") { Description = "Updates over which the EMA decay goes from start to end." };
+        var positionScale = new Option<double?>("--position-scale") { Description = "Factor on the fixed sin-cos position table (papers: 1)." };
+        var centre = new Option<bool?>("--centre-targets") { Description = "Subtract the batch's mean target per patch position: true|false (papers: false)." };
+        var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of the input (default: the preset's encoder)." };
+        var frames = new Option<int?>("--frames") { Description = "Frames per training clip (default: the preset's encoder)." };
         var command = new Command("pretrain", "Bootstrap pre-training (EAT -> BAT ablation variants) on a manifest's train split.")
         {
             preset, manifest, output, variant, steps, batch, clones, decoder, frontend, targets, gated, weighting, seed, resume, every, cache,
+            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, melBins, frames,
         };
         command.SetGuardedAction(parse =>
         {
@@ -47,7 +57,12 @@ public static class PretrainCommands
             };
             if (!FrontendConfig.Kinds.Contains(v.Frontend))
                 throw new BatException("--frontend", $"unknown frontend '{v.Frontend}' (expected {string.Join("|", FrontendConfig.Kinds)})");
-            var encoder = chosen.Encoder;
+            var encoder = chosen.Encoder with
+            {
+                MelBins = parse.GetValue(melBins) ?? chosen.Encoder.MelBins,
+                Frames = parse.GetValue(frames) ?? chosen.Encoder.Frames,
+                PositionScale = parse.GetValue(positionScale) ?? chosen.Encoder.PositionScale,
+            };
             string manifestPath = parse.GetValue(manifest)!, runDir = parse.GetValue(output)!;
             Preflight.EnsureWritable(runDir);
             if (parse.GetValue(cache) is { } cacheDir) Preflight.EnsureWritable(cacheDir);
@@ -57,8 +72,16 @@ public static class PretrainCommands
             var frontendConfig = savedConfig?.Frontend.Kind == v.Frontend
                 ? savedConfig.Frontend
                 : PretrainData.FrontendFor(v.Frontend, encoder.MelBins, encoder.Frames, manifestPath);
-            var config = v.Config(chosen, frontendConfig, parse.GetValue(seed)) with
+            var planned = v.Config(chosen, frontendConfig, parse.GetValue(seed));
+            var config = planned with
             {
+                Encoder = encoder with { Gated = v.Gated },
+                LearningRate = parse.GetValue(lr) ?? planned.LearningRate,
+                WarmupSteps = parse.GetValue(warmup) ?? planned.WarmupSteps,
+                EmaStart = parse.GetValue(emaStart) ?? planned.EmaStart,
+                EmaEnd = parse.GetValue(emaEnd) ?? planned.EmaEnd,
+                EmaAnnealSteps = parse.GetValue(emaAnneal) ?? planned.EmaAnnealSteps,
+                CentreTargets = parse.GetValue(centre) ?? planned.CentreTargets,
                 Variant = v == named ? named.Name : "custom", // an overridden variant is no longer the named one
                 TrainedOn = Manifest.Fingerprint(manifestPath),
                 Steps = parse.GetValue(steps) ?? plan.Steps,

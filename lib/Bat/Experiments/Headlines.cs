@@ -11,7 +11,7 @@ namespace Bat.Experiments;
 public static class Headlines
 {
     /// <summary>Our probes in the order of the paper's Table 5 (plus the baselines it discusses).</summary>
-    public static readonly IReadOnlyList<string> ProbeOrder = ["lp", "layer-lp", "lcgp", "h2t", "pb", "cgp-nocls", "cgp", "finetune"];
+    public static readonly IReadOnlyList<string> ProbeOrder = ["lp", "layer-lp", "lcgp", "h2t", "pb", "cgp-nocls", "cgp", "finetune", Bat.Probing.LogMelBaseline.Name];
 
     /// <summary>One line of our Table 5: a dataset and model, the mean score of each probe that ran.</summary>
     public sealed record Table5Line(string Dataset, string Model, string Metric, IReadOnlyDictionary<string, double> ByProbe);
@@ -21,6 +21,10 @@ public static class Headlines
 
     /// <summary>Table 5 at our scale: the probes that ran (in <see cref="ProbeOrder"/>), our lines, the paper's lines.</summary>
     public sealed record Table5(IReadOnlyList<string> Probes, IReadOnlyList<Table5Line> Ours, IReadOnlyList<PaperLine> Paper);
+
+    /// <summary>Every pre-trained Table 5 score against the untrained control's (<see cref="ControlMargins"/>); empty when there are none.</summary>
+    public static IReadOnlyList<ControlMargin> SelectControlMargins(IReadOnlyList<ResultRow> results) =>
+        ControlMargins.From(results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal)));
 
     /// <summary>Figure 2 at our scale: the K values and, per checkpoint, the mean CGP score at each K (null where it did not run).</summary>
     public sealed record PrototypeSweep(IReadOnlyList<int> Ks, IReadOnlyList<(string Model, string Metric, double?[] ByK)> Lines);
@@ -57,7 +61,8 @@ public static class Headlines
         if (table5.Count == 0) return null;
         var probes = ProbeOrder.Where(p => table5.Any(r => r.Probe == p)).ToList();
         var ours = table5.GroupBy(r => (r.Dataset, r.Model, r.Metric))
-            .OrderBy(g => g.Key.Dataset, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal)
+            .OrderBy(g => g.Key.Dataset, StringComparer.Ordinal).ThenBy(g => g.Key.Model == ControlMargins.Control ? 0 : 1)
+            .ThenBy(g => g.Key.Model, StringComparer.Ordinal)
             .Select(g => new Table5Line(g.Key.Dataset, g.Key.Model, g.Key.Metric,
                 probes.Where(p => g.Any(r => r.Probe == p)).ToDictionary(p => p, p => g.Where(r => r.Probe == p).Average(r => r.Value))))
             .ToList();

@@ -23,7 +23,7 @@ public sealed record AttentionProfile(string Model, bool Gated, string Clip, dou
 public static class LayerwiseAnalysis
 {
     public const string Experiment = OutputLayout.LayerwiseExperiment;
-    public static readonly string[] Variants = ["eat", "bat-cnn", "bat"];
+    public static readonly string[] Variants = ["untrained", "eat", "bat-cnn", "bat"];
 
     public static string ResultsDir(string outDir) => new OutputLayout(outDir).Results(Experiment);
 

@@ -44,7 +44,7 @@ public sealed record Preset(
 
     /// <summary>Pre-training about 4 minutes for all variants (measured).</summary>
     public static Preset Tiny { get; } = new("tiny", EncoderConfig.Tiny, PaperVitDecoder with { Dim = 128, Heads = 4, Depth = 3 },
-        new PretrainPlan(Steps: 200, Batch: 8, Clones: 4, WarmupSteps: 20, EmaStart: 0.996, EmaEnd: 0.9995, EmaAnnealSteps: 200, CheckpointEvery: 100),
+        new PretrainPlan(Steps: 200, Batch: 8, Clones: 4, WarmupSteps: 20, EmaStart: 0.996, EmaEnd: 0.9995, EmaAnnealSteps: 200, CheckpointEvery: 50),
         SynthClips: 400, ProbeTrainingConfig.Tiny, FineTuneConfig.Tiny, Prototypes: 256, KGrid: Log2Grid(11), RequiredBytes: 2L << 30);
 
     public static Preset Small { get; } = new("small", EncoderConfig.Small, PaperVitDecoder with { Dim = 256, Heads = 8, Depth = 4 },

@@ -25,9 +25,21 @@ public sealed record PretrainVariant(string Name, string Frontend, TeacherTarget
         new("bat", "bat", TeacherTargetKind.Eob, true, DecoderKind.Vit, UtteranceWeighting.Equal, "+ ViT decoder = BAT"),
     ];
 
+    /// <summary>
+    /// The control every result is read against: BAT's shape, config and seed with its initial weights and no
+    /// update (a step-0 checkpoint). A pre-trained variant is worth only its margin over this row.
+    /// </summary>
+    public static readonly PretrainVariant Untrained =
+        new("untrained", "bat", TeacherTargetKind.Eob, true, DecoderKind.Vit, UtteranceWeighting.Equal, "control: BAT's shape and seed, initial weights, no update");
+
+    /// <summary>The control first, then the ablation in order: what notebook 02 trains.</summary>
+    public static IReadOnlyList<PretrainVariant> WithControl { get; } = [Untrained, .. Ablation];
+
+    public bool IsControl => Name == Untrained.Name;
+
     public static PretrainVariant Named(string name) =>
-        Ablation.FirstOrDefault(v => v.Name == name)
-        ?? throw new BatException("variant", $"unknown variant '{name}' (expected {string.Join("|", Ablation.Select(v => v.Name))})");
+        WithControl.FirstOrDefault(v => v.Name == name)
+        ?? throw new BatException("variant", $"unknown variant '{name}' (expected {string.Join("|", WithControl.Select(v => v.Name))})");
 
     /// <summary>The full run config for this variant under a preset (frontend: see PretrainData.FrontendFor).</summary>
     public PretrainConfig Config(Preset preset, FrontendConfig frontend, long seed = 0)
@@ -42,7 +54,7 @@ public sealed record PretrainVariant(string Name, string Frontend, TeacherTarget
             Decoder = DecoderFor(preset),
             Targets = Targets,
             UtteranceWeighting = UtteranceWeighting,
-            Steps = plan.Steps,
+            Steps = IsControl ? 0 : plan.Steps,
             Batch = plan.Batch,
             Clones = plan.Clones,
             WarmupSteps = plan.WarmupSteps,

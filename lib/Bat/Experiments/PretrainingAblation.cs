@@ -2,6 +2,8 @@ using System.Globalization;
 using Bat.Data;
 using Bat.Frontends;
 using Bat.Pretraining;
+using Bat.Probing;
+using Bat.Training;
 
 namespace Bat.Experiments;
 
@@ -20,14 +22,15 @@ public static class PretrainingAblation
     }
 
     /// <summary>One variant's line of pretrain/summary.csv: the last step's losses, mean throughput, peak RSS.</summary>
+    /// <param name="ContentShare">the last update's collapse check (docs/method.md section 7)</param>
     public sealed record SummaryRow(string Variant, string Description, long Steps, double Loss, double FrameLoss, double UtteranceLoss,
-        double ClipsPerSecond, double PeakRssMb);
+        double ContentShare, double ClipsPerSecond, double PeakRssMb);
 
     public static IReadOnlyList<Outcome> Run(Preset preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, long seed = 0)
     {
         var layout = new OutputLayout(outDir);
         var encoder = preset.Encoder;
-        var chosen = (variants ?? PretrainVariant.Ablation.Select(v => v.Name)).Select(PretrainVariant.Named).ToList();
+        var chosen = (variants ?? PretrainVariant.WithControl.Select(v => v.Name)).Select(PretrainVariant.Named).ToList();
         var manifest = data.PretrainManifest;
         var trainedOn = Bat.Data.Manifest.Fingerprint(manifest);
         var clipsByFrontend = new Dictionary<string, FileClipSource>(); // featurize once per frontend, share across variants
@@ -69,19 +72,56 @@ public static class PretrainingAblation
             throw new BatException(runDir, $"was pre-trained on {saved}, not on {trainedOn}: use another output folder for other data");
     }
 
-    /// <summary>One row per variant: final losses (the last step's), throughput, peak RSS.</summary>
+    /// <summary>One row per variant: final losses and content share (the last step's), throughput, peak RSS.</summary>
     public static IReadOnlyList<SummaryRow> Summary(IReadOnlyList<Outcome> outcomes) =>
         outcomes.Select(o => new SummaryRow(o.Variant.Name, o.Variant.Description, o.Last?.Step ?? 0, o.Last?.Loss ?? double.NaN,
-            o.Last?.FrameLoss ?? double.NaN, o.Last?.UtteranceLoss ?? double.NaN, o.ClipsPerSecond,
+            o.Last?.FrameLoss ?? double.NaN, o.Last?.UtteranceLoss ?? double.NaN, o.Last?.ContentShare ?? double.NaN, o.ClipsPerSecond,
             o.Metrics.Count > 0 ? o.Metrics.Max(m => m.RssMb) : double.NaN)).ToList();
 
     /// <summary>The <see cref="Summary"/> as {outDir}/pretrain/summary.csv.</summary>
     static void WriteSummary(string path, IReadOnlyList<Outcome> outcomes)
     {
         static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
-        var lines = new List<string> { "variant,description,steps,loss,frame_loss,utterance_loss,clips_per_s,peak_rss_mb" };
+        var lines = new List<string> { "variant,description,steps,loss,frame_loss,utterance_loss,content_share,clips_per_s,peak_rss_mb" };
         lines.AddRange(Summary(outcomes).Select(r => string.Join(",", r.Variant, $"\"{r.Description}\"", r.Steps, F(r.Loss),
-            F(r.FrameLoss), F(r.UtteranceLoss), F(r.ClipsPerSecond), F(r.PeakRssMb))));
+            F(r.FrameLoss), F(r.UtteranceLoss), F(r.ContentShare), F(r.ClipsPerSecond), F(r.PeakRssMb))));
         AtomicFile.WriteAllText(path, string.Join("\n", lines) + "\n");
     }
+
+    /// <summary>One point of a learning curve: a probe's test score on one checkpoint of a run (step 0: the untrained control).</summary>
+    public sealed record LearningPoint(string Variant, long Step, string Metric, double Score);
+
+    /// <summary>
+    /// Whether pre-training teaches the encoder anything, as it happens: the linear probe (or another frozen probe)
+    /// on the primary task for the untrained control (step 0) and for every checkpoint each variant's run kept.
+    /// Rows go to {outDir}/pretrain/learning-curve.csv (variant,step,probe,metric,value). A curve that does not rise
+    /// above its step-0 point means the updates did not make the features any better for the task.
+    /// </summary>
+    public static IReadOnlyList<LearningPoint> LearningCurve(Preset preset, string outDir, ExperimentData data, IEnumerable<string> variants,
+        string probe = "lp", int seed = 0)
+    {
+        var layout = new OutputLayout(outDir);
+        var manifest = data.PrimaryTask;
+        var config = preset.Probing with { Seed = seed };
+        var points = new List<LearningPoint>();
+        void Score(string variant, CheckpointSource checkpoint, long step)
+        {
+            using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
+            var run = ProbeExperiment.Run(session.Task, probe, preset.Prototypes, config);
+            points.Add(new LearningPoint(variant, step, run.SelectionMetric, run.Test[run.SelectionMetric]));
+        }
+        var control = layout.RequirePretrainRun(PretrainVariant.Untrained.Name);
+        Score(PretrainVariant.Untrained.Name, CheckpointSource.Resolve(control), 0);
+        foreach (var variant in variants)
+            foreach (var file in Checkpoint.All(layout.RequirePretrainRun(variant)).Reverse())   // oldest first
+                Score(variant, CheckpointSource.Resolve(file), StepOf(file));
+        var lines = new List<string> { "variant,step,probe,metric,value" };
+        lines.AddRange(points.Select(p => FormattableString.Invariant($"{p.Variant},{p.Step},{probe},{p.Metric},{p.Score:R}")));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "pretrain", "learning-curve.csv"), string.Join("\n", lines) + "\n");
+        return points;
+    }
+
+    /// <summary>The update count in a checkpoint's name (Checkpoint.PathFor: step-000100.pt -> 100).</summary>
+    static long StepOf(string checkpointPath) =>
+        long.Parse(Path.GetFileNameWithoutExtension(checkpointPath)["step-".Length..], System.Globalization.CultureInfo.InvariantCulture);
 }

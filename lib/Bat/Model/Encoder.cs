@@ -29,6 +29,11 @@ public sealed record EncoderConfig
     public bool Gated { get; init; }
     /// <summary>data2vec 2.0 uses 1e-6 in every LayerNorm of the encoder.</summary>
     public double LayerNormEps { get; init; } = 1e-6;
+    /// <summary>
+    /// Factor on the fixed sin-cos position table (1 in the papers). Below 1 the position signal no longer drowns
+    /// the patch embedding's output in a small, young encoder (the collapse check of notebook 02 measures it).
+    /// </summary>
+    public double PositionScale { get; init; } = 1.0;
     /// <summary>Time patches covered by the fixed position table (sliced per input): 512 = 81.92 s.</summary>
     public int MaxTimePatches { get; init; } = 512;
 
@@ -165,7 +170,9 @@ public sealed class Encoder : Module
         pre_norm = LayerNorm(d, config.LayerNormEps);
         blocks = new ModuleList<Block>(Enumerable.Range(0, config.Depth)
             .Select(_ => new Block(d, config.Heads, config.MlpRatio, config.Gated, config.LayerNormEps)).ToArray());
-        pos_table = SinCos2d(config.MaxTimePatches, config.GridFreq, d);
+        using (var table = SinCos2d(config.MaxTimePatches, config.GridFreq, d))
+        using (Scalar scale = config.PositionScale)   // kept alive for the call: see ScalarLifetimeGuardTests
+            pos_table = table.mul(scale);
         RegisterComponents();
         InitLinears(this);
     }

@@ -25,7 +25,8 @@ public sealed class TensorClipSource(Tensor features) : IClipSource
     }
 }
 
-public sealed record StepResult(long Step, double Loss, double FrameLoss, double UtteranceLoss, double LearningRate, double EmaDecay, double Seconds);
+/// <summary>One update's numbers. ContentShare: the collapse check of the teacher's targets (TeacherTargets.ContentShare).</summary>
+public sealed record StepResult(long Step, double Loss, double FrameLoss, double UtteranceLoss, double LearningRate, double EmaDecay, double ContentShare);
 
 /// <summary>Accumulated seconds per phase of the step, for `bat bench pretrain`.</summary>
 public sealed class StepTimings
@@ -119,11 +120,14 @@ public sealed class BootstrapTrainer : IDisposable
 
         // 2. Teacher targets from the full input, once per clip, repeated for the clones: (S, N, D).
         Tensor targets;
+        double contentShare;
         using (no_grad())
         {
             using var teacherOut = Teacher.Forward(x, returnFfn: Config.Targets == TeacherTargetKind.Ffn);
-            targets = TeacherTargets.Build(Config.Targets == TeacherTargetKind.Ffn ? teacherOut.FfnOutputs! : teacherOut.Layers)
-                .repeat_interleave(clones, dim: 0);
+            var perClip = TeacherTargets.Build(Config.Targets == TeacherTargetKind.Ffn ? teacherOut.FfnOutputs! : teacherOut.Layers); // (B, N, D)
+            contentShare = TeacherTargets.ContentShare(perClip); // of the teacher's own targets, before any centring
+            if (Config.CentreTargets) perClip = TeacherTargets.CentreOverPositions(perClip);
+            targets = perClip.repeat_interleave(clones, dim: 0);
         }
         if (timings is not null) timings.Teacher += Lap();
 
@@ -152,7 +156,7 @@ public sealed class BootstrapTrainer : IDisposable
         if (timings is not null) timings.Ema += Lap();
 
         Step++;
-        return new StepResult(Step, loss.Total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, 0);
+        return new StepResult(Step, loss.Total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, contentShare);
     }
 
     /// <summary>Everything needed to continue exactly: student, teacher, decoder, AdamW moments, step, seed.</summary>

@@ -29,6 +29,38 @@ public static class TeacherTargets
         var average = sum!.div(count);
         return nn.functional.layer_norm(average, [average.shape[2]], eps: 1e-5).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Position-centred targets (B, N, D): each target minus the batch's mean target at the same patch position,
+    /// then LayerNorm over the features again. What is left is what tells clips apart at a position (content);
+    /// what every clip shares at a position (the position signal a small teacher is dominated by) is gone, so
+    /// the student cannot lower the loss by learning the position table. Needs a batch of 2 or more clips.
+    /// </summary>
+    public static Tensor CentreOverPositions(Tensor targets)
+    {
+        using var scope = NewDisposeScope();
+        var centred = targets.sub(targets.mean([0], keepdim: true));              // (B, N, D) - (1, N, D)
+        return nn.functional.layer_norm(centred, [centred.shape[2]], eps: 1e-5).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The collapse check: the share of the targets' variance that is content, content / (content + position),
+    /// for targets (B, N, D) of B different clips. Content = variance across clips at the same patch position;
+    /// position = variance across positions of the mean target over clips (both averaged over channels and
+    /// positions). Instance norm makes every channel's variance over tokens 1 by construction, so the plain
+    /// variance cannot show a collapse onto position; this split can. Near 0: the targets are a function of
+    /// the position alone.
+    /// </summary>
+    public static double ContentShare(Tensor targets)
+    {
+        if (targets.shape[0] < 2) return double.NaN;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = targets.to_type(ScalarType.Float64);
+        double content = x.var(0, unbiased: false).mean().item<double>();            // over clips, per (n, d)
+        double position = x.mean([0]).var(0, unbiased: false).mean().item<double>(); // over positions, per d
+        return content / Math.Max(1e-12, content + position);
+    }
 }
 
 /// <summary>

@@ -30,6 +30,11 @@ public sealed record PretrainConfig : IValidated
 
     /// <summary>Ffn: teacher MLP outputs before residual/LN (EAT); Eob: end-of-block outputs (BAT).</summary>
     public TeacherTargetKind Targets { get; init; } = TeacherTargetKind.Ffn;
+    /// <summary>
+    /// Subtract the batch's mean target at each patch position before the loss (TeacherTargets.CentreOverPositions).
+    /// Off in both papers (docs/method.md section 7: the collapse check and this lever).
+    /// </summary>
+    public bool CentreTargets { get; init; }
     /// <summary>Weight of the utterance (CLS) term; 1 in both papers.</summary>
     public double UtteranceLambda { get; init; } = 1.0;
     /// <summary>Fairseq (EAT: utterance term summed over the S = batch x clones rows) or Equal (BAT: mean). See UfoLoss.</summary>
@@ -83,7 +88,8 @@ public sealed record PretrainConfig : IValidated
             || Decoder.Groups < 1 || Decoder.Kernel is < 1 or > 15)
             throw new BatException("pretrain config", "a decoder size is out of range");
         if (!Enum.IsDefined(Decoder.Kind)) throw new BatException("pretrain config", $"decoder must be cnn|vit, not {Decoder.Kind}");
-        if (Steps < 1 || Batch < 1 || Clones < 1) throw new BatException("pretrain config", "steps, batch and clones must be positive");
+        if (Steps < 0 || Batch < 1 || Clones < 1) throw new BatException("pretrain config", "steps must be 0 or more (0: the untrained control), batch and clones positive");
+        if (CentreTargets && Batch < 2) throw new BatException("pretrain config", "centred targets need a batch of at least 2 clips");
         if (KeepRatio is <= 0 or >= 1) throw new BatException("pretrain config", $"keep ratio must be in (0, 1), not {KeepRatio}");
         if (MaskBlock < 1 || CheckpointEvery < 0 || LogEvery < 1 || WarmupSteps < 0 || EmaAnnealSteps < 0)
             throw new BatException("pretrain config", "mask block and log interval must be positive, checkpoint interval, warm-up and EMA steps not negative");

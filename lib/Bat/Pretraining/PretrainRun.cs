@@ -42,7 +42,8 @@ public static class PretrainRun
             try
             {
                 double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
-                rows.Add(new MetricsRow(long.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7)));
+                rows.Add(new MetricsRow(long.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7),
+                    f.Length > 8 ? D(8) : double.NaN)); // runs written before the collapse check have 8 columns
             }
             catch (Exception e) when (e is FormatException or IndexOutOfRangeException or OverflowException)
             {
@@ -106,7 +107,7 @@ public static class PretrainRun
 }
 
 public sealed record MetricsRow(long Step, double Loss, double FrameLoss, double UtteranceLoss, double LearningRate,
-    double EmaDecay, double ClipsPerSecond, double RssMb);
+    double EmaDecay, double ClipsPerSecond, double RssMb, double ContentShare);
 
 /// <summary>
 /// RUN/metrics.csv, rewritten atomically from memory on every flush. On resume the rows after the checkpoint's
@@ -114,7 +115,7 @@ public sealed record MetricsRow(long Step, double Loss, double FrameLoss, double
 /// </summary>
 public sealed class MetricsLog
 {
-    public const string HeaderLine = "step,loss,frame_loss,utterance_loss,lr,ema_decay,clips_per_s,rss_mb";
+    public const string HeaderLine = "step,loss,frame_loss,utterance_loss,lr,ema_decay,clips_per_s,rss_mb,content_share";
     readonly string path;
     readonly List<string> rows = [];
 
@@ -132,7 +133,7 @@ public sealed class MetricsLog
     public void Add(StepResult r, double clipsPerSecond, double rssMb) =>
         rows.Add(string.Join(",",
             r.Step.ToString(CultureInfo.InvariantCulture), F(r.Loss), F(r.FrameLoss), F(r.UtteranceLoss), F(r.LearningRate),
-            F(r.EmaDecay), F(clipsPerSecond), F(rssMb)));
+            F(r.EmaDecay), F(clipsPerSecond), F(rssMb), F(r.ContentShare)));
 
     static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 

@@ -143,7 +143,7 @@ public static class ProbeExperiment
     public static ProbeSession Open(CheckpointSource source, string manifestCsv, string cacheDir, bool embedIfMissing = true, int batchSize = 16)
     {
         var manifest = Manifest.Load(manifestCsv);
-        string? validation = ValidationNames.FirstOrDefault(manifest.Splits.Contains);
+        string? validation = ValidationSplit(manifest);
         foreach (var required in new[] { TrainSplit, TestSplit })
             if (!manifest.Splits.Contains(required))
                 throw new BatException(manifestCsv, $"probing needs a '{required}' split (splits: {string.Join(", ", manifest.Splits)})");
@@ -179,7 +179,11 @@ public static class ProbeExperiment
         }
     }
 
-    static (EmbeddingSplit Train, EmbeddingSplit Valid) CarveValidation(EmbeddingSplit train, int seed)
+    /// <summary>The manifest's validation split (valid, validation, val or dev), or null when it has none.</summary>
+    public static string? ValidationSplit(Manifest manifest) => ValidationNames.FirstOrDefault(manifest.Splits.Contains);
+
+    /// <summary>A seeded 15 % of train as the validation set, for a manifest without one (never the test split).</summary>
+    internal static (EmbeddingSplit Train, EmbeddingSplit Valid) CarveValidation(EmbeddingSplit train, int seed)
     {
         var order = new EpochShuffler(train.Count, (_, rows) => new Random(seed).Shuffle(rows)).Order(0);
         int n = Math.Max(1, train.Count * 15 / 100);
@@ -204,7 +208,7 @@ public static class ProbeExperiment
     {
         Devices.Seed(config.Seed);
         var manifest = Manifest.Load(manifestCsv);
-        string validation = ValidationNames.FirstOrDefault(manifest.Splits.Contains)
+        string validation = ValidationSplit(manifest)
                             ?? throw new BatException(manifestCsv, "fine-tuning needs a validation split (valid)");
         using (var encoder = source.LoadEncoder())
             return FineTuner.Train(encoder, manifest, source.Featurizer(), config, featureCacheDir, validation, TestSplit);

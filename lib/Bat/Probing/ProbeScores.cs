@@ -8,6 +8,7 @@ namespace Bat.Probing;
 /// Task metrics of a probe's logits, in percent like the paper's tables. Multi-label: "map" (macro mAP over
 /// classes with positives) and "f1_macro" (threshold 0.5 on sigmoid, zero_division 0). Single-label:
 /// "accuracy", "top5" (when there are more than 5 classes), "map" (one-vs-rest on softmax) and "f1_macro".
+/// Both also give "support", the number of clips scored, so a reader can tell a difference from noise.
 /// </summary>
 public static class ProbeScores
 {
@@ -17,7 +18,7 @@ public static class ProbeScores
         var probabilities = multiLabel ? logits.sigmoid() : logits.softmax(-1);
         var scores = ClassificationMetrics.ToArray(probabilities);
         var truth = ClassificationMetrics.ToArray(targets);
-        var result = new Dictionary<string, double>();
+        var result = new Dictionary<string, double> { ["support"] = scores.GetLength(0) };
         if (multiLabel)
         {
             result[TaskMetric.MeanAveragePrecision] = 100 * ClassificationMetrics.MacroMeanAveragePrecision(scores, truth).Value;

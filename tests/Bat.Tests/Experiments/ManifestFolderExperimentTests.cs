@@ -32,14 +32,15 @@ public class ManifestFolderExperimentTests : IDisposable
             Assert.Equal(Manifest.Fingerprint(made.MultiLabel), PretrainRun.SavedConfig(o.RunDir)!.TrainedOn);
 
         var table = ProbeComparison.CompareProbes(Preset.Smoke, outDir, data, ["eat", "bat"], probes: ["lp", "cgp"]);
-        Assert.Equal(8, table.Count); // 2 tasks x 2 models x 2 probes
+        Assert.Equal(10, table.Count); // 2 tasks x 2 models x 2 probes, and the log-mel baseline once per task
+        Assert.Equal(2, table.Count(c => c.Model == ProbeComparison.Baseline && c.Probe == Bat.Probing.LogMelBaseline.Name));
         Assert.All(table.Where(c => c.Dataset == multi), c => Assert.Equal("map", c.Metric));
         Assert.All(table.Where(c => c.Dataset == single), c => Assert.Equal("accuracy", c.Metric));
         Assert.All(table, c => Assert.InRange(c.Score, 0, 100));
         var rows = ResultsTable.Read(Path.Combine(ProbeComparison.ResultsDir(outDir), "table5.csv"));
         Assert.Equal([multi, single], rows.Select(r => r.Dataset).Distinct().Order(StringComparer.Ordinal));
 
-        var sweep = ProbeComparison.SweepK(Preset.Smoke, outDir, data, "bat", [2, 4]);
+        var sweep = ProbeComparison.SweepK(Preset.Smoke, outDir, data, ["bat"], [2, 4]);
         Assert.Equal([2, 4], sweep.Select(p => p.K));
         Assert.All(ResultsTable.Read(Path.Combine(ProbeComparison.ResultsDir(outDir), "k-sweep.csv")), r => Assert.Equal(multi, r.Dataset));
 

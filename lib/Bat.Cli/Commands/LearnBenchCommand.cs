@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Bat.Experiments;
+
+namespace Bat.Cli.Commands;
+
+/// <summary>`bat bench learn`: the untrained control, the pre-trained variants and the log-mel baseline under LP, CGP and fine-tuning.</summary>
+public static class LearnBenchCommand
+{
+    public static Command Create()
+    {
+        var preset = new Option<string>("--preset") { Description = $"Model and schedule size: {string.Join("|", Preset.Names)}.", DefaultValueFactory = _ => "tiny" };
+        var data = new Option<string>("--data")
+        {
+            Description = "'synth' (the embedded benchmark) or a folder of manifests (e.g. what data-manifests/build-offline-benchmark.sh writes).",
+            DefaultValueFactory = _ => ExperimentData.Synth,
+        };
+        var output = new Option<string>("--out") { Description = "Output folder (pre-training runs, embeddings, learn.csv); complete runs in it are reused.", DefaultValueFactory = _ => "results-learn" };
+        var variants = new Option<string[]>("--variants") { Description = "Pre-trained variants to check.", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["eat", "bat"] };
+        var seed = new Option<int>("--seed") { Description = "Seed of the pre-training runs and probes.", DefaultValueFactory = _ => 0 };
+        var command = new Command("learn", "Does pre-training teach the encoders anything? Untrained control vs pre-trained variants vs a log-mel baseline, and the targets of issue 'pre-training that learns'.")
+        {
+            preset, data, output, variants, seed,
+        };
+        command.SetGuardedAction(parse =>
+        {
+            var chosen = Preset.Named(parse.GetValue(preset)!);
+            string outDir = parse.GetValue(output)!;
+            Preflight.EnsureWritable(outDir);
+            var experimentData = ExperimentData.Resolve(parse.GetValue(data)!, outDir, chosen);
+            var names = parse.GetValue(variants)!.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
+            foreach (var name in names) PretrainVariant.Named(name);   // an unknown name fails before any work
+            var result = LearningBenchmark.Run(chosen, outDir, experimentData, names, parse.GetValue(seed));
+            foreach (var line in LearningBenchmark.Format(result)) Console.WriteLine(line);
+            return 0;
+        });
+        return command;
+    }
+}

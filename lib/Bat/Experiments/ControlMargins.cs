@@ -1,0 +1,49 @@
+using Bat.Reporting;
+
+namespace Bat.Experiments;
+
+/// <summary>
+/// One score read against the untrained control: the same probe on the same task, on an encoder of the same shape
+/// and seed that never saw an update. <see cref="Noise"/> is two standard errors of a proportion measured on
+/// <c>support</c> test clips, 2 sqrt(p (100 - p) / n) in points (exact for accuracy, a rough guide for mAP): a
+/// margin inside it is not evidence that pre-training taught the encoder anything.
+/// </summary>
+public sealed record ControlMargin(string Dataset, string Model, string Probe, string Metric, double Score, double Control, double Noise)
+{
+    public double Margin => Score - Control;
+    public bool WithinNoise => Math.Abs(Margin) <= Noise;
+
+    /// <summary>The margin in words, e.g. "+12.3 (beyond noise ±4.1)".</summary>
+    public string Verdict => FormattableString.Invariant($"{Margin:+0.0;-0.0;0.0} ({(WithinNoise ? "within" : "beyond")} noise ±{Noise:0.0})");
+}
+
+public static class ControlMargins
+{
+    /// <summary>The control's model name in every results table (<see cref="PretrainVariant.Untrained"/>).</summary>
+    public static string Control => PretrainVariant.Untrained.Name;
+
+    /// <summary>
+    /// Margins of every (dataset, model, probe) over the control's score with the same probe on the same dataset,
+    /// on each dataset's main metric (accuracy for single-label tasks, else mAP), mean over seeds. Models without a
+    /// control row for that probe and dataset (and the control itself) are left out.
+    /// </summary>
+    public static IReadOnlyList<ControlMargin> From(IEnumerable<ResultRow> rows)
+    {
+        var all = rows.ToList();
+        var main = Headlines.MainMetric(all);
+        var scores = main.GroupBy(r => (r.Dataset, r.Model, r.Probe, r.Metric))
+            .ToDictionary(g => g.Key, g => g.Average(r => r.Value));
+        var support = all.Where(r => r.Metric == "support" && r.Layer is null)
+            .GroupBy(r => (r.Dataset, r.Probe)).ToDictionary(g => g.Key, g => g.Max(r => r.Value));
+        var margins = new List<ControlMargin>();
+        foreach (var ((dataset, model, probe, metric), score) in scores)
+        {
+            if (model == Control || !scores.TryGetValue((dataset, Control, probe, metric), out var control)) continue;
+            double n = support.TryGetValue((dataset, probe), out var s) ? s : double.NaN;
+            double noise = 2 * Math.Sqrt(Math.Clamp(control, 0, 100) * (100 - Math.Clamp(control, 0, 100)) / n);
+            margins.Add(new ControlMargin(dataset, model, probe, metric, score, control, noise));
+        }
+        return margins.OrderBy(m => m.Dataset, StringComparer.Ordinal).ThenBy(m => m.Model, StringComparer.Ordinal)
+            .ThenBy(m => m.Probe, StringComparer.Ordinal).ToList();
+    }
+}

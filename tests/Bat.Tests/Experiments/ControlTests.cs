@@ -1,0 +1,108 @@
+using Bat.Data.Synth;
+using Bat.Experiments;
+using Bat.Model;
+using Bat.Notebooks;
+using Bat.Probing;
+using Bat.Reporting;
+using Bat.Training;
+
+namespace Bat.Tests.Experiments;
+
+/// <summary>The untrained control: computed (not copied), probed beside the pre-trained models, and read against.</summary>
+public class ControlTests : IDisposable
+{
+    readonly string root = Directory.CreateTempSubdirectory("batcontrol-").FullName;
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    static ResultRow Row(string dataset, string model, string probe, string metric, double value) =>
+        new("03-cgp-ablation/table5", dataset, model, probe, null, null, metric, value, 0, "smoke", "x");
+
+    [Fact]
+    public void MarginsAreScoreMinusTheControlsWithTwoStandardErrorsOfNoise()
+    {
+        var rows = new[]
+        {
+            Row("birds", "untrained", "lp", "accuracy", 50), Row("birds", "untrained", "lp", "support", 100),
+            Row("birds", "bat", "lp", "accuracy", 62), Row("birds", "bat", "lp", "map", 99),   // single-label: accuracy is the main metric
+            Row("birds", "eat", "lp", "accuracy", 55),
+            Row("birds", "bat", "cgp", "accuracy", 70),                                            // no control row for cgp: left out
+        };
+        var margins = ControlMargins.From(rows);
+        Assert.Equal(2, margins.Count);
+        var bat = margins.Single(m => m.Model == "bat");
+        Assert.Equal(12, bat.Margin, 9);
+        Assert.Equal(10, bat.Noise, 9);                  // 2 sqrt(50 * 50 / 100) = 10 points
+        Assert.False(bat.WithinNoise);
+        Assert.Equal("+12.0 (beyond noise ±10.0)", bat.Verdict);
+        Assert.True(margins.Single(m => m.Model == "eat").WithinNoise);   // +5 is inside ±10
+    }
+
+    [Fact]
+    public void TargetsCompareEachVariantWithTheControlLpAndTheBaseline()
+    {
+        Table5Cell C(string model, string probe, double score) => new("t", model, probe, "map", score, 0, 0);
+        var cells = new[]
+        {
+            C("untrained", "lp", 20), C("untrained", "cgp", 40), C("baseline", LogMelBaseline.Name, 44),
+            C("bat", "lp", 36), C("bat", "cgp", 44.5), C("bat", "finetune", 45),
+        };
+        var checks = LearningBenchmark.Check(cells, ["bat"]).ToDictionary(c => c.Target);
+        Assert.True(checks["LP >= LP(untrained) + 15"].Met);          // 36 >= 35
+        Assert.False(checks["CGP >= CGP(untrained) + 5"].Met);        // 44.5 < 45
+        Assert.False(checks["fine-tune >= LP + 10"].Met);             // 45 < 46
+        Assert.True(checks["CGP > log-mel baseline"].Met);            // 44.5 > 44
+        Assert.Equal(4, checks.Count);
+    }
+
+    [Fact]
+    public void TheControlIsTrainedProbedChartedAndReportedAtSmoke()
+    {
+        var dataDir = Path.Combine(root, "data");
+        SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 3, seconds: 2);
+        var data = ExperimentData.FromFolder(dataDir);
+        var outDir = Path.Combine(root, "results");
+        var layout = new OutputLayout(outDir);
+
+        var outcomes = PretrainingAblation.Run(Preset.Smoke, outDir, data, ["untrained", "bat"]);
+        Assert.Equal(["untrained", "bat"], outcomes.Select(o => o.Variant.Name));
+        var controlFile = Assert.Single(Checkpoint.All(layout.PretrainRun("untrained")));
+        Assert.EndsWith("step-000000.pt", controlFile);
+
+        // Computed, not copied: the control's weights are a fresh encoder of BAT's config and seed, and not bat's.
+        var control = CheckpointSource.Resolve(controlFile).LoadEncoder();
+        var controlConfig = Bat.Pretraining.PretrainRun.SavedConfig(layout.PretrainRun("untrained"))!;
+        var trained = CheckpointSource.Resolve(layout.PretrainRun("bat")).LoadEncoder();
+        Assert.Equal(0, controlConfig.Steps);
+        Assert.True(controlConfig.Encoder.Gated);
+        Devices.Seed(controlConfig.Seed);
+        using var fresh = new Encoder(controlConfig.Encoder);
+        var freshWeights = fresh.state_dict();
+        foreach (var (name, value) in control.state_dict())
+            Assert.True(value.equal(freshWeights[name]).all().item<bool>(), $"{name} differs from a fresh encoder of the same seed");
+        Assert.Contains(trained.state_dict(), kv => !kv.Value.equal(control.state_dict()[kv.Key]).all().item<bool>());
+        control.Dispose();
+        trained.Dispose();
+
+        var table = ProbeComparison.CompareProbes(Preset.Smoke, outDir, data, ["untrained", "bat"], probes: ["lp"]);
+        var primary = table.First().Dataset;
+        Assert.Contains(table, c => c.Model == "untrained" && c.Dataset == primary);
+        var margins = ProbeComparison.Margins(outDir);
+        var margin = margins.First(m => m.Model == "bat" && m.Dataset == primary);
+        double batScore = table.Single(c => c.Model == "bat" && c.Dataset == primary).Score;
+        double controlScore = table.Single(c => c.Model == "untrained" && c.Dataset == primary).Score;
+        Assert.Equal(batScore - controlScore, margin.Margin, 9);
+        Assert.True(margin.Noise > 0 && !double.IsNaN(margin.Noise));
+
+        var sweep = ProbeComparison.SweepK(Preset.Smoke, outDir, data, ["untrained", "bat"], [2]);
+        Assert.Equal(["untrained", "bat"], sweep.Select(p => p.Model));
+
+        var curve = PretrainingAblation.LearningCurve(Preset.Smoke, outDir, data, ["bat"]);
+        Assert.Equal((0L, "untrained"), (curve[0].Step, curve[0].Variant));
+        Assert.Equal(Preset.Smoke.Pretraining.Steps, curve[^1].Step);
+        Assert.True(File.Exists(Path.Combine(outDir, "pretrain", "learning-curve.csv")));
+
+        var html = ReproductionReport.Render(outDir, new ReproduceOptions { Preset = "smoke", Data = dataDir }, null, null, TimeSpan.Zero);
+        Assert.Contains("Margin over the untrained control", html);
+        Assert.Contains(margin.Verdict.Replace("±", "&#177;"), html);
+    }
+}

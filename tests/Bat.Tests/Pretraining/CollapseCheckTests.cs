@@ -1,0 +1,44 @@
+using Bat.Pretraining;
+using static TorchSharp.torch;
+
+namespace Bat.Tests.Pretraining;
+
+/// <summary>The collapse check (TeacherTargets.ContentShare) and position-centred targets, against hand-computed cases.</summary>
+public class CollapseCheckTests
+{
+    [Fact]
+    public void PositionOnlyTargetsHaveNoContentAndClipOnlyTargetsAreAllContent()
+    {
+        using var position = randn(1, 6, 5).expand(4, 6, 5).contiguous();   // the same at every clip
+        Assert.Equal(0.0, TeacherTargets.ContentShare(position), 6);
+        using var content = randn(4, 1, 5).expand(4, 6, 5).contiguous();    // the same at every position
+        Assert.Equal(1.0, TeacherTargets.ContentShare(content), 6);
+    }
+
+    [Fact]
+    public void ShareIsContentOverContentPlusPositionByHand()
+    {
+        // 2 clips x 2 positions x 1 channel: t[b, n] = p[n] + c[b] with p = (-1, 1), c = (-0.5, 0.5).
+        // Content: variance over clips at each position = 0.25. Position: variance over positions of the clip mean = 1.
+        using var t = tensor(new float[] { -1.5f, 0.5f, -0.5f, 1.5f }, 2, 2, 1);
+        Assert.Equal(0.25 / 1.25, TeacherTargets.ContentShare(t), 6);
+        using var one = t[..1];
+        Assert.True(double.IsNaN(TeacherTargets.ContentShare(one)));   // a single clip has no content variance to measure
+    }
+
+    [Fact]
+    public void CentringRemovesWhatEveryClipSharesAtAPosition()
+    {
+        using var content = randn(5, 1, 8).expand(5, 7, 8).contiguous() + randn(5, 7, 8) * 0.3;
+        using var positionA = randn(1, 7, 8) * 10;
+        using var positionB = randn(1, 7, 8) * 10;
+        using var a = TeacherTargets.CentreOverPositions(content + positionA);
+        using var b = TeacherTargets.CentreOverPositions(content + positionB);
+        Assert.True(allclose(a, b, rtol: 1e-4, atol: 1e-4), "the centred targets must not depend on the position table");
+        Assert.True(TeacherTargets.ContentShare(a) > 0.9, "LayerNorm after centring leaves only a small shared part");
+        Assert.True(TeacherTargets.ContentShare(content + positionA) < 0.1, "before centring the strong position table dominates");
+        // LayerNorm over features afterwards: every token has mean 0 and (biased) variance 1.
+        Assert.True(allclose(a.mean([2]), zeros(5, 7), atol: 1e-5));
+        Assert.True(allclose(a.var(2, unbiased: false), ones(5, 7), atol: 1e-3));
+    }
+}
