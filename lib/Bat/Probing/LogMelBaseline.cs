@@ -39,7 +39,8 @@ public static class LogMelBaseline
         }
         using var trainStats = Statistics(ProbeExperiment.TrainSplit);
         using var mean = trainStats.mean([0], keepdim: true);
-        using var std = trainStats.std(0, unbiased: false, keepdim: true).clamp_min(1e-6);
+        using Scalar floor = 1e-6;   // kept alive for the call: see ScalarLifetimeGuardTests
+        using var std = trainStats.std(0, unbiased: false, keepdim: true).clamp_min(floor);
         EmbeddingSplit Split(string split, Tensor? stats = null)
         {
             using var raw = stats is null ? Statistics(split) : null;
