@@ -1,5 +1,6 @@
 using Bat.Data;
 using Bat.Frontends;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Bat.Probing;
