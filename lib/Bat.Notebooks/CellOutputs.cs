@@ -7,10 +7,10 @@ namespace Bat.Notebooks;
 /// <summary>
 /// One cell's outputs in nbformat shape, built from the kernel's events as they arrive: consecutive writes to one
 /// stream become one stream output (as in Jupyter), displays and the return value become display_data and
-/// execute_result with their mime bundles, a failure becomes the error output. Stream text is echoed to the log,
-/// so a long headless run shows its progress.
+/// execute_result with their mime bundles, a failure becomes the error output. Stream text is echoed to the runner's
+/// own stdout and stderr, so a long headless run shows its progress.
 /// </summary>
-internal sealed partial class CellOutputs(int executionCount, TextWriter log)
+internal sealed partial class CellOutputs(int executionCount)
 {
     readonly Dictionary<string, JsonObject> _displays = [];   // by the kernel's valueId, for DisplayedValueUpdated
     JsonObject? _openStream;
@@ -67,7 +67,7 @@ internal sealed partial class CellOutputs(int executionCount, TextWriter log)
     void Stream(string name, string? text)
     {
         if (string.IsNullOrEmpty(text)) return;
-        (name == "stderr" ? Console.Error : log).Write(text);
+        (name == "stderr" ? Console.Error : Console.Out).Write(text);
         if (_openStream is null || _openStream["name"]!.GetValue<string>() != name)
         {
             _openStream = new JsonObject { ["output_type"] = "stream", ["name"] = name, ["text"] = new JsonArray() };
@@ -116,6 +116,6 @@ internal sealed partial class CellOutputs(int executionCount, TextWriter log)
     [GeneratedRegex(@"^\(\d+,\d+\): error ")]
     private static partial Regex CompilerDiagnostic();
 
-    [GeneratedRegex(@"^([A-Za-z_][\w.]*(?:Exception|Error)): (.*)$")]
+    [GeneratedRegex(@"^([A-Za-z_][\w.]*(?:Exception|Error))(?: \(0x[0-9A-Fa-f]+\))?: (.*)$")]
     private static partial Regex ExceptionHeader();
 }

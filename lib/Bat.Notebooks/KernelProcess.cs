@@ -69,6 +69,34 @@ public sealed class KernelProcess : IDisposable
                                                          $"({ToolPackage}) is pinned there; run bat from its repository build");
     }
 
+    /// <summary>
+    /// Registers the kernel with Jupyter (`dotnet interactive jupyter install`: ".NET (C#)", kernelspec
+    /// .net-csharp, plus F# and PowerShell) in <paramref name="kernelsDir"/>, by default the user's Jupyter data
+    /// folder. Debian's Jupyter has no `jupyter kernelspec` command, so the folder is created and passed explicitly.
+    /// The kernelspec runs `dotnet interactive`, which finds the pinned tool from any folder inside the repository.
+    /// Returns the folder and the tool's output.
+    /// </summary>
+    public static (string KernelsDir, string Output) InstallJupyterKernel(string? kernelsDir)
+    {
+        var root = ToolRoot();
+        Restore(root);
+        kernelsDir ??= Path.Combine(Environment.GetEnvironmentVariable("JUPYTER_DATA_DIR")
+            ?? Path.Combine(Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } xdg ? xdg
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share"), "jupyter"), "kernels");
+        Directory.CreateDirectory(kernelsDir);
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "tool", "run", "dotnet-interactive", "--", "jupyter", "install", "--path", kernelsDir }) psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var install = Process.Start(psi)!;
+        var output = install.StandardOutput.ReadToEndAsync();
+        var error = install.StandardError.ReadToEnd();
+        install.WaitForExit();
+        var text = (output.Result + error).Trim();
+        if (install.ExitCode != 0 || !File.Exists(Path.Combine(kernelsDir, ".net-csharp", "kernel.json")))
+            throw new BatException(kernelsDir, $"`dotnet interactive jupyter install` failed: {text}");
+        return (kernelsDir, text);
+    }
+
     static Process Launch(string toolRoot, string workingDirectory)
     {
         var psi = new ProcessStartInfo("dotnet")

@@ -58,7 +58,7 @@ public static class NotebookRunner
                 cell["execution_count"] = ++executionCount;
                 log.WriteLine($"[{name}] {label}: running ({executionCount}/{codeCells} code cells)");
                 var cellClock = Stopwatch.StartNew();
-                var outputs = new CellOutputs(executionCount, log);
+                var outputs = new CellOutputs(executionCount);
                 var (outcome, message) = kernel.Submit(NotebookDocument.Source(cell), KernelName(cell), outputs.Add, options.CellTimeout);
                 error = outcome switch
                 {

@@ -97,9 +97,10 @@ public class KernelClientsTests(KernelClientsTests.BatRun bat) : IClassFixture<K
         Assert.All(bat.Runs, r => Assert.True(r.Succeeded, r.Error));
         var dir = TempDir();
         var jupyterPath = Path.Combine(dir, "jupyter");
-        // `dotnet interactive jupyter install`, into a private kernels folder instead of the user's.
-        var install = Run("dotnet", ["tool", "run", "dotnet-interactive", "--", "jupyter", "install", "--path", Path.Combine(jupyterPath, "kernels")], RepoRoot());
-        Assert.True(install.Code == 0, install.Output);
+        // `bat kernel install` (dotnet interactive jupyter install), into a private kernels folder instead of the user's.
+        var install = RunBat(RepoRoot(), "kernel", "install", "--path", Path.Combine(jupyterPath, "kernels"));
+        Assert.True(install.ExitCode == 0, install.StdErr);
+        Assert.Contains("\"display_name\": \".NET (C#)\"", File.ReadAllText(Path.Combine(jupyterPath, "kernels", ".net-csharp", "kernel.json")));
         var results = bat.SeedResults(dir);
         foreach (var name in Names)
         {
