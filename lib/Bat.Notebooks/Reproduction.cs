@@ -2,8 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Bat.Data;
-using Bat.Reporting;
+using Bat.Experiments;
 
 namespace Bat.Notebooks;
 
@@ -12,7 +11,7 @@ public sealed record ReproduceOptions
 {
     /// <summary>smoke (CI, minutes), tiny (default, about 25 minutes on 2 cores), small, base (the paper's ViT-B; GPU).</summary>
     public string Preset { get; init; } = "tiny";
-    /// <summary>"synth": the embedded benchmark, made on demand; or a folder of manifests (see Bat.Data.ExperimentData:
+    /// <summary>"synth": the embedded benchmark, made on demand; or a folder of manifests (see Bat.Experiments.ExperimentData:
     /// an optional pretrain.csv plus one manifest per probing task, the first in name order being the primary task).</summary>
     public string Data { get; init; } = ExperimentData.Synth;
     public string OutDir { get; init; } = "results";
@@ -43,25 +42,13 @@ public static class Reproduction
         ("04-layerwise", "Figure 4 (per-layer LP and CGP gate weights) and Figure 5 (attention with and without gating)"),
     ];
 
-    public static readonly IReadOnlyList<string> Presets = ["smoke", "tiny", "small", "base"];
-
-    /// <summary>Rough disk need per preset (data, checkpoints, caches, notebooks), checked before any work starts.</summary>
-    static long RequiredBytes(string preset) => preset switch
-    {
-        "smoke" => 300L << 20,
-        "tiny" => 2L << 30,
-        "small" => 8L << 30,
-        _ => 40L << 30,
-    };
-
     public static ReproduceResult Run(ReproduceOptions options, TextWriter log)
     {
-        if (!Presets.Contains(options.Preset))
-            throw new BatException("--preset", $"unknown preset '{options.Preset}' (choose {string.Join(", ", Presets)})");
+        var preset = Preset.Named(options.Preset);
         var clock = Stopwatch.StartNew();
         var outDir = Path.GetFullPath(options.OutDir);
-        var notebooksOut = Path.Combine(outDir, "notebooks");
-        Preflight.EnsureWritable(outDir, RequiredBytes(options.Preset));
+        var notebooksOut = new OutputLayout(outDir).Notebooks;
+        Preflight.EnsureWritable(outDir, preset.RequiredBytes);
         Directory.CreateDirectory(notebooksOut);
         var data = options.Data == ExperimentData.Synth ? ExperimentData.Synth : ExperimentData.FromFolder(options.Data).Source;
 
@@ -71,7 +58,7 @@ public static class Reproduction
             var (name, reproduces) = Notebooks[i];
             var source = Path.Combine(Path.GetFullPath(options.NotebooksDir), name + ".ipynb");
             if (!File.Exists(source)) throw new BatException(source, "notebook not found (run from the repository root or pass --notebooks)");
-            var parameters = NotebookParametersFor(name, options.Preset, outDir, data);
+            var parameters = NotebookParametersFor(name, preset.Name, outDir, data);
             var markerKey = Json.Serialize(parameters);
             var marker = Path.Combine(notebooksOut, $".{name}.done.json");
             var prefix = $"[{i + 1}/{Notebooks.Count}] {name}";

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Bat.Data;
+using Bat.Experiments;
 using Bat.Reporting;
 
 namespace Bat.Notebooks;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Bat.Data;
+using Bat.Experiments;
 using Bat.Frontends;
-using Bat.Model;
 using Bat.Pretraining;
 
 namespace Bat.Cli.Commands;
@@ -33,7 +33,8 @@ public static class PretrainCommands
         };
         command.SetGuardedAction(parse =>
         {
-            var plan = PretrainPlan.For(parse.GetValue(preset)!);
+            var chosen = Preset.Named(parse.GetValue(preset)!);
+            var plan = chosen.Pretraining;
             var named = PretrainVariant.Named(parse.GetValue(variant)!);
             var v = named with
             {
@@ -45,15 +46,15 @@ public static class PretrainCommands
             };
             if (!FrontendConfig.Kinds.Contains(v.Frontend))
                 throw new BatException("--frontend", $"unknown frontend '{v.Frontend}' (expected {string.Join("|", FrontendConfig.Kinds)})");
-            var encoder = EncoderConfig.For(plan.Preset);
+            var encoder = chosen.Encoder;
             string manifestPath = parse.GetValue(manifest)!, runDir = parse.GetValue(output)!;
             bool isResume = parse.GetValue(resume);
             // A resumed run keeps the frontend (and its measured constants) it started with.
-            var savedConfig = isResume && File.Exists(PretrainRun.ConfigPath(runDir)) ? Json.Load<PretrainConfig>(PretrainRun.ConfigPath(runDir)) : null;
+            var savedConfig = isResume ? PretrainRun.SavedConfig(runDir) : null;
             var frontendConfig = savedConfig?.Frontend.Kind == v.Frontend
                 ? savedConfig.Frontend
                 : PretrainData.FrontendFor(v.Frontend, encoder.MelBins, encoder.Frames, manifestPath);
-            var config = v.Config(plan, frontendConfig, parse.GetValue(seed)) with
+            var config = v.Config(chosen, frontendConfig, parse.GetValue(seed)) with
             {
                 Variant = v == named ? named.Name : "custom", // an overridden variant is no longer the named one
                 TrainedOn = Manifest.Fingerprint(manifestPath),
@@ -106,15 +107,15 @@ public static class PretrainCommands
         };
         command.SetGuardedAction(parse =>
         {
-            var plan = PretrainPlan.For(parse.GetValue(preset)!);
+            var chosen = Preset.Named(parse.GetValue(preset)!);
             var v = PretrainVariant.Named(parse.GetValue(variant)!);
-            var encoder = EncoderConfig.For(plan.Preset);
+            var encoder = chosen.Encoder;
             // Random features stand in for audio, so the frontend only has to match in shape.
-            var config = v.Config(plan, new FrontendConfig(v.Frontend, encoder.MelBins, encoder.Frames));
+            var config = v.Config(chosen, new FrontendConfig(v.Frontend, encoder.MelBins, encoder.Frames));
             config = config with { Batch = parse.GetValue(batch) ?? config.Batch, Clones = parse.GetValue(clones) ?? config.Clones };
             int n = parse.GetValue(steps);
             if (n < 1) throw new BatException("--steps", "must be at least 1");
-            Console.WriteLine($"bench pretrain: preset {plan.Preset}, variant {config.Variant}, batch {config.Batch} x {config.Clones} clones, " +
+            Console.WriteLine($"bench pretrain: preset {chosen.Name}, variant {config.Variant}, batch {config.Batch} x {config.Clones} clones, " +
                               $"{n} steps, {TorchSharp.torch.get_num_threads()} threads, device {Devices.Default}");
             PretrainBench.Result r;
             using (var progress = new ConsoleProgress("bench", n)) r = PretrainBench.Run(config, n, progress: s => progress.Report(s));

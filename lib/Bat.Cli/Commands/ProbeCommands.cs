@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using Bat.Experiments;
 using Bat.Probing;
+using Bat.Training;
 
 namespace Bat.Cli.Commands;
 
@@ -32,7 +34,8 @@ public static class ProbeCommands
         {
             string probeName = parse.GetValue(probe)!, presetName = parse.GetValue(preset)!;
             if (!ProbeCatalog.All.Contains(probeName)) throw new BatException("--probe", $"unknown probe '{probeName}' (one of {string.Join("|", ProbeCatalog.All)})");
-            int k = parse.GetValue(prototypes) ?? ProbeCatalog.DefaultPrototypes(presetName);
+            var chosen = Preset.Named(presetName);
+            int k = parse.GetValue(prototypes) ?? chosen.Prototypes;
             if (k < 1) throw new BatException("--prototypes", "must be at least 1");
             int runSeed = parse.GetValue(seed);
             string checkpointPath = parse.GetValue(checkpoint)!, manifestPath = parse.GetValue(manifest)!;
@@ -43,22 +46,22 @@ public static class ProbeCommands
             string dataset;
             if (probeName == ProbeCatalog.FineTune)
             {
-                var config = FineTuneConfig.Preset(presetName) with { Seed = runSeed };
+                var config = chosen.FineTuning with { Seed = runSeed };
                 if (parse.GetValue(steps) is { } s) config = config.WithSteps(s);
                 if (parse.GetValue(batch) is { } b) config = config with { BatchSize = b };
                 dataset = Bat.Data.Manifest.Load(manifestPath).Task.Name;
-                result = ProbeExperiment.FineTune(checkpointPath, manifestPath, config);
+                result = ProbeExperiment.FineTune(source, manifestPath, config);
             }
             else
             {
-                var config = ProbeTrainingConfig.Preset(presetName) with { Seed = runSeed };
+                var config = chosen.Probing with { Seed = runSeed };
                 if (parse.GetValue(steps) is { } s) config = config.WithSteps(s);
                 if (parse.GetValue(batch) is { } b) config = config with { BatchSize = b };
                 var cacheDir = parse.GetValue(cache);
                 var temporary = cacheDir is null ? Directory.CreateTempSubdirectory("bat-embed-").FullName : null;
                 try
                 {
-                    using var session = ProbeExperiment.Open(checkpointPath, manifestPath, cacheDir ?? temporary!);
+                    using var session = ProbeExperiment.Open(source, manifestPath, cacheDir ?? temporary!);
                     dataset = session.Task.Name;
                     result = ProbeExperiment.Run(session.Task, probeName, k, config);
                 }
@@ -68,7 +71,7 @@ public static class ProbeCommands
             Print(result, modelName, dataset);
             if (parse.GetValue(output) is { } csv)
             {
-                Bat.Reporting.ResultsTable.Append(csv, ProbeResults.Rows(result, parse.GetValue(experiment)!, dataset, modelName, k, runSeed, presetName));
+                Bat.Reporting.ResultsTable.Append(csv, ProbeResults.Rows(result, parse.GetValue(experiment)!, dataset, modelName, k, runSeed, chosen.Name));
                 Console.WriteLine($"appended results to {csv}");
             }
             return 0;
@@ -91,7 +94,7 @@ public static class ProbeCommands
         command.SetGuardedAction(parse =>
         {
             var splits = parse.GetValue(split) is { Length: > 0 } s ? s : null;
-            var reports = ProbeExperiment.Embed(parse.GetValue(checkpoint)!, parse.GetValue(manifest)!, parse.GetValue(output)!,
+            var reports = ProbeExperiment.Embed(CheckpointSource.Resolve(parse.GetValue(checkpoint)!), parse.GetValue(manifest)!, parse.GetValue(output)!,
                 splits, parse.GetValue(batch), parse.GetValue(force));
             foreach (var r in reports)
                 Console.WriteLine($"{r.Split,-8} {r.Clips,6} clips  {r.BytesPerClip / 1024.0:F1} KiB per clip  " +
@@ -116,14 +119,14 @@ public static class ProbeCommands
         };
         command.SetGuardedAction(parse =>
         {
-            string p = parse.GetValue(preset)!;
-            int k = parse.GetValue(prototypes) ?? ProbeCatalog.DefaultPrototypes(p);
-            int schedule = parse.GetValue(probeSteps) ?? ProbeTrainingConfig.Preset(p).Steps;
+            var p = Preset.Named(parse.GetValue(preset)!);
+            int k = parse.GetValue(prototypes) ?? p.Prototypes;
+            int schedule = parse.GetValue(probeSteps) ?? p.Probing.Steps;
             int n = parse.GetValue(steps);
             if (n < 1 || parse.GetValue(batch) < 1) throw new BatException("--steps/--batch", "must be at least 1");
             Console.WriteLine($"bench probe: preset {p}, batch {parse.GetValue(batch)}, K {k}, {n} timed steps, " +
                               $"{TorchSharp.torch.get_num_threads()} threads, device {Devices.Default}");
-            var r = ProbeBench.Run(p, parse.GetValue(batch), k, n, parse.GetValue(clips), schedule, log: Console.WriteLine);
+            var r = ProbeBench.Run(p.Encoder, parse.GetValue(batch), k, n, parse.GetValue(clips), schedule, log: Console.WriteLine);
             Console.WriteLine($"CGP steps/s cached {1 / r.CachedStepSeconds:F2}, recomputing the encoder {1 / r.RecomputeStepSeconds:F2}: " +
                               $"cached is {r.CachedSpeedup:F1}x faster");
             Console.WriteLine($"CGP pooling (forward + backward): max with indices is {r.PoolingSpeedup:F1}x faster than amax");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Bat.Experiments;
 using Bat.Notebooks;
 
 namespace Bat.Cli.Commands;
@@ -10,10 +11,9 @@ public static class ReproduceCommand
     {
         var preset = new Option<string>("--preset")
         {
-            Description = "smoke (CI, a few minutes) | tiny (default, about 25 minutes on 2 CPU cores) | small | base (the paper's ViT-B; GPU).",
+            Description = $"{string.Join(" | ", Preset.Names)}: smoke (CI, a few minutes), tiny (default, about 25 minutes on 2 CPU cores), small, base (the paper's ViT-B; GPU).",
             DefaultValueFactory = _ => "tiny",
         };
-        preset.AcceptOnlyFromAmong([.. Reproduction.Presets]);
         var data = new Option<string>("--data")
         {
             Description = "'synth' (the embedded benchmark, made on demand) or a folder of manifests from `bat data ...`: " +

@@ -6,7 +6,7 @@ using static TorchSharp.torch.nn;
 namespace Bat.Model;
 
 /// <summary>
-/// The pre-training decoder (DESIGN.md section 4): "cnn" = EAT's lightweight 2-D CNN, "vit" = BAT's transformer
+/// The pre-training decoder (docs/method.md section 3): "cnn" = EAT's lightweight 2-D CNN, "vit" = BAT's transformer
 /// decoder. Dim/Heads/MlpRatio/Gated only apply to "vit"; Groups/Kernel only to "cnn". Saved in config.json.
 /// </summary>
 public sealed record DecoderConfig
@@ -24,20 +24,6 @@ public sealed record DecoderConfig
     public int Kernel { get; init; } = 3;
     /// <summary>CNN decoder: std of the noise that stands in for masked tokens (EAT: 0.01).</summary>
     public double MaskNoiseStd { get; init; } = 0.01;
-
-    /// <summary>The paper's decoder for a preset; tiny/small get a narrower, shallower ViT decoder.</summary>
-    public static DecoderConfig For(string kind, string preset)
-    {
-        if (kind is not ("cnn" or "vit")) throw new BatException("decoder", $"unknown decoder '{kind}' (expected cnn|vit)");
-        var baseline = new DecoderConfig { Kind = kind };
-        if (kind == "cnn") return baseline;
-        return preset.ToLowerInvariant() switch
-        {
-            "smoke" or "tiny" => baseline with { Dim = 128, Heads = 4, Depth = 3 },
-            "small" => baseline with { Dim = 256, Heads = 8, Depth = 4 },
-            _ => baseline,
-        };
-    }
 
     public static Decoder Create(DecoderConfig config, EncoderConfig encoder) => config.Kind switch
     {

@@ -7,7 +7,7 @@ using static TorchSharp.torch.nn;
 namespace Bat.Model;
 
 /// <summary>
-/// Shape of the audio ViT (data2vec 2.0 / EAT / BAT, DESIGN.md section 3). Immutable; saved as JSON next to
+/// Shape of the audio ViT (data2vec 2.0 / EAT / BAT, docs/method.md section 2). Immutable; saved as JSON next to
 /// every checkpoint so an encoder can always be rebuilt from its run folder.
 /// </summary>
 public sealed record EncoderConfig
@@ -42,14 +42,6 @@ public sealed record EncoderConfig
     public static EncoderConfig Small => new() { MelBins = 128, Frames = 512, Dim = 384, Depth = 6, Heads = 6 };
     /// <summary>The paper's ViT-B/16: 128 mel x 1024 frames -> 64 x 8 = 512 patches, D 768, depth 12, 12 heads.</summary>
     public static EncoderConfig Base => new();
-
-    public static EncoderConfig For(string preset) => preset.ToLowerInvariant() switch
-    {
-        "smoke" or "tiny" => Tiny,
-        "small" => Small,
-        "base" => Base,
-        _ => throw new BatException("preset", $"unknown preset '{preset}' (expected smoke|tiny|small|base)"),
-    };
 
     public void Validate()
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Bat.Model;
+using Bat.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

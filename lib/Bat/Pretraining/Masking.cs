@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Bat.Pretraining;
 
 /// <summary>
-/// Inverse block masking on a (time x frequency) patch grid (data2vec 2.0 / EAT, DESIGN.md section 4):
+/// Inverse block masking on a (time x frequency) patch grid (data2vec 2.0 / EAT, docs/method.md section 3):
 /// Keep = int(N * keepRatio) cells are kept, Centres = floor(N * (keepRatio + adjust) / block^2) block centres
 /// are drawn uniformly; each marks a block x block neighbourhood clamped to the grid as kept; then extras are
 /// dropped at random (or random cells added) so exactly Keep cells are kept. For the 64 x 8 base grid:

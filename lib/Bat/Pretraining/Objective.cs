@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Bat.Pretraining;
 
-/// <summary>Teacher targets (DESIGN.md section 4).</summary>
+/// <summary>Teacher targets (docs/method.md section 3).</summary>
 public static class Targets
 {
     static readonly Scalar InstanceNormEps = 1e-5;   // kept Scalar: see ScalarLifetimeGuardTests

@@ -4,7 +4,7 @@ using Bat.Model;
 namespace Bat.Pretraining;
 
 /// <summary>
-/// Everything a bootstrap pre-training run depends on (DESIGN.md section 4), saved as RUN/config.json.
+/// Everything a bootstrap pre-training run depends on (docs/method.md section 3), saved as RUN/config.json.
 /// Defaults are the paper's (EAT/BAT on AS-2M) unless a comment says otherwise.
 /// </summary>
 public sealed record PretrainConfig

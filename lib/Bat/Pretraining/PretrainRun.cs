@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Bat.Training;
 
 namespace Bat.Pretraining;
 
@@ -13,14 +14,16 @@ public static class PretrainRun
 {
     public sealed record Summary(long Step, bool Completed, double FinalLoss, double ClipsPerSecond, string RunDir);
 
-    public static string ConfigPath(string runDir) => Path.Combine(runDir, "config.json");
     public static string MetricsPath(string runDir) => Path.Combine(runDir, "metrics.csv");
+
+    /// <summary>The config a run folder was started with, or null when it has none yet.</summary>
+    public static PretrainConfig? SavedConfig(string runDir) =>
+        File.Exists(Checkpoint.ConfigPath(runDir)) ? Json.Load<PretrainConfig>(Checkpoint.ConfigPath(runDir)) : null;
 
     /// <summary>True when the run folder holds a verified checkpoint at (or past) its configured last step.</summary>
     public static bool IsComplete(string runDir)
     {
-        if (!File.Exists(ConfigPath(runDir))) return false;
-        var config = Json.Load<PretrainConfig>(ConfigPath(runDir));
+        if (SavedConfig(runDir) is not { } config) return false;
         var newest = Checkpoint.All(runDir).FirstOrDefault();
         if (newest is null) return false;
         try { return Checkpoint.Read(newest).Header.Step >= config.Steps; }
@@ -57,15 +60,14 @@ public static class PretrainRun
         bool hasCheckpoints = Checkpoint.All(runDir).Any();
         if (hasCheckpoints && !resume)
             throw new BatException(runDir, "already holds checkpoints; pass --resume to continue it or choose another folder");
-        if (resume && File.Exists(ConfigPath(runDir)))
+        if (resume && SavedConfig(runDir) is { } saved)
         {
             // Only the length of the run and how often it checkpoints may change between sessions.
-            var saved = Json.Load<PretrainConfig>(ConfigPath(runDir));
             var comparable = saved with { Steps = config.Steps, CheckpointEvery = config.CheckpointEvery, LogEvery = config.LogEvery };
             if (Json.Serialize(comparable) != Json.Serialize(config))
-                throw new BatException(ConfigPath(runDir), "differs from this run's settings; resume with the same options or use another folder");
+                throw new BatException(Checkpoint.ConfigPath(runDir), "differs from this run's settings; resume with the same options or use another folder");
         }
-        Json.Save(ConfigPath(runDir), config);
+        Json.Save(Checkpoint.ConfigPath(runDir), config);
 
         using var trainer = new BootstrapTrainer(config);
         if (resume && trainer.Resume(runDir))

@@ -52,7 +52,7 @@ public sealed class ConvexGatedProbe : Probe
     }
 
     /// <summary>The 3K pooled prototype similarities before dropout: (B, 3K).</summary>
-    public Tensor PooledFeatures(LayerFeatures x)
+    public Tensor PooledFeatures(LayerEmbeddings x)
     {
         using var scope = NewDisposeScope();
         var p = nn.functional.normalize(prototypes, p: 2, dim: -1);  // (K, D)
@@ -74,7 +74,7 @@ public sealed class ConvexGatedProbe : Probe
         return cat(new[] { low, middle, high }, 1).MoveToOuterDisposeScope();  // (B, 3K)
     }
 
-    public override Tensor forward(LayerFeatures x)
+    public override Tensor forward(LayerEmbeddings x)
     {
         using var features = PooledFeatures(x);
         using var dropped = dropout.forward(features);

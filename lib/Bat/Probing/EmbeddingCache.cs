@@ -60,7 +60,7 @@ public sealed record EmbeddingCacheHeader(
 ///   body: Clips x Layers x (1 + N) x D float16, clip-major, token 0 = CLS.
 /// The body is memory-mapped: a batch copies just its rows, so the cache can be larger than RAM.
 /// </summary>
-public sealed class EmbeddingCache : IFeatureSource, IDisposable
+public sealed class EmbeddingCache : IEmbeddingSource, IDisposable
 {
     static readonly byte[] Magic = "BATEMB01"u8.ToArray();
     const int Alignment = 64;
@@ -159,7 +159,7 @@ public sealed class EmbeddingCache : IFeatureSource, IDisposable
         return header;
     }
 
-    public LayerFeatures Gather(IReadOnlyList<int> rows, bool withPatches, Device device)
+    public LayerEmbeddings Gather(IReadOnlyList<int> rows, bool withPatches, Device device)
     {
         using var scope = NewDisposeScope();
         int b = rows.Count, l = Layers, t = Header.Tokens, d = Dim;
@@ -172,7 +172,7 @@ public sealed class EmbeddingCache : IFeatureSource, IDisposable
             // Converting the two views separately writes each float32 result once, already contiguous.
             var cls = half.select(2, 0).to(ScalarType.Float32, device).contiguous();             // (B, L, D)
             var patches = half.narrow(2, 1, t - 1).to(ScalarType.Float32, device).contiguous();  // (B, L, N, D)
-            return new LayerFeatures(cls.MoveToOuterDisposeScope(), patches.MoveToOuterDisposeScope());
+            return new LayerEmbeddings(cls.MoveToOuterDisposeScope(), patches.MoveToOuterDisposeScope());
         }
         else
         {
@@ -182,7 +182,7 @@ public sealed class EmbeddingCache : IFeatureSource, IDisposable
             CopyFromFile(half, rows.SelectMany(r => Enumerable.Range(0, l).Select(layer => (r * clipBytes + layer * layerBytes, tokenBytes))));
             var cls = half.to(ScalarType.Float32, device);
             var patches = zeros(new long[] { b, l, 0, d }, device: device);
-            return new LayerFeatures(cls.MoveToOuterDisposeScope(), patches.MoveToOuterDisposeScope());
+            return new LayerEmbeddings(cls.MoveToOuterDisposeScope(), patches.MoveToOuterDisposeScope());
         }
     }
 

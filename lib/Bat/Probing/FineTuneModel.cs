@@ -34,15 +34,6 @@ public sealed record FineTuneConfig(
     public static FineTuneConfig Small => new(Steps: 3000, BatchSize: 32, WarmupSteps: 300, EvaluateEvery: 500);
     public static FineTuneConfig Base => new(Steps: 40000, BatchSize: 48, WarmupSteps: 4000, EvaluateEvery: 2000, LearningRate: 5e-5);
 
-    public static FineTuneConfig Preset(string name) => name switch
-    {
-        "smoke" => Smoke,
-        "tiny" => Tiny,
-        "small" => Small,
-        "base" => Base,
-        _ => throw new ArgumentException($"unknown preset '{name}' (smoke|tiny|small|base)"),
-    };
-
     public FineTuneConfig WithSteps(int steps) => this with
     {
         Steps = steps,

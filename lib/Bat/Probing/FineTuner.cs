@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Bat.Data;
 using Bat.Model;
+using Bat.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using AdamW = Bat.Training.AdamW;   // not TorchSharp.Modules.AdamW
 
 namespace Bat.Probing;
 
@@ -21,8 +23,8 @@ public static class FineTuner
         model.train();
 
         var groups = model.LayerwiseGroups(config.LayerDecay, config.WeightDecay);
-        using var optimizer = new Pretraining.AdamW(
-            groups.Select((g, i) => new Pretraining.AdamW.Group(ProbeTrainer.Named(g.Parameters, $"group{i}"), LrScale: g.Scale, WeightDecay: g.WeightDecay)),
+        using var optimizer = new AdamW(
+            groups.Select((g, i) => new AdamW.Group(ProbeTrainer.Named(g.Parameters, $"group{i}"), LrScale: g.Scale, WeightDecay: g.WeightDecay)),
             beta1: 0.9, beta2: 0.999, eps: 1e-8);
 
         var trainLoader = new FeatureLoader(manifest, "train", featurizer,

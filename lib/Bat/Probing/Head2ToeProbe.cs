@@ -24,7 +24,7 @@ public sealed class Head2ToeProbe : Probe
         RegisterComponents();
     }
 
-    public override Tensor forward(LayerFeatures x)
+    public override Tensor forward(LayerEmbeddings x)
     {
         using var flat = x.Cls.reshape(x.Cls.shape[0], -1);   // (B, L, D) -> (B, L*D), layer-major like W's groups
         return classifier.forward(flat);                        // (B, C)

@@ -22,7 +22,7 @@ public sealed class LayerGatedClsProbe : Probe
         RegisterComponents();
     }
 
-    public override Tensor forward(LayerFeatures x)
+    public override Tensor forward(LayerEmbeddings x)
     {
         using var scope = NewDisposeScope();
         var alpha = gate.softmax(0).view(1, -1, 1);        // (1, L, 1)

@@ -20,7 +20,7 @@ public sealed class LayerwiseLinearProbe : Probe
 
     public override int Heads => heads.Count;
 
-    public override Tensor forward(LayerFeatures x)
+    public override Tensor forward(LayerEmbeddings x)
     {
         using var scope = NewDisposeScope();
         var logits = heads.Select((head, l) => head.forward(x.Cls.select(1, l))).ToArray();  // L x (B, C)

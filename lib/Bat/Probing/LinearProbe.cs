@@ -19,7 +19,7 @@ public sealed class LinearProbe : Probe
         RegisterComponents();
     }
 
-    public override Tensor forward(LayerFeatures x)
+    public override Tensor forward(LayerEmbeddings x)
     {
         using var scope = NewDisposeScope();
         var last = x.Cls.select(1, x.Cls.shape[1] - 1);              // (B, L, D) -> (B, D)

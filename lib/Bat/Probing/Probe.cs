@@ -5,10 +5,10 @@ using static TorchSharp.torch;
 namespace Bat.Probing;
 
 /// <summary>
-/// A head trained on frozen layer features. Forward maps <see cref="LayerFeatures"/> to logits (B, C), or
+/// A head trained on frozen layer features. Forward maps <see cref="LayerEmbeddings"/> to logits (B, C), or
 /// (B, H, C) for a probe with H independent heads (the per-layer linear probe).
 /// </summary>
-public abstract class Probe : nn.Module<LayerFeatures, Tensor>
+public abstract class Probe : nn.Module<LayerEmbeddings, Tensor>
 {
     protected Probe(string name) : base(name) { }
 

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using Bat.Model;
+using Bat.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using AdamW = Bat.Training.AdamW;   // not TorchSharp.Modules.AdamW
 
 namespace Bat.Probing;
 
@@ -12,7 +14,7 @@ namespace Bat.Probing;
 /// whole CGP training (embedding the train split once + all probe steps) vs one fine-tuning epoch.
 /// </summary>
 public sealed record ProbeBenchResult(
-    string Preset, int Batch, int Prototypes, int Clips, int ProbeSteps,
+    int Batch, int Prototypes, int Clips, int ProbeSteps,
     double CachedStepSeconds, double RecomputeStepSeconds, double EmbedSecondsPerClip, double FineTuneStepSeconds,
     double PoolingSecondsMax, double PoolingSecondsAmax)
 {
@@ -35,13 +37,12 @@ public sealed record ProbeBenchResult(
 public static class ProbeBench
 {
     /// <summary>Times <paramref name="timedSteps"/> steps of each kind (after 2 warm-up steps) on a randomly
-    /// initialised encoder of the preset and random input features: speed does not depend on the weights.</summary>
-    public static ProbeBenchResult Run(string preset, int batch, int prototypes, int timedSteps, int clips, int probeSteps,
+    /// initialised encoder of this shape and random input features: speed does not depend on the weights.</summary>
+    public static ProbeBenchResult Run(EncoderConfig config, int batch, int prototypes, int timedSteps, int clips, int probeSteps,
         int classes = 16, Action<string>? log = null)
     {
         var device = Devices.Default;
         Devices.Seed(0);
-        var config = EncoderConfig.For(preset);
         using var encoder = new Encoder(config).to(device);
         encoder.eval();
         foreach (var p in encoder.parameters()) p.requires_grad = false;
@@ -71,8 +72,8 @@ public static class ProbeBench
             var rows = Enumerable.Range(0, batch).ToArray();
 
             using var probe = new ConvexGatedProbe(config.Depth, config.Dim, prototypes, classes).to(device);
-            using var optimizer = new Pretraining.AdamW([new Pretraining.AdamW.Group(ProbeTrainer.Named(probe.parameters(), "probe"))], 0.9, 0.999, 1e-8);
-            void ProbeStep(Func<LayerFeatures> features)
+            using var optimizer = new AdamW([new AdamW.Group(ProbeTrainer.Named(probe.parameters(), "probe"))], 0.9, 0.999, 1e-8);
+            void ProbeStep(Func<LayerEmbeddings> features)
             {
                 using var scope = NewDisposeScope();
                 var loss = ProbeLosses.AsymmetricLoss(probe.forward(features()), targets);
@@ -100,14 +101,14 @@ public static class ProbeBench
             {
                 using var _ = no_grad();
                 using var output = encoder.Forward(inputs);
-                return LayerFeatures.FromBlockOutputs(output.Layers);
+                return LayerEmbeddings.FromBlockOutputs(output.Layers);
             }));
             log?.Invoke($"CGP step recomputing the encoder: {recompute * 1000:F1} ms");
 
             // Fine-tuning step: encoder unfrozen, forward + backward + AdamW on every weight.
             using var tuned = new Encoder(config).to(device);
             using var model = new FineTuneModel(tuned, classes).to(device);
-            using var fineOptimizer = new Pretraining.AdamW([new Pretraining.AdamW.Group(ProbeTrainer.Named(model.parameters(), "model"))], 0.9, 0.999, 1e-8);
+            using var fineOptimizer = new AdamW([new AdamW.Group(ProbeTrainer.Named(model.parameters(), "model"))], 0.9, 0.999, 1e-8);
             double fine = TimeSteps(timedSteps, () =>
             {
                 using var scope = NewDisposeScope();
@@ -117,7 +118,7 @@ public static class ProbeBench
                 fineOptimizer.Step(3e-4);
             });
             log?.Invoke($"fine-tuning step: {fine * 1000:F1} ms");
-            return new ProbeBenchResult(preset, batch, prototypes, clips, probeSteps, cached, recompute, embedSeconds / batch, fine,
+            return new ProbeBenchResult(batch, prototypes, clips, probeSteps, cached, recompute, embedSeconds / batch, fine,
                 poolingMax, poolingAmax);
         }
         finally { Directory.Delete(dir, recursive: true); }

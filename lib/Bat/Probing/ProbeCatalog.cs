@@ -11,15 +11,6 @@ public static class ProbeCatalog
 
     public static IReadOnlyList<string> All => [.. Frozen, FineTune];
 
-    /// <summary>Default prototype count per preset (the paper's 10,000 belongs to ViT-B on AudioSet).</summary>
-    public static int DefaultPrototypes(string preset) => preset switch
-    {
-        "smoke" => 32,
-        "tiny" => 256,
-        "small" => 1024,
-        _ => 10_000,
-    };
-
     /// <summary>Whether the probe has K prototypes (so K is part of its identity in results).</summary>
     public static bool UsesPrototypes(string probe) => probe is "cgp" or "cgp-nocls" or "pb";
 

@@ -3,58 +3,10 @@ using System.Text.Json;
 using Bat.Data;
 using Bat.Frontends;
 using Bat.Model;
-using Bat.Pretraining;
+using Bat.Training;
 using static TorchSharp.torch;
 
 namespace Bat.Probing;
-
-/// <summary>
-/// A pre-trained checkpoint as the probes see it: the file, its SHA-256, and the encoder and frontend configs
-/// of its run (from RUN/config.json). Resolving reads no weights.
-/// </summary>
-public sealed record CheckpointSource(string CheckpointPath, string RunDir, string Sha256, JsonElement EncoderConfig, JsonElement FrontendConfig)
-{
-    public static CheckpointSource Resolve(string runDirOrCheckpoint)
-    {
-        string path, runDir;
-        if (Directory.Exists(runDirOrCheckpoint))
-        {
-            runDir = runDirOrCheckpoint;
-            path = Checkpoint.All(runDir).FirstOrDefault()
-                   ?? throw new BatException(runDir, "no checkpoints/step-*.pt in this run folder (run the pre-training first, e.g. notebook 02)");
-        }
-        else if (File.Exists(runDirOrCheckpoint))
-        {
-            path = runDirOrCheckpoint;
-            runDir = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
-        }
-        else throw new BatException(runDirOrCheckpoint, "checkpoint not found (expected a run folder or a checkpoints/step-*.pt file)");
-
-        var configPath = PretrainRun.ConfigPath(runDir);
-        if (!File.Exists(configPath)) throw new BatException(configPath, "run config not found next to the checkpoint");
-        using var doc = JsonDocument.Parse(File.ReadAllText(configPath));
-        if (!doc.RootElement.TryGetProperty("encoder", out var encoder))
-            throw new BatException(configPath, "run config has no 'encoder' section");
-        var encoderConfig = encoder.Deserialize<EncoderConfig>(Json.Options)!;
-        // Runs record their frontend; a run without one used the BAT frontend at the encoder's input size.
-        JsonElement frontend = doc.RootElement.TryGetProperty("frontend", out var f) && f.ValueKind == JsonValueKind.Object
-            ? f.Clone()
-            : JsonSerializer.SerializeToElement(Bat.Frontends.FrontendConfig.For(Bat.Frontends.FrontendConfig.Bat, encoderConfig.MelBins, encoderConfig.Frames), Json.Options);
-        return new CheckpointSource(Path.GetFullPath(path), Path.GetFullPath(runDir), FileHash.Sha256(path), encoder.Clone(), frontend);
-    }
-
-    public EncoderConfig Encoder => EncoderConfig.Deserialize<EncoderConfig>(Json.Options)!;
-    public Bat.Frontends.FrontendConfig Frontend => FrontendConfig.Deserialize<Bat.Frontends.FrontendConfig>(Json.Options)!;
-
-    /// <summary>The model input of this run: 16 kHz waveforms -> frontend features (B, 1, T, M).</summary>
-    public Featurizer Featurizer()
-    {
-        var frontend = Bat.Frontends.Frontend.Create(Frontend);
-        return new Featurizer($"frontend:{JsonSerializer.Serialize(FrontendConfig)}", frontend.Compute);
-    }
-
-    public (Encoder Encoder, PretrainConfig Config) LoadEncoder() => Checkpoint.LoadEncoder(CheckpointPath);
-}
 
 /// <summary>What `bat embed` did for one split.</summary>
 public sealed record EmbedSplitReport(string Split, string Path, int Clips, long BytesPerClip, bool Reused, double Seconds);
@@ -93,10 +45,9 @@ public static class ProbeExperiment
     /// checkpoint and manifest is reused; one made from anything else is refused with an error naming the file
     /// and what differs, unless <paramref name="force"/> (then every split is recomputed).
     /// </summary>
-    public static IReadOnlyList<EmbedSplitReport> Embed(string checkpoint, string manifestCsv, string cacheDir,
+    public static IReadOnlyList<EmbedSplitReport> Embed(CheckpointSource source, string manifestCsv, string cacheDir,
         IEnumerable<string>? splits = null, int batchSize = 16, bool force = false)
     {
-        var source = CheckpointSource.Resolve(checkpoint);
         var manifest = Manifest.Load(manifestCsv);
         var wanted = (splits ?? manifest.Splits).ToList();
         foreach (var s in wanted)
@@ -120,7 +71,7 @@ public static class ProbeExperiment
                     reports.Add(new EmbedSplitReport(split, path, expected.Clips, expected.BytesPerClip, true, 0));
                     continue;
                 }
-                encoder ??= source.LoadEncoder().Encoder;
+                encoder ??= source.LoadEncoder();
                 var loader = new FeatureLoader(manifest, split, source.Featurizer(), LoaderOptions.Eval(batchSize, encoderConfig.Frames));
                 using var progress = new ConsoleProgress($"embed {split}", expected.Clips);
                 int done = 0;
@@ -150,9 +101,8 @@ public static class ProbeExperiment
     /// with an error naming the file and what differs. Without a validation split, a seeded 15 % of train
     /// becomes the validation set (never the test split).
     /// </summary>
-    public static ProbeSession Open(string checkpoint, string manifestCsv, string cacheDir, bool embedIfMissing = true, int batchSize = 16)
+    public static ProbeSession Open(CheckpointSource source, string manifestCsv, string cacheDir, bool embedIfMissing = true, int batchSize = 16)
     {
-        var source = CheckpointSource.Resolve(checkpoint);
         var manifest = Manifest.Load(manifestCsv);
         string? validation = ValidationNames.FirstOrDefault(manifest.Splits.Contains);
         foreach (var required in new[] { TrainSplit, TestSplit })
@@ -162,22 +112,22 @@ public static class ProbeExperiment
         if (embedIfMissing)
         {
             var missing = needed.Where(s => !File.Exists(EmbeddingCache.FileFor(cacheDir, s))).ToList();
-            if (missing.Count > 0) Embed(checkpoint, manifestCsv, cacheDir, missing, batchSize);
+            if (missing.Count > 0) Embed(source, manifestCsv, cacheDir, missing, batchSize);
         }
 
         var enc = source.Encoder;
         var owned = new List<IDisposable>();
         try
         {
-            FeatureSplit OpenSplit(string split)
+            EmbeddingSplit OpenSplit(string split)
             {
                 var expected = ExpectedHeader(source, manifest, split, manifest.Split(split).Count, enc.Depth, 1 + enc.NumPatches, enc.Dim);
                 var cache = EmbeddingCache.Open(EmbeddingCache.FileFor(cacheDir, split), expected);
                 owned.Add(cache);
-                return new FeatureSplit(cache, Targets(manifest, split));
+                return new EmbeddingSplit(cache, Targets(manifest, split));
             }
             var train = OpenSplit(TrainSplit);
-            FeatureSplit valid;
+            EmbeddingSplit valid;
             if (validation is not null) valid = OpenSplit(validation);
             else (train, valid) = CarveValidation(train, seed: 0);
             var task = new ProbeTask(manifest.Task.Name, manifest.Task.Kind == TaskKind.Multilabel, train, valid, OpenSplit(TestSplit));
@@ -200,15 +150,15 @@ public static class ProbeExperiment
         return tensor(values, entries.Count, manifest.Task.NumClasses);
     }
 
-    static (FeatureSplit Train, FeatureSplit Valid) CarveValidation(FeatureSplit train, int seed)
+    static (EmbeddingSplit Train, EmbeddingSplit Valid) CarveValidation(EmbeddingSplit train, int seed)
     {
         var order = Enumerable.Range(0, train.Count).ToArray();
         new Random(seed).Shuffle(order);
         int n = Math.Max(1, train.Count * 15 / 100);
-        FeatureSplit Take(int[] rows)
+        EmbeddingSplit Take(int[] rows)
         {
             using var index = tensor(rows.Select(r => (long)r).ToArray());
-            return new FeatureSplit(new SubsetFeatureSource(train.Features, rows), train.Targets.index_select(0, index));
+            return new EmbeddingSplit(new SubsetEmbeddingSource(train.Embeddings, rows), train.Labels.index_select(0, index));
         }
         return (Take(order[n..]), Take(order[..n]));
     }
@@ -222,27 +172,25 @@ public static class ProbeExperiment
     }
 
     /// <summary>Fine-tunes a copy of the checkpoint's encoder on the manifest's audio (the upper reference).</summary>
-    public static ProbeRunResult FineTune(string checkpoint, string manifestCsv, FineTuneConfig config, string? featureCacheDir = null)
+    public static ProbeRunResult FineTune(CheckpointSource source, string manifestCsv, FineTuneConfig config, string? featureCacheDir = null)
     {
         Devices.Seed(config.Seed);
-        var source = CheckpointSource.Resolve(checkpoint);
         var manifest = Manifest.Load(manifestCsv);
         string validation = ValidationNames.FirstOrDefault(manifest.Splits.Contains)
                             ?? throw new BatException(manifestCsv, "fine-tuning needs a validation split (valid)");
-        var (encoder, _) = source.LoadEncoder();
-        using (encoder)
+        using (var encoder = source.LoadEncoder())
             return FineTuner.Train(encoder, manifest, source.Featurizer(), config, featureCacheDir, validation, TestSplit);
     }
 }
 
 /// <summary>A subset of another source's rows (a validation split carved out of train).</summary>
-public sealed class SubsetFeatureSource(IFeatureSource inner, int[] rows) : IFeatureSource
+public sealed class SubsetEmbeddingSource(IEmbeddingSource inner, int[] rows) : IEmbeddingSource
 {
     public int Count => rows.Length;
     public int Layers => inner.Layers;
     public int Patches => inner.Patches;
     public int Dim => inner.Dim;
 
-    public LayerFeatures Gather(IReadOnlyList<int> subset, bool withPatches, Device device) =>
+    public LayerEmbeddings Gather(IReadOnlyList<int> subset, bool withPatches, Device device) =>
         inner.Gather(subset.Select(i => rows[i]).ToArray(), withPatches, device);
 }

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using Bat.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using AdamW = Bat.Training.AdamW;   // not TorchSharp.Modules.AdamW
 
 namespace Bat.Probing;
 
@@ -44,9 +46,9 @@ public static class ProbeTrainer
 
         var decayed = probe.ClassifierWeights().ToList();
         var rest = probe.parameters().Where(p => !decayed.Any(d => ReferenceEquals(d, p))).ToList();
-        var groups = new List<Pretraining.AdamW.Group> { new(Named(decayed, "decayed"), LrScale: 1.0, WeightDecay: config.WeightDecay) };
+        var groups = new List<AdamW.Group> { new(Named(decayed, "decayed"), LrScale: 1.0, WeightDecay: config.WeightDecay) };
         if (rest.Count > 0) groups.Add(new(Named(rest, "rest"), LrScale: 1.0, WeightDecay: 0.0));
-        using var optimizer = new Pretraining.AdamW(groups, config.Beta1, config.Beta2, eps: 1e-8);
+        using var optimizer = new AdamW(groups, config.Beta1, config.Beta2, eps: 1e-8);
 
         int heads = probe.Heads;
         var bestScore = Enumerable.Repeat(double.NegativeInfinity, heads).ToArray();
@@ -65,9 +67,9 @@ public static class ProbeTrainer
             using (var scope = NewDisposeScope())
             {
                 var rows = sampler.Next(config.BatchSize);
-                var x = task.Train.Features.Gather(rows, probe.UsesPatches, device);
+                var x = task.Train.Embeddings.Gather(rows, probe.UsesPatches, device);
                 using var index = tensor(rows.Select(r => (long)r).ToArray());
-                var y = task.Train.Targets.index_select(0, index).to(device);
+                var y = task.Train.Labels.index_select(0, index).to(device);
                 var loss = ProbeLosses.For(task.MultiLabel, probe.forward(x), y);
                 if (probe.Penalty() is { } penalty) loss = loss + penalty;
                 optimizer.ZeroGrad();
@@ -80,18 +82,18 @@ public static class ProbeTrainer
             bool last = step + 1 == config.Steps;
             if ((step + 1) % config.EvaluateEvery != 0 && !last) continue;
             using var evalScope = NewDisposeScope();
-            var valLogits = Predict(probe, task.Validation.Features, config.EvalBatchSize, device);
-            var valScores = HeadScores(task, valLogits, task.Validation.Targets);
+            var valLogits = Predict(probe, task.Validation.Embeddings, config.EvalBatchSize, device);
+            var valScores = HeadScores(task, valLogits, task.Validation.Labels);
             var improved = Enumerable.Range(0, heads)
                 .Where(h => results[h] is null || valScores[h] > bestScore[h]).ToList();
             if (improved.Count > 0)
             {
-                var testLogits = Predict(probe, task.Test.Features, config.EvalBatchSize, device);
+                var testLogits = Predict(probe, task.Test.Embeddings, config.EvalBatchSize, device);
                 foreach (var h in improved)
                 {
                     bestScore[h] = valScores[h];
                     results[h] = new ProbeHeadResult(h, step + 1, valScores[h],
-                        ProbeScores.Compute(task.MultiLabel, Head(testLogits, h, heads), task.Test.Targets));
+                        ProbeScores.Compute(task.MultiLabel, Head(testLogits, h, heads), task.Test.Labels));
                 }
             }
             double mean = valScores.Average();
@@ -115,7 +117,7 @@ public static class ProbeTrainer
     }
 
     /// <summary>Logits for every row of a split, in eval mode, on the CPU: (N, C) or (N, H, C).</summary>
-    public static Tensor Predict(Probe probe, IFeatureSource source, int batchSize, Device device)
+    public static Tensor Predict(Probe probe, IEmbeddingSource source, int batchSize, Device device)
     {
         bool wasTraining = probe.training;
         probe.eval();

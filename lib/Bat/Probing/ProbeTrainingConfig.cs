@@ -23,15 +23,6 @@ public sealed record ProbeTrainingConfig(
     public static ProbeTrainingConfig Small => new(Steps: 5000, BatchSize: 48, WarmupSteps: 250, EvaluateEvery: 500);
     public static ProbeTrainingConfig Base => new(Steps: 20000, BatchSize: 48, WarmupSteps: 500, EvaluateEvery: 1000);
 
-    public static ProbeTrainingConfig Preset(string name) => name switch
-    {
-        "smoke" => Smoke,
-        "tiny" => Tiny,
-        "small" => Small,
-        "base" => Base,
-        _ => throw new ArgumentException($"unknown preset '{name}' (smoke|tiny|small|base)"),
-    };
-
     /// <summary>The same schedule shape for another number of steps (warm-up 5 %, about 10 evaluations).</summary>
     public ProbeTrainingConfig WithSteps(int steps) => this with
     {

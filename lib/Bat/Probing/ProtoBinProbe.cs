@@ -36,7 +36,7 @@ public sealed class ProtoBinProbe : Probe
         return (prototypes + (binary - prototypes).detach()).MoveToOuterDisposeScope();
     }
 
-    public override Tensor forward(LayerFeatures x)
+    public override Tensor forward(LayerEmbeddings x)
     {
         using var scope = NewDisposeScope();
         var last = x.Patches.select(1, x.Patches.shape[1] - 1);         // (B, L, N, D) -> (B, N, D)

@@ -8,7 +8,7 @@ public static class EnvironmentInfo
 {
     public static IReadOnlyList<(string Name, string Value)> Describe() =>
     [
-        ("bat commit", Reporting.GitCommit()),
+        ("bat commit", Provenance.GitCommit()),
         (".NET", RuntimeInformation.FrameworkDescription),
         ("OS", RuntimeInformation.OSDescription),
         ("CPU cores", Environment.ProcessorCount.ToString()),

@@ -95,7 +95,7 @@ public class ScalarLifetimeGuardTests
             .Where(x => !x.text.TrimStart().StartsWith("//") && banned.Any(b => x.text.Contains(b)))
             .Select(x => $"{Path.GetRelativePath(root, x.f)}:{x.i + 1}: {x.text.Trim()}")
             .ToList();
-        Assert.True(hits.Count == 0, "calls that create Scalars inside TorchSharp (use x * x, Bat.Pretraining.AdamW):\n" + string.Join("\n", hits));
+        Assert.True(hits.Count == 0, "calls that create Scalars inside TorchSharp (use x * x, Bat.AdamW):\n" + string.Join("\n", hits));
     }
 
     [Fact]

@@ -88,7 +88,7 @@ public class FrontendTests(ITestOutputHelper output)
     [Fact]
     public void KaldiFrameCountFollowsSnipEdges()
     {
-        // 10 s at 16 kHz gives 1 + (160000 - 400) / 160 = 998 frames (DESIGN.md section 2).
+        // 10 s at 16 kHz gives 1 + (160000 - 400) / 160 = 998 frames (docs/method.md section 1).
         using var scope = NewDisposeScope();
         var k = new KaldiFrontend(FrontendConfig.Unnormalised("kaldi", 64));
         Assert.Equal(998, k.LogFbank(randn(1, 160000)).shape[1]);

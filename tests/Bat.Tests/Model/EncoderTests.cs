@@ -1,3 +1,4 @@
+using Bat.Experiments;
 using Bat.Model;
 using Bat.Pretraining;
 using static TorchSharp.torch;
@@ -22,7 +23,7 @@ public class EncoderTests
     {
         using var eat = new Encoder(EncoderConfig.Base);
         Assert.Equal(85_254_144, eat.ParameterCount());
-        using var cnn = DecoderConfig.Create(DecoderConfig.For("cnn", "base"), EncoderConfig.Base);
+        using var cnn = DecoderConfig.Create(new DecoderConfig { Kind = "cnn" }, EncoderConfig.Base);
         Assert.Equal(2_585_856, cnn.ParameterCount());
         Assert.Equal(87_840_000, eat.ParameterCount() + cnn.ParameterCount());
         using var bat = new Encoder(EncoderConfig.Base with { Gated = true });
@@ -105,7 +106,7 @@ public class EncoderTests
         var keep = stack(Enumerable.Range(0, 4).Select(i => randperm(128)[..25]).ToArray());
         foreach (var kind in new[] { "cnn", "vit" })
         {
-            using var decoder = DecoderConfig.Create(DecoderConfig.For(kind, "tiny"), config);
+            using var decoder = DecoderConfig.Create(Preset.Tiny.VitDecoder with { Kind = kind }, config);
             var y = decoder.Decode(visible, keep, null);
             Assert.Equal(new long[] { 4, 128, 192 }, y.shape);
         }

@@ -1,4 +1,5 @@
 using Bat.Pretraining;
+using Bat.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

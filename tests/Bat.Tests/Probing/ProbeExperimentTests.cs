@@ -2,6 +2,7 @@ using Bat.Data.Synth;
 using Bat.Model;
 using Bat.Pretraining;
 using Bat.Probing;
+using Bat.Training;
 using static TorchSharp.torch;
 
 namespace Bat.Tests.Probing;
@@ -23,7 +24,7 @@ public class ProbeExperimentTests : IDisposable
         var runDir = Path.Combine(root, name);
         manual_seed(seed);
         using var model = new Encoder(encoder);
-        Json.Save(PretrainRun.ConfigPath(runDir), new PretrainConfig { Encoder = encoder, Variant = name });
+        Json.Save(Checkpoint.ConfigPath(runDir), new PretrainConfig { Encoder = encoder, Variant = name });
         Checkpoint.Save(runDir, 1, seed, model.state_dict().Select(kv => ("student." + kv.Key, kv.Value)));
         return runDir;
     }
@@ -32,8 +33,8 @@ public class ProbeExperimentTests : IDisposable
     public void EmbedsOnceReusesTheCacheAndRefusesAnotherCheckpoints()
     {
         var manifests = SyntheticBenchmark.Ensure(Path.Combine(dir, "synth"), clips: 40, seed: 1, seconds: 1);
-        var runA = MakeRun(dir, "a", 1, Small);
-        var runB = MakeRun(dir, "b", 2, Small);
+        var runA = CheckpointSource.Resolve(MakeRun(dir, "a", 1, Small));
+        var runB = CheckpointSource.Resolve(MakeRun(dir, "b", 2, Small));
         var cache = Path.Combine(dir, "cache");
 
         var first = ProbeExperiment.Embed(runA, manifests.MultiLabel, cache, batchSize: 8);
@@ -47,7 +48,7 @@ public class ProbeExperimentTests : IDisposable
             Assert.True(session.Task.MultiLabel);
             Assert.Equal(40, session.Task.Train.Count + session.Task.Validation.Count + session.Task.Test.Count);
             // The cached rows are what the encoder gives for those clips.
-            var features = session.Task.Test.Features.Gather([0], withPatches: true, CPU);
+            var features = session.Task.Test.Embeddings.Gather([0], withPatches: true, CPU);
             Assert.Equal(new long[] { 1, Small.Depth, Small.NumPatches, Small.Dim }, features.Patches.shape);
             var result = ProbeExperiment.Run(session.Task, "cgp", 8, ProbeTrainingConfig.Smoke.WithSteps(10) with { BatchSize = 8 });
             Assert.Equal(Small.Depth, result.GateWeights!.Length);
@@ -66,18 +67,17 @@ public class ProbeExperimentTests : IDisposable
     public void CachedFeaturesEqualAFreshEncoderPass()
     {
         var manifests = SyntheticBenchmark.Ensure(Path.Combine(dir, "synth"), clips: 20, seed: 2, seconds: 1);
-        var run = MakeRun(dir, "a", 3, Small);
+        var source = CheckpointSource.Resolve(MakeRun(dir, "a", 3, Small));
         var cache = Path.Combine(dir, "cache");
-        ProbeExperiment.Embed(run, manifests.MultiLabel, cache, ["test"], batchSize: 4);
-        using var session = ProbeExperiment.Open(run, manifests.MultiLabel, cache);
-        var source = CheckpointSource.Resolve(run);
-        var (encoder, _) = source.LoadEncoder();
+        ProbeExperiment.Embed(source, manifests.MultiLabel, cache, ["test"], batchSize: 4);
+        using var session = ProbeExperiment.Open(source, manifests.MultiLabel, cache);
+        using var encoder = source.LoadEncoder();
         var loader = new Bat.Data.FeatureLoader(session.Manifest, "test", source.Featurizer(), Bat.Data.LoaderOptions.Eval(2, Small.Frames));
         using var batch = loader.MakeBatch([1]);
         using var _ = no_grad();
         using var output = encoder.Forward(batch.Features);
-        var fresh = LayerFeatures.FromBlockOutputs(output.Layers);
-        var cached = session.Task.Test.Features.Gather([1], withPatches: true, CPU);
+        var fresh = LayerEmbeddings.FromBlockOutputs(output.Layers);
+        var cached = session.Task.Test.Embeddings.Gather([1], withPatches: true, CPU);
         // float16 storage: relative error below 1e-3 of the token scale (post-norm tokens are O(1)).
         Assert.True((cached.Cls - fresh.Cls).abs().max().item<float>() < 1e-2);
         Assert.True((cached.Patches - fresh.Patches).abs().max().item<float>() < 1e-2);

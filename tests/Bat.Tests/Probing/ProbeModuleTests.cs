@@ -8,10 +8,10 @@ public class ProbeModuleTests
 {
     const int B = 3, L = 4, N = 6, D = 8, C = 5;
 
-    static LayerFeatures RandomFeatures(int seed = 1)
+    static LayerEmbeddings RandomFeatures(int seed = 1)
     {
         manual_seed(seed);
-        return new LayerFeatures(randn(B, L, D), randn(B, L, N, D));
+        return new LayerEmbeddings(randn(B, L, D), randn(B, L, N, D));
     }
 
     static Tensor Param(nn.Module module, string name) => module.named_parameters().Single(p => p.name == name).parameter;
@@ -61,7 +61,7 @@ public class ProbeModuleTests
         float Sin(double degrees) => (float)Math.Sin(degrees * Math.PI / 180);
         var patches = tensor(new[] { 0f, 4f, 2f, 0f, Cos(120), Sin(120) }, 1, 1, 3, 2);  // (B, L, N, D)
         var cls = tensor(new[] { 7 * Cos(60), 7 * Sin(60) }, 1, 1, 2);                 // (B, L, D)
-        using var pooled = probe.PooledFeatures(new LayerFeatures(cls, patches));
+        using var pooled = probe.PooledFeatures(new LayerEmbeddings(cls, patches));
         var values = pooled.data<float>().ToArray();
         Assert.Equal(-0.5f, values[0], 5);  // min: the 120-degree token
         Assert.Equal(0.5f, values[1], 5);   // CLS
@@ -69,7 +69,7 @@ public class ProbeModuleTests
 
         var noCls = new ConvexGatedProbe(layers: 1, dim: 2, prototypes: 1, classes: 2, useCls: false);
         using (no_grad()) Param(noCls, "prototypes").copy_(tensor(new float[] { 1, 0 }, 1, 2));
-        using var pooledNoCls = noCls.PooledFeatures(new LayerFeatures(cls, patches));
+        using var pooledNoCls = noCls.PooledFeatures(new LayerEmbeddings(cls, patches));
         Assert.Equal(new[] { -0.5f, MathF.Round(0.5f / 3, 5), 1.0f }, pooledNoCls.data<float>().ToArray().Select(v => MathF.Round(v, 5)).ToArray());
     }
 

@@ -9,7 +9,7 @@ public class ProbeTrainingTests
     const int L = 3, N = 5, D = 16, C = 4;
 
     /// <summary>Class k puts direction e_k into one patch token of layer 1 and (weakly) into every CLS; the rest is noise.</summary>
-    static FeatureSplit MakeSplit(int count, int seed, bool multiLabel)
+    static EmbeddingSplit MakeSplit(int count, int seed, bool multiLabel)
     {
         var g = new Generator((ulong)seed);
         var cls = randn(new long[] { count, L, D }, generator: g) * 0.3;
@@ -26,7 +26,7 @@ public class ProbeTrainingTests
                 cls[i, L - 1, k] += 1;
             }
         }
-        return new FeatureSplit(new TensorFeatureSource(cls, patches), targets);
+        return new EmbeddingSplit(new TensorEmbeddingSource(cls, patches), targets);
     }
 
     static ProbeTask MakeTask(bool multiLabel) =>

@@ -84,8 +84,8 @@ public class ReportingTests
     [Fact]
     public void Git_commit_is_a_short_hash_inside_git_and_unknown_outside()
     {
-        Assert.Matches(new Regex("^[0-9a-f]{7,}(-dirty)?$"), global::Bat.Reporting.Reporting.GitCommit(AppContext.BaseDirectory));
-        Assert.Equal("unknown", global::Bat.Reporting.Reporting.GitCommit(Path.GetTempPath()));
+        Assert.Matches(new Regex("^[0-9a-f]{7,}(-dirty)?$"), Provenance.GitCommit(AppContext.BaseDirectory));
+        Assert.Equal("unknown", Provenance.GitCommit(Path.GetTempPath()));
     }
 
     [Fact]

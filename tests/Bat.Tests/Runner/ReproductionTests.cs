@@ -1,3 +1,4 @@
+using Bat.Experiments;
 using Bat.Notebooks;
 using Bat.Reporting;
 using static Bat.Tests.Runner.RunnerTestKit;

@@ -1,6 +1,8 @@
 using Bat.Data;
+using Bat.Experiments;
+using Bat.Tests.Data;
 
-namespace Bat.Tests.Data;
+namespace Bat.Tests.Experiments;
 
 /// <summary>How `--data` / the notebooks' Data parameter picks the pre-training set and the probing tasks.</summary>
 public class ExperimentDataTests
@@ -62,7 +64,7 @@ public class ExperimentDataTests
     public void Synth_is_the_embedded_benchmark_under_the_output_folder()
     {
         using var dir = new TempDir();
-        var data = ExperimentData.Resolve("synth", dir.Path, "smoke");
+        var data = ExperimentData.Resolve("synth", dir.Path, Preset.Smoke);
         var expected = Path.Combine(Path.GetFullPath(dir.Path), "data", "synth", "synth-multilabel.csv");
         Assert.Equal(ExperimentData.Synth, data.Source);
         Assert.Equal(expected, data.PretrainManifest);
@@ -74,7 +76,7 @@ public class ExperimentDataTests
     public void A_missing_folder_is_named()
     {
         var missing = Path.Combine(Path.GetTempPath(), "bat-no-such-" + Guid.NewGuid().ToString("N"));
-        var e = Assert.Throws<BatException>(() => ExperimentData.Resolve(missing, Path.GetTempPath(), "smoke"));
+        var e = Assert.Throws<BatException>(() => ExperimentData.Resolve(missing, Path.GetTempPath(), Preset.Smoke));
         Assert.Contains(missing, e.Message);
         Assert.Contains("no such folder", e.Message);
     }

@@ -1,10 +1,10 @@
 using Bat.Data;
 using Bat.Data.Synth;
+using Bat.Experiments;
 using Bat.Pretraining;
-using Bat.Probing;
 using Bat.Reporting;
 
-namespace Bat.Tests.Probing;
+namespace Bat.Tests.Experiments;
 
 /// <summary>
 /// Notebooks 02-04's library calls on a folder of manifests (what `bat reproduce --data DIR` hands them), at
@@ -27,31 +27,31 @@ public class ManifestFolderExperimentTests : IDisposable
         Assert.Equal([made.MultiLabel, made.SingleLabel], data.ProbeManifests);
         string multi = Manifest.Load(made.MultiLabel).Task.Name, single = Manifest.Load(made.SingleLabel).Task.Name;
 
-        var outcomes = PretrainAblation.Run("smoke", outDir, data, ["eat", "bat"]);
+        var outcomes = PretrainingAblation.Run(Preset.Smoke, outDir, data, ["eat", "bat"]);
         foreach (var o in outcomes)
-            Assert.Equal(Manifest.Fingerprint(made.MultiLabel), Json.Load<PretrainConfig>(PretrainRun.ConfigPath(o.RunDir)).TrainedOn);
+            Assert.Equal(Manifest.Fingerprint(made.MultiLabel), PretrainRun.SavedConfig(o.RunDir)!.TrainedOn);
 
-        var table = CgpAblation.CompareProbes("smoke", outDir, data, ["eat", "bat"], probes: ["lp", "cgp"]);
+        var table = ProbeComparison.CompareProbes(Preset.Smoke, outDir, data, ["eat", "bat"], probes: ["lp", "cgp"]);
         Assert.Equal(8, table.Count); // 2 tasks x 2 models x 2 probes
         Assert.All(table.Where(c => c.Dataset == multi), c => Assert.Equal("map", c.Metric));
         Assert.All(table.Where(c => c.Dataset == single), c => Assert.Equal("accuracy", c.Metric));
         Assert.All(table, c => Assert.InRange(c.Score, 0, 100));
-        var rows = ResultsTable.Read(Path.Combine(CgpAblation.ResultsDir(outDir), "table5.csv"));
+        var rows = ResultsTable.Read(Path.Combine(ProbeComparison.ResultsDir(outDir), "table5.csv"));
         Assert.Equal([multi, single], rows.Select(r => r.Dataset).Distinct().Order(StringComparer.Ordinal));
 
-        var sweep = CgpAblation.SweepK("smoke", outDir, data, "bat", [2, 4]);
+        var sweep = ProbeComparison.SweepK(Preset.Smoke, outDir, data, "bat", [2, 4]);
         Assert.Equal([2, 4], sweep.Select(p => p.K));
-        Assert.All(ResultsTable.Read(Path.Combine(CgpAblation.ResultsDir(outDir), "k-sweep.csv")), r => Assert.Equal(multi, r.Dataset));
+        Assert.All(ResultsTable.Read(Path.Combine(ProbeComparison.ResultsDir(outDir), "k-sweep.csv")), r => Assert.Equal(multi, r.Dataset));
 
-        var profile = LayerwiseAnalysis.Profiles("smoke", outDir, data, ["bat"]).Single();
+        var profile = LayerwiseAnalysis.Profiles(Preset.Smoke, outDir, data, ["bat"]).Single();
         Assert.Equal(4, profile.LinearProbeScores.Length);
         Assert.Equal(1.0, profile.GateWeights.Sum(), 4);
         var attention = LayerwiseAnalysis.Attention(outDir, data, "bat");
         Assert.Contains(attention.Clip, Manifest.Load(made.MultiLabel).Split("test").Select(e => e.Path)); // the primary task's test clip
 
         // The same output folder with the embedded benchmark would silently reuse encoders trained on other data.
-        var synth = ExperimentData.Resolve(ExperimentData.Synth, outDir, "smoke");
-        var e = Assert.Throws<BatException>(() => PretrainAblation.Run("smoke", outDir, synth, ["bat"]));
+        var synth = ExperimentData.Resolve(ExperimentData.Synth, outDir, Preset.Smoke);
+        var e = Assert.Throws<BatException>(() => PretrainingAblation.Run(Preset.Smoke, outDir, synth, ["bat"]));
         Assert.Contains("was pre-trained on", e.Message);
         Assert.Contains(Path.Combine("pretrain", "bat"), e.Message);
     }

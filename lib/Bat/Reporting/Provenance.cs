@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Bat.Reporting;
 
 /// <summary>Provenance for result rows.</summary>
-public static class Reporting
+public static class Provenance
 {
     /// <summary>Short commit hash of the git checkout containing <paramref name="directory"/> (default: the
     /// working directory), with "-dirty" if tracked files changed; "unknown" outside git or without git.</summary>

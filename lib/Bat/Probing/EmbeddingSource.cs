@@ -2,25 +2,25 @@ using static TorchSharp.torch;
 
 namespace Bat.Probing;
 
-/// <summary>Rows of frozen layer features a probe trains on: from an on-disk cache or from memory.</summary>
-public interface IFeatureSource
+/// <summary>Rows of frozen layer embeddings a probe trains on: from an on-disk cache or from memory.</summary>
+public interface IEmbeddingSource
 {
     int Count { get; }
     int Layers { get; }
     int Patches { get; }
     int Dim { get; }
 
-    /// <summary>The features of the given rows as float32 on <paramref name="device"/>: Cls (B, L, D) and
+    /// <summary>The embeddings of the given rows as float32 on <paramref name="device"/>: Cls (B, L, D) and
     /// Patches (B, L, N, D) (an empty (B, L, 0, D) tensor when <paramref name="withPatches"/> is false).</summary>
-    LayerFeatures Gather(IReadOnlyList<int> rows, bool withPatches, Device device);
+    LayerEmbeddings Gather(IReadOnlyList<int> rows, bool withPatches, Device device);
 }
 
-/// <summary>Features held in tensors: Cls (N, L, D), Patches (N, L, P, D).</summary>
-public sealed class TensorFeatureSource : IFeatureSource
+/// <summary>Layer embeddings held in tensors: Cls (N, L, D), Patches (N, L, P, D).</summary>
+public sealed class TensorEmbeddingSource : IEmbeddingSource
 {
     readonly Tensor cls, patches;
 
-    public TensorFeatureSource(Tensor cls, Tensor patches)
+    public TensorEmbeddingSource(Tensor cls, Tensor patches)
     {
         if (cls.dim() != 3 || patches.dim() != 4 || cls.shape[0] != patches.shape[0] || cls.shape[1] != patches.shape[1] || cls.shape[2] != patches.shape[3])
             throw new ArgumentException($"expected Cls (N, L, D) and Patches (N, L, P, D), got [{string.Join(",", cls.shape)}] and [{string.Join(",", patches.shape)}]");
@@ -33,29 +33,29 @@ public sealed class TensorFeatureSource : IFeatureSource
     public int Patches => (int)patches.shape[2];
     public int Dim => (int)cls.shape[2];
 
-    public LayerFeatures Gather(IReadOnlyList<int> rows, bool withPatches, Device device)
+    public LayerEmbeddings Gather(IReadOnlyList<int> rows, bool withPatches, Device device)
     {
         using var index = tensor(rows.Select(r => (long)r).ToArray());
         var c = cls.index_select(0, index).to(ScalarType.Float32, device);
         var p = withPatches
             ? patches.index_select(0, index).to(ScalarType.Float32, device)
             : zeros(new long[] { rows.Count, Layers, 0, Dim }, device: device);
-        return new LayerFeatures(c, p);
+        return new LayerEmbeddings(c, p);
     }
 }
 
-/// <summary>One split for probing: its features and its targets (N, C) float (multi-hot or one-hot).</summary>
-public sealed record FeatureSplit(IFeatureSource Features, Tensor Targets)
+/// <summary>One split for probing: its layer embeddings and its labels (N, C) float (multi-hot or one-hot).</summary>
+public sealed record EmbeddingSplit(IEmbeddingSource Embeddings, Tensor Labels)
 {
-    public int Count => Features.Count;
+    public int Count => Embeddings.Count;
 }
 
 /// <summary>The three splits of a probing task and whether it is multi-label.</summary>
-public sealed record ProbeTask(string Name, bool MultiLabel, FeatureSplit Train, FeatureSplit Validation, FeatureSplit Test)
+public sealed record ProbeTask(string Name, bool MultiLabel, EmbeddingSplit Train, EmbeddingSplit Validation, EmbeddingSplit Test)
 {
-    public int Classes => (int)Train.Targets.shape[1];
-    public int Layers => Train.Features.Layers;
-    public int Dim => Train.Features.Dim;
+    public int Classes => (int)Train.Labels.shape[1];
+    public int Layers => Train.Embeddings.Layers;
+    public int Dim => Train.Embeddings.Dim;
 
     /// <summary>The metric used to pick the best-validation checkpoint (the paper's task metric).</summary>
     public string SelectionMetric => MultiLabel ? "map" : "accuracy";

@@ -2,7 +2,7 @@ using TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Bat.Pretraining;
+namespace Bat.Training;
 
 /// <summary>
 /// AdamW (decoupled weight decay), written out so its state is a set of named tensors that go into the

@@ -1,7 +1,7 @@
+using Bat.Data;
 using Bat.Data.Synth;
-using Bat.Pretraining;
 
-namespace Bat.Data;
+namespace Bat.Experiments;
 
 /// <summary>
 /// The data notebooks 02-04 run on, from their <c>Data</c> parameter (<c>bat reproduce --data</c>):
@@ -27,11 +27,11 @@ public sealed record ExperimentData(string Source, string PretrainManifest, IRea
     /// <summary>The task of Figure 2 and notebook 04 (the first probing manifest).</summary>
     public string PrimaryTask => ProbeManifests[0];
 
-    public static ExperimentData Resolve(string data, string outDir, string preset)
+    public static ExperimentData Resolve(string data, string outDir, Preset preset)
     {
         if (string.IsNullOrWhiteSpace(data) || data == Synth)
         {
-            var synth = SyntheticBenchmark.Ensure(Path.Combine(outDir, "data", "synth"), PretrainPlan.For(preset).SynthClips, seed: 0).MultiLabel;
+            var synth = SyntheticBenchmark.Ensure(new OutputLayout(outDir).SynthData, preset.SynthClips, seed: 0).MultiLabel;
             return new ExperimentData(Synth, synth, [synth]);
         }
         return FromFolder(data);

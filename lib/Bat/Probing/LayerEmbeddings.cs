@@ -6,17 +6,17 @@ namespace Bat.Probing;
 /// What a frozen encoder hands a probe: every block's CLS token and patch tokens.
 /// Cls (B, L, D); Patches (B, L, N, D). Layer index 0 is the first block, L - 1 the last.
 /// </summary>
-public sealed record LayerFeatures(Tensor Cls, Tensor Patches)
+public sealed record LayerEmbeddings(Tensor Cls, Tensor Patches)
 {
     public int Layers => (int)Cls.shape[1];
     public int Dim => (int)Cls.shape[2];
 
     /// <summary>Splits encoder outputs (one (B, 1+N, D) tensor per block, token 0 = CLS) into CLS and patches.</summary>
-    public static LayerFeatures FromBlockOutputs(IReadOnlyList<Tensor> blocks)
+    public static LayerEmbeddings FromBlockOutputs(IReadOnlyList<Tensor> blocks)
     {
         using var stacked = stack(blocks, dim: 1);                 // L x (B, 1+N, D) -> (B, L, 1+N, D)
         var cls = stacked.select(2, 0);                              // (B, L, D)
         var patches = stacked.narrow(2, 1, stacked.shape[2] - 1);    // (B, L, N, D)
-        return new LayerFeatures(cls.contiguous(), patches.contiguous());
+        return new LayerEmbeddings(cls.contiguous(), patches.contiguous());
     }
 }

@@ -1,6 +1,7 @@
+using Bat.Experiments;
 using Bat.Probing;
 
-namespace Bat.Tests.Probing;
+namespace Bat.Tests.Experiments;
 
 public class ProbeResultsTests
 {

@@ -1,16 +1,16 @@
 using System.Globalization;
 using Bat.Data;
 using Bat.Frontends;
-using Bat.Model;
+using Bat.Pretraining;
 
-namespace Bat.Pretraining;
+namespace Bat.Experiments;
 
 /// <summary>
 /// Notebook 02's work: pre-train each ablation variant on the experiment's pre-training manifest (the embedded
 /// benchmark or a folder's, see <see cref="ExperimentData"/>) into {outDir}/pretrain/{variant}/, skipping a
 /// variant whose run is complete and resuming an interrupted one.
 /// </summary>
-public static class PretrainAblation
+public static class PretrainingAblation
 {
     public sealed record Outcome(PretrainVariant Variant, string RunDir, bool Skipped, IReadOnlyList<MetricsRow> Metrics)
     {
@@ -19,12 +19,10 @@ public static class PretrainAblation
         public double ClipsPerSecond => Metrics.Count > 1 ? Metrics.Skip(1).Average(m => m.ClipsPerSecond) : double.NaN;
     }
 
-    public static string RunDir(string outDir, string variant) => Path.Combine(outDir, "pretrain", variant);
-
-    public static IReadOnlyList<Outcome> Run(string preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, long seed = 0)
+    public static IReadOnlyList<Outcome> Run(Preset preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, long seed = 0)
     {
-        var plan = PretrainPlan.For(preset);
-        var encoder = EncoderConfig.For(plan.Preset);
+        var layout = new OutputLayout(outDir);
+        var encoder = preset.Encoder;
         var chosen = (variants ?? PretrainVariant.Ablation.Select(v => v.Name)).Select(PretrainVariant.Named).ToList();
         var manifest = data.PretrainManifest;
         var trainedOn = Bat.Data.Manifest.Fingerprint(manifest);
@@ -32,7 +30,7 @@ public static class PretrainAblation
         var outcomes = new List<Outcome>();
         foreach (var variant in chosen)
         {
-            var runDir = RunDir(outDir, variant.Name);
+            var runDir = layout.PretrainRun(variant.Name);
             RefuseOtherData(runDir, trainedOn);
             if (PretrainRun.IsComplete(runDir))
             {
@@ -41,14 +39,14 @@ public static class PretrainAblation
                 continue;
             }
             // An interrupted run keeps the frontend constants it started with.
-            var saved = File.Exists(PretrainRun.ConfigPath(runDir)) ? Json.Load<PretrainConfig>(PretrainRun.ConfigPath(runDir)) : null;
+            var saved = PretrainRun.SavedConfig(runDir);
             var frontend = saved?.Frontend.Kind == variant.Frontend
                 ? saved.Frontend
                 : PretrainData.FrontendFor(variant.Frontend, encoder.MelBins, encoder.Frames, manifest);
             var key = Json.Serialize(frontend);
             if (!clipsByFrontend.TryGetValue(key, out var clips))
                 clipsByFrontend[key] = clips = PretrainData.Load(manifest, frontend, encoder.Frames);
-            PretrainRun.Execute(variant.Config(plan, frontend, seed) with { TrainedOn = trainedOn }, clips, runDir, resume: true, label: variant.Name);
+            PretrainRun.Execute(variant.Config(preset, frontend, seed) with { TrainedOn = trainedOn }, clips, runDir, resume: true, label: variant.Name);
             outcomes.Add(new Outcome(variant, runDir, false, PretrainRun.ReadMetrics(runDir)));
         }
         return outcomes;
@@ -57,9 +55,7 @@ public static class PretrainAblation
     /// <summary>A run folder trained on other data must not be skipped as complete or resumed: say so and stop.</summary>
     static void RefuseOtherData(string runDir, string trainedOn)
     {
-        var path = PretrainRun.ConfigPath(runDir);
-        if (!File.Exists(path)) return;
-        var saved = Json.Load<PretrainConfig>(path).TrainedOn;
+        var saved = PretrainRun.SavedConfig(runDir)?.TrainedOn ?? "";
         if (saved.Length > 0 && saved != trainedOn)
             throw new BatException(runDir, $"was pre-trained on {saved}, not on {trainedOn}: use another output folder for other data");
     }
@@ -67,7 +63,7 @@ public static class PretrainAblation
     /// <summary>One row per variant: final losses (the last step's), throughput, peak RSS; written to {outDir}/pretrain/summary.csv.</summary>
     public static string WriteSummary(string outDir, IReadOnlyList<Outcome> outcomes)
     {
-        var path = Path.Combine(outDir, "pretrain", "summary.csv");
+        var path = new OutputLayout(outDir).PretrainSummary;
         var lines = new List<string> { "variant,description,steps,loss,frame_loss,utterance_loss,clips_per_s,peak_rss_mb" };
         foreach (var o in outcomes)
         {

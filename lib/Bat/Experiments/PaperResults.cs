@@ -1,10 +1,10 @@
-namespace Bat.Reporting;
+namespace Bat.Experiments;
 
 /// <summary>One number reported in the BAT paper (ICML 2026), kept apart from ours and always labelled as the paper's.</summary>
 public sealed record PaperNumber(string Table, string Model, string Benchmark, string Method, string Metric, double Value);
 
 /// <summary>
-/// The paper's headline numbers (DESIGN.md section 6): Table 5 (fine-tune / CGP / ProtoBin / linear probe for four
+/// The paper's headline numbers: Table 5 (fine-tune / CGP / ProtoBin / linear probe for four
 /// models on four benchmarks) and the CGP ablations on AS-20k. GPU-scale numbers: our CPU runs reproduce the
 /// shape of each result at small scale and print these beside it.
 /// </summary>

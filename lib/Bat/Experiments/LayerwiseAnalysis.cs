@@ -1,8 +1,10 @@
 using Bat.Data;
+using Bat.Probing;
 using Bat.Reporting;
+using Bat.Training;
 using static TorchSharp.torch;
 
-namespace Bat.Probing;
+namespace Bat.Experiments;
 
 /// <summary>Where task information lives in one model: a linear probe per block and the CGP gate (paper Figure 4).</summary>
 public sealed record LayerProfile(string Model, double[] LinearProbeScores, float[] GateWeights, double CgpScore);
@@ -20,29 +22,30 @@ public sealed record AttentionProfile(string Model, bool Gated, string Clip, dou
 /// </summary>
 public static class LayerwiseAnalysis
 {
-    public const string Experiment = "04-layerwise";
+    public const string Experiment = OutputLayout.LayerwiseExperiment;
     public static readonly string[] Variants = ["eat", "bat-cnn", "bat"];
 
-    public static string ResultsDir(string outDir) => Path.Combine(outDir, Experiment);
+    public static string ResultsDir(string outDir) => new OutputLayout(outDir).Results(Experiment);
 
     /// <summary>Per-layer LP scores and CGP gates for each variant; rows written to layerwise.csv.</summary>
-    public static IReadOnlyList<LayerProfile> Profiles(string preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, int seed = 0)
+    public static IReadOnlyList<LayerProfile> Profiles(Preset preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, int seed = 0)
     {
+        var layout = new OutputLayout(outDir);
         var manifest = data.PrimaryTask;
-        var config = ProbeTrainingConfig.Preset(preset) with { Seed = seed };
-        int k = ProbeCatalog.DefaultPrototypes(preset);
+        var config = preset.Probing with { Seed = seed };
+        int k = preset.Prototypes;
         var profiles = new List<LayerProfile>();
         var rows = new List<ResultRow>();
         foreach (var variant in variants ?? Variants)
         {
-            var runDir = CgpAblation.RequireRun(outDir, variant);
-            using var session = ProbeExperiment.Open(runDir, manifest, CgpAblation.CacheDir(outDir, variant, manifest));
+            var checkpoint = CheckpointSource.Resolve(layout.RequirePretrainRun(variant));
+            using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
             var perLayer = ProbeExperiment.Run(session.Task, "layer-lp", k, config);
             var cgp = ProbeExperiment.Run(session.Task, "cgp", k, config);
             string metric = session.Task.SelectionMetric;
             profiles.Add(new LayerProfile(variant, perLayer.Heads.Select(h => h.Test[metric]).ToArray(), cgp.GateWeights!, cgp.Test[metric]));
-            rows.AddRange(ProbeResults.Rows(perLayer, Experiment, session.Task.Name, variant, k, seed, preset));
-            rows.AddRange(ProbeResults.Rows(cgp, Experiment, session.Task.Name, variant, k, seed, preset));
+            rows.AddRange(ProbeResults.Rows(perLayer, Experiment, session.Task.Name, variant, k, seed, preset.Name));
+            rows.AddRange(ProbeResults.Rows(cgp, Experiment, session.Task.Name, variant, k, seed, preset.Name));
         }
         ResultsTable.Write(Path.Combine(ResultsDir(outDir), "layerwise.csv"), rows);
         return profiles;
@@ -52,11 +55,11 @@ public static class LayerwiseAnalysis
     public static AttentionProfile Attention(string outDir, ExperimentData data, string variant, int clip = 0)
     {
         var manifest = Manifest.Load(data.PrimaryTask);
-        var source = CheckpointSource.Resolve(CgpAblation.RequireRun(outDir, variant));
-        var (encoder, config) = source.LoadEncoder();
-        using (encoder)
+        var source = CheckpointSource.Resolve(new OutputLayout(outDir).RequirePretrainRun(variant));
+        var config = source.Encoder;
+        using (var encoder = source.LoadEncoder())
         {
-            var loader = new FeatureLoader(manifest, ProbeExperiment.TestSplit, source.Featurizer(), LoaderOptions.Eval(1, config.Encoder.Frames));
+            var loader = new FeatureLoader(manifest, ProbeExperiment.TestSplit, source.Featurizer(), LoaderOptions.Eval(1, config.Frames));
             using var batch = loader.MakeBatch([clip]);
             using var _ = no_grad();
             using var scope = NewDisposeScope();
@@ -69,7 +72,7 @@ public static class LayerwiseAnalysis
             var map = new double[n, n];
             var flat = last.data<double>().ToArray();
             for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) map[i, j] = flat[i * n + j];
-            var profile = new AttentionProfile(variant, config.Encoder.Gated, loader.Entries[clip].Path, map, clsShare);
+            var profile = new AttentionProfile(variant, config.Gated, loader.Entries[clip].Path, map, clsShare);
 
             var dir = ResultsDir(outDir);
             Csv.WriteMatrix(Path.Combine(dir, $"attention-{variant}-last-block.csv"), map);

@@ -1,15 +1,16 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-
 using System.Text.Json;
+using Bat.Data;
+using Bat.Frontends;
 using Bat.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Bat.Pretraining;
+namespace Bat.Training;
 
 /// <summary>
-/// Run folder layout: RUN/config.json (the <see cref="PretrainConfig"/>), RUN/metrics.csv and
+/// Run folder layout: RUN/config.json (the run's config: a Bat.Pretraining.PretrainConfig), RUN/metrics.csv and
 /// RUN/checkpoints/step-XXXXXX.pt, each with a sidecar step-XXXXXX.pt.sha256 holding the SHA-256 of the file.
 ///
 /// A .pt file is "BATCKPT1\n", a little-endian int32 header length, a UTF-8 JSON header (step, seed, and
@@ -25,6 +26,9 @@ public static class Checkpoint
     public sealed record TensorEntry(string Name, long[] Shape, long Offset);
 
     public static string Folder(string runDir) => Path.Combine(runDir, "checkpoints");
+    public static string ConfigPath(string runDir) => Path.Combine(runDir, "config.json");
+    /// <summary>The run folder of a checkpoint file: RUN/checkpoints/step-XXXXXX.pt -> RUN.</summary>
+    public static string RunDirOf(string checkpointPath) => Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(checkpointPath)))!;
     public static string PathFor(string runDir, long step) => Path.Combine(Folder(runDir), $"step-{step:D6}.pt");
 
     /// <summary>Writes the checkpoint, then its checksum sidecar, each atomically (a crash leaves the old ones intact).</summary>
@@ -59,17 +63,16 @@ public static class Checkpoint
         return path;
     }
 
-    /// <summary>Reads and verifies one checkpoint; a missing or mismatching checksum is a clear error.</summary>
-    public static (Header Header, Dictionary<string, Tensor> Tensors) Read(string path)
+    /// <summary>
+    /// Reads and verifies one checkpoint; a missing or mismatching checksum is a clear error.
+    /// <paramref name="sha256"/>: the file's SHA-256 when the caller has just computed it (see
+    /// <see cref="CheckpointSource.Resolve"/>), so that the file is hashed once.
+    /// </summary>
+    public static (Header Header, Dictionary<string, Tensor> Tensors) Read(string path, string? sha256 = null)
     {
         if (!File.Exists(path)) throw new BatException(path, "checkpoint not found");
-        var sidecar = path + ".sha256";
-        if (!File.Exists(sidecar)) throw new BatException(path, "checksum sidecar .sha256 is missing (incomplete write?)");
         var bytes = File.ReadAllBytes(path);
-        var expected = File.ReadAllText(sidecar).Split(' ', 2)[0].Trim();
-        var actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
-            throw new BatException(path, $"checkpoint is corrupted: SHA-256 {actual} does not match {expected} in the sidecar");
+        Verify(path, sha256 ?? Convert.ToHexStringLower(SHA256.HashData(bytes)));
         if (bytes.Length < Magic.Length + 4 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
             throw new BatException(path, "not a BAT checkpoint (bad magic)");
         int headerLength = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(Magic.Length));
@@ -85,6 +88,16 @@ public static class Checkpoint
             tensors[e.Name] = tensor(values, e.Shape);
         }
         return (header, tensors);
+    }
+
+    /// <summary>Compares a checkpoint's SHA-256 with its sidecar's: a missing sidecar or another value is a clear error.</summary>
+    static void Verify(string path, string actual)
+    {
+        var sidecar = path + ".sha256";
+        if (!File.Exists(sidecar)) throw new BatException(path, "checksum sidecar .sha256 is missing (incomplete write?)");
+        var expected = File.ReadAllText(sidecar).Split(' ', 2)[0].Trim();
+        if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
+            throw new BatException(path, $"checkpoint is corrupted: SHA-256 {actual} does not match {expected} in the sidecar");
     }
 
     /// <summary>Checkpoint files of a run, newest first.</summary>
@@ -127,34 +140,67 @@ public static class Checkpoint
             target.copy_(value);
         }
     }
+}
 
-    /// <summary>
-    /// The frozen pre-trained encoder of a run (folder or one .pt file) and the config it was trained with
-    /// (encoder shape, frontend). Gives the student by default, as data2vec 2.0 / EAT release it for
-    /// fine-tuning; <paramref name="teacher"/> picks the EMA teacher instead.
-    /// </summary>
-    public static (Encoder Encoder, PretrainConfig Config) LoadEncoder(string runDirOrCheckpoint, bool teacher = false)
+/// <summary>
+/// A pre-trained checkpoint as the probes see it: the file, its SHA-256 (computed once, here; loading the weights
+/// checks it against the sidecar), and the encoder and frontend configs of its run (from RUN/config.json).
+/// Resolving reads no weights.
+/// </summary>
+public sealed record CheckpointSource(string CheckpointPath, string RunDir, string Sha256, JsonElement EncoderConfig, JsonElement FrontendConfig)
+{
+    /// <summary>A run folder (its newest checkpoint) or one checkpoints/step-*.pt file.</summary>
+    public static CheckpointSource Resolve(string runDirOrCheckpoint)
     {
-        string runDir, source;
-        Dictionary<string, Tensor> tensors;
+        string path, runDir;
         if (Directory.Exists(runDirOrCheckpoint))
         {
             runDir = runDirOrCheckpoint;
-            var latest = ReadLatest(runDir) ?? throw new BatException(runDir, "no usable checkpoint in checkpoints/");
-            (source, tensors) = (latest.Path, latest.Tensors);
+            path = Checkpoint.All(runDir).FirstOrDefault()
+                   ?? throw new BatException(runDir, "no checkpoints/step-*.pt in this run folder (run the pre-training first, e.g. notebook 02)");
         }
-        else
+        else if (File.Exists(runDirOrCheckpoint))
         {
-            source = runDirOrCheckpoint;
-            tensors = Read(source).Tensors;
-            runDir = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(source)))!;
+            path = runDirOrCheckpoint;
+            runDir = Checkpoint.RunDirOf(path);
         }
-        var config = Json.Load<PretrainConfig>(Path.Combine(runDir, "config.json"));
-        var encoder = new Encoder(config.Encoder);
-        try { LoadInto(encoder, tensors, teacher ? "teacher." : "student.", source); }
+        else throw new BatException(runDirOrCheckpoint, "checkpoint not found (expected a run folder or a checkpoints/step-*.pt file)");
+
+        var configPath = Checkpoint.ConfigPath(runDir);
+        if (!File.Exists(configPath)) throw new BatException(configPath, "run config not found next to the checkpoint");
+        using var doc = JsonDocument.Parse(File.ReadAllText(configPath));
+        if (!doc.RootElement.TryGetProperty("encoder", out var encoder))
+            throw new BatException(configPath, "run config has no 'encoder' section");
+        var encoderConfig = encoder.Deserialize<EncoderConfig>(Json.Options)!;
+        // Runs record their frontend; a run without one used the BAT frontend at the encoder's input size.
+        JsonElement frontend = doc.RootElement.TryGetProperty("frontend", out var f) && f.ValueKind == JsonValueKind.Object
+            ? f.Clone()
+            : JsonSerializer.SerializeToElement(Bat.Frontends.FrontendConfig.For(Bat.Frontends.FrontendConfig.Bat, encoderConfig.MelBins, encoderConfig.Frames), Json.Options);
+        return new CheckpointSource(Path.GetFullPath(path), Path.GetFullPath(runDir), FileHash.Sha256(path), encoder.Clone(), frontend);
+    }
+
+    public EncoderConfig Encoder => EncoderConfig.Deserialize<EncoderConfig>(Json.Options)!;
+    public Bat.Frontends.FrontendConfig Frontend => FrontendConfig.Deserialize<Bat.Frontends.FrontendConfig>(Json.Options)!;
+
+    /// <summary>The model input of this run: 16 kHz waveforms -> frontend features (B, 1, T, M).</summary>
+    public Featurizer Featurizer()
+    {
+        var frontend = Bat.Frontends.Frontend.Create(Frontend);
+        return new Featurizer($"frontend:{JsonSerializer.Serialize(FrontendConfig)}", frontend.Compute);
+    }
+
+    /// <summary>
+    /// The frozen pre-trained encoder of this checkpoint, in eval mode without gradients. Gives the student by
+    /// default, as data2vec 2.0 / EAT release it for fine-tuning; <paramref name="teacher"/> picks the EMA teacher.
+    /// </summary>
+    public Encoder LoadEncoder(bool teacher = false)
+    {
+        var tensors = Checkpoint.Read(CheckpointPath, Sha256).Tensors;
+        var encoder = new Encoder(Encoder);
+        try { Checkpoint.LoadInto(encoder, tensors, teacher ? "teacher." : "student.", CheckpointPath); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
         encoder.eval();
         foreach (var p in encoder.parameters()) p.requires_grad = false;
-        return (encoder.to(Devices.Default), config);
+        return encoder.to(Devices.Default);
     }
 }

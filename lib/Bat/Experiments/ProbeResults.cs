@@ -1,7 +1,8 @@
 using System.Globalization;
+using Bat.Probing;
 using Bat.Reporting;
 
-namespace Bat.Probing;
+namespace Bat.Experiments;
 
 /// <summary>Turns probe runs into rows of the shared results schema (written with Bat.Reporting.ResultsTable).</summary>
 public static class ProbeResults
@@ -11,7 +12,7 @@ public static class ProbeResults
     public static List<ResultRow> Rows(ProbeRunResult run, string experiment, string dataset, string model, int? prototypes,
         int seed, string preset, string? commit = null)
     {
-        commit ??= Reporting.Reporting.GitCommit();
+        commit ??= Provenance.GitCommit();
         int? k = prototypes is { } kk && ProbeCatalog.UsesPrototypes(run.Probe) ? kk : null;
         var rows = new List<ResultRow>();
         void Add(int? layer, string metric, double value) =>

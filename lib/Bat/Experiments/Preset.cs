@@ -1,0 +1,69 @@
+using Bat.Model;
+using Bat.Probing;
+
+namespace Bat.Experiments;
+
+/// <summary>
+/// One size of the whole suite: every config a preset name stands for, from the encoder to the K grid of
+/// Figure 2. <see cref="Named"/> is the one place a preset name is read; the layers below take these configs,
+/// never names.
+/// smoke: every cell of every notebook runs in a minute or two (CI; the numbers mean nothing);
+/// tiny: the shape of every result on 2 CPU cores (about 25 minutes); small: closer to the paper, hours on CPU;
+/// base: the paper's ViT-B/16 and schedules (GPU).
+/// </summary>
+/// <param name="Encoder">the encoder every variant is built from (smoke shares tiny's)</param>
+/// <param name="VitDecoder">BAT's ViT decoder at this size (EAT's CNN decoder is the same for every preset)</param>
+/// <param name="Pretraining">how long and how big each pre-training run is</param>
+/// <param name="SynthClips">clips of the embedded benchmark per task</param>
+/// <param name="Probing">the frozen probes' schedule</param>
+/// <param name="FineTuning">the fine-tuning reference's schedule</param>
+/// <param name="Prototypes">CGP's and ProtoBin's K (the paper's 10,000 belongs to ViT-B on AudioSet)</param>
+/// <param name="KGrid">the K values of Figure 2: a log2 grid</param>
+/// <param name="RequiredBytes">rough disk need of `bat reproduce` (data, checkpoints, caches, notebooks), checked before any work</param>
+public sealed record Preset(
+    string Name,
+    EncoderConfig Encoder,
+    DecoderConfig VitDecoder,
+    PretrainPlan Pretraining,
+    int SynthClips,
+    ProbeTrainingConfig Probing,
+    FineTuneConfig FineTuning,
+    int Prototypes,
+    IReadOnlyList<int> KGrid,
+    long RequiredBytes)
+{
+    static readonly DecoderConfig PaperVitDecoder = new() { Kind = "vit" };
+
+    /// <summary>log2 grid 1, 2, 4, ... 2^(count - 1).</summary>
+    static int[] Log2Grid(int count) => Enumerable.Range(0, count).Select(i => 1 << i).ToArray();
+
+    // Short runs use a faster EMA than the paper's so that the teacher moves at all within them.
+    public static Preset Smoke { get; } = new("smoke", EncoderConfig.Tiny, PaperVitDecoder with { Dim = 128, Heads = 4, Depth = 3 },
+        new PretrainPlan(Steps: 12, Batch: 4, Clones: 2, WarmupSteps: 3, EmaStart: 0.99, EmaEnd: 0.999, EmaAnnealSteps: 12, CheckpointEvery: 0),
+        SynthClips: 48, ProbeTrainingConfig.Smoke, FineTuneConfig.Smoke, Prototypes: 32, KGrid: [2, 8, 32], RequiredBytes: 300L << 20);
+
+    /// <summary>Pre-training about 4 minutes for all variants (measured).</summary>
+    public static Preset Tiny { get; } = new("tiny", EncoderConfig.Tiny, PaperVitDecoder with { Dim = 128, Heads = 4, Depth = 3 },
+        new PretrainPlan(Steps: 200, Batch: 8, Clones: 4, WarmupSteps: 20, EmaStart: 0.996, EmaEnd: 0.9995, EmaAnnealSteps: 200, CheckpointEvery: 100),
+        SynthClips: 400, ProbeTrainingConfig.Tiny, FineTuneConfig.Tiny, Prototypes: 256, KGrid: Log2Grid(11), RequiredBytes: 2L << 30);
+
+    public static Preset Small { get; } = new("small", EncoderConfig.Small, PaperVitDecoder with { Dim = 256, Heads = 8, Depth = 4 },
+        new PretrainPlan(Steps: 3000, Batch: 16, Clones: 8, WarmupSteps: 300, EmaStart: 0.999, EmaEnd: 0.9999, EmaAnnealSteps: 3000, CheckpointEvery: 500),
+        SynthClips: 2000, ProbeTrainingConfig.Small, FineTuneConfig.Small, Prototypes: 1024, KGrid: Log2Grid(14), RequiredBytes: 8L << 30);
+
+    /// <summary>The paper: 48 clips x 16 clones, 400k updates, EMA 0.9998 -> 0.99999 over 100k.</summary>
+    public static Preset Base { get; } = new("base", EncoderConfig.Base, PaperVitDecoder,
+        new PretrainPlan(Steps: 400_000, Batch: 48, Clones: 16, WarmupSteps: 53_333, EmaStart: 0.9998, EmaEnd: 0.99999, EmaAnnealSteps: 100_000, CheckpointEvery: 5000),
+        SynthClips: 2000, ProbeTrainingConfig.Base, FineTuneConfig.Base, Prototypes: 10_000, KGrid: Log2Grid(14), RequiredBytes: 40L << 30);
+
+    public static IReadOnlyList<Preset> All { get; } = [Smoke, Tiny, Small, Base];
+
+    public static IReadOnlyList<string> Names { get; } = All.Select(p => p.Name).ToList();
+
+    /// <summary>The preset of a name, in any letter case ("Tiny" is tiny); anything else is a clear error.</summary>
+    public static Preset Named(string name) =>
+        All.FirstOrDefault(p => string.Equals(p.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
+        ?? throw new BatException("preset", $"unknown preset '{name}' (expected {string.Join("|", Names)})");
+
+    public override string ToString() => Name;
+}
