@@ -58,7 +58,9 @@ keywords() {
                zero one two three four five six seven eight nine)
   # A speaker = voice (+ variant) x pitch x speed. Speakers of the last voice are test, of the one before valid
   # (unseen voices), so the keyword task measures generalisation across speakers as Speech Commands does.
-  local voices=(en-us en-gb en-gb-scotland en-gb-x-rp en-029 en-gb-x-gbclan en-gb-x-gbcwmd en-us+f3 en-us+m3 en-gb+f2 en-us+f5 en-gb+m7)
+  # espeak-ng 1.51 ignores a +variant on en-gb (en-gb+m7 speaks exactly as en-gb), which made the test speaker a
+  # byte-identical copy of a training speaker; every voice here sounds different (checked with md5sum).
+  local voices=(en-us en-gb en-gb-scotland en-gb-x-rp en-029 en-gb-x-gbclan en-gb-x-gbcwmd en-us+f3 en-us+m3 en-gb-scotland+m3 en-us+f5 en-us+m7)
   local pitches=(30 50 70) speeds=(140 175)
   local nv=${#voices[@]} vi v p s w id list tmp
   tmp=$(mktemp -d)
@@ -129,7 +131,10 @@ phrases() {
   local classes
   mapfile -t classes < <(find "$voices" -mindepth 2 -maxdepth 2 -name '*.ogg' -printf '%f\n' | sed 's/\.ogg$//' \
     | sort | uniq -c | awk '$1 >= 10 {print $2}')
-  local csv="$root/phrases.csv" i=0 speaker name split phrase
+  local csv="$root/phrases.csv" i=0 speaker name split phrase sum
+  # Some voice packs ship byte-identical recordings of another pack's phrase; only the first copy is kept, since
+  # the same clip in train and test is leakage (and `bat data check` refuses it).
+  local -A seen=()
   echo "path,labels,split,fold" > "$csv"
   for dir in $(find "$voices" -mindepth 1 -maxdepth 1 -type d | sort); do
     speaker=$(basename "$dir")
@@ -137,6 +142,9 @@ phrases() {
     mkdir -p "$root/audio/$speaker"
     for phrase in "${classes[@]}"; do
       [ -f "$dir/$phrase.ogg" ] || continue
+      sum=$(md5sum < "$dir/$phrase.ogg" | cut -d' ' -f1)
+      [ -z "${seen[$sum]:-}" ] || continue
+      seen[$sum]=1
       name="audio/$speaker/$phrase.wav"
       ffmpeg -nostdin -v error -y -i "$dir/$phrase.ogg" -ac 1 -ar 16000 -af apad=whole_dur=3 -t 3 -c:a pcm_s16le "$root/$name"
       echo "$name,$phrase,$split,0" >> "$csv"

@@ -10,7 +10,7 @@ namespace Bat.Notebooks;
 public sealed record ReproduceOptions
 {
     /// <summary>smoke (CI, minutes), tiny (default, about 25 minutes on 2 cores), small, base (the paper's ViT-B; GPU).</summary>
-    public string Preset { get; init; } = "tiny";
+    public string Preset { get; init; } = Experiments.Preset.Tiny.Name;
     /// <summary>"synth": the embedded benchmark, made on demand; or a folder of manifests (see Bat.Experiments.ExperimentData:
     /// an optional pretrain.csv plus one manifest per probing task, the first in name order being the primary task).</summary>
     public string Data { get; init; } = ExperimentData.Synth;

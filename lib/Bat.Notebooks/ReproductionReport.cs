@@ -8,14 +8,11 @@ namespace Bat.Notebooks;
 
 /// <summary>
 /// The report page of `bat reproduce`: links to the four executed notebooks, the headline numbers (ours beside the
-/// paper's, which are labelled as such), where every CSV is, and the environment the numbers were computed in.
-/// Plain HTML without scripts: the charts live in the notebooks' own pages.
+/// paper's, which are labelled as such; selected by Bat.Experiments.Headlines), where every CSV is, and the
+/// environment the numbers were computed in. Plain HTML without scripts: the charts live in the notebooks' own pages.
 /// </summary>
 public static class ReproductionReport
 {
-    /// <summary>Our probes in the order of the paper's Table 5 (plus the baselines it discusses).</summary>
-    static readonly string[] ProbeOrder = ["lp", "layer-lp", "lcgp", "h2t", "pb", "cgp-nocls", "cgp", "finetune"];
-
     public static string Render(string outDir, ReproduceOptions options, string? failedNotebook, string? error, TimeSpan elapsed)
     {
         var html = new StringBuilder();
@@ -42,7 +39,7 @@ public static class ReproductionReport
         }
         html.Append("</table>");
 
-        var results = LoadResults(outDir);
+        var results = Headlines.LoadResults(outDir);
         AppendHeadline(html, results, options.Data);
         AppendPrototypeSweep(html, results);
         AppendLayerPeaks(html, results);
@@ -56,59 +53,28 @@ public static class ReproductionReport
         return html.ToString();
     }
 
-    /// <summary>Every row of every shared-schema results CSV under the output folder.</summary>
-    public static IReadOnlyList<ResultRow> LoadResults(string outDir)
-    {
-        var rows = new List<ResultRow>();
-        if (!Directory.Exists(outDir)) return rows;
-        foreach (var csv in Directory.EnumerateFiles(outDir, "*.csv", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            if (!IsResultsCsv(csv)) continue;
-            rows.AddRange(ResultsTable.Read(csv));
-        }
-        return rows;
-    }
-
-    static bool IsResultsCsv(string path)
-    {
-        using var reader = new StreamReader(path);
-        return reader.ReadLine()?.Trim() == string.Join(",", ResultsTable.Columns);
-    }
-
-    /// <summary>
-    /// Table 5 at our scale: rows of an experiment ending in "table5" (notebook 03 writes "03-cgp-ablation/table5"),
-    /// one line per (dataset, model), one column per probe with the mean over seeds of the task's main metric
-    /// (accuracy where a task reports it, i.e. single-label tasks, else mAP); then the paper's AS-20k lines for
-    /// the same models, labelled.
-    /// </summary>
+    /// <summary>Table 5 at our scale (<see cref="Headlines.SelectTable5"/>), then the paper's AS-20k lines, labelled.</summary>
     static void AppendHeadline(StringBuilder html, IReadOnlyList<ResultRow> results, string data)
     {
         html.Append("<h2>Headline numbers (Table 5 at our scale)</h2>");
-        var table5 = MainMetric(results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal)));
-        if (table5.Count == 0)
+        if (Headlines.SelectTable5(results) is not { } table5)
         {
             html.Append("<p>No Table 5 results yet (notebook 03 writes them).</p>");
             return;
         }
-        var probes = ProbeOrder.Where(p => table5.Any(r => r.Probe == p)).ToList();
         html.Append("<table><tr><th>source</th><th>dataset</th><th>model</th><th>metric</th>");
-        foreach (var p in probes) html.Append($"<th>{E(p)}</th>");
+        foreach (var p in table5.Probes) html.Append($"<th>{E(p)}</th>");
         html.Append("</tr>");
-        foreach (var group in table5.GroupBy(r => (r.Dataset, r.Model, r.Metric)).OrderBy(g => g.Key.Dataset, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal))
+        foreach (var line in table5.Ours)
         {
-            html.Append($"<tr><td>ours</td><td>{E(group.Key.Dataset)}</td><td>{E(group.Key.Model)}</td><td>{E(group.Key.Metric)}</td>");
-            foreach (var p in probes)
-            {
-                var values = group.Where(r => r.Probe == p).Select(r => r.Value).ToList();
-                html.Append($"<td class=\"n\">{(values.Count == 0 ? "" : values.Average().ToString("F2", CultureInfo.InvariantCulture))}</td>");
-            }
+            html.Append($"<tr><td>ours</td><td>{E(line.Dataset)}</td><td>{E(line.Model)}</td><td>{E(line.Metric)}</td>");
+            foreach (var p in table5.Probes) html.Append($"<td class=\"n\">{Number(line.ByProbe, p)}</td>");
             html.Append("</tr>");
         }
-        foreach (var paperModel in table5.Select(r => PaperModel(r.Model)).OfType<string>().Distinct().Order(StringComparer.Ordinal))
+        foreach (var line in table5.Paper)
         {
-            html.Append($"<tr class=\"paper\"><td>paper (AS-20k, ViT-B on GPU)</td><td>AS-20k</td><td>{E(paperModel)}</td><td>mAP</td>");
-            foreach (var p in probes)
-                html.Append($"<td class=\"n\">{(PaperResults.Lookup(paperModel, "AS-20k", p) is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "")}</td>");
+            html.Append($"<tr class=\"paper\"><td>paper (AS-20k, ViT-B on GPU)</td><td>AS-20k</td><td>{E(line.Model)}</td><td>mAP</td>");
+            foreach (var p in table5.Probes) html.Append($"<td class=\"n\">{Number(line.ByProbe, p)}</td>");
             html.Append("</tr>");
         }
         var ours = data == ExperimentData.Synth ? "the embedded synthetic benchmark" : $"the manifests in {data}";
@@ -119,74 +85,38 @@ public static class ReproductionReport
     /// <summary>Figure 2 at our scale: CGP score for each K (mean over seeds), one line per checkpoint.</summary>
     static void AppendPrototypeSweep(StringBuilder html, IReadOnlyList<ResultRow> results)
     {
-        var sweep = MainMetric(results.Where(r => r.Experiment.EndsWith("k-sweep", StringComparison.Ordinal) && r.K is not null));
-        if (sweep.Count == 0) return;
-        var ks = sweep.Select(r => r.K!.Value).Distinct().Order().ToList();
+        if (Headlines.SelectPrototypeSweep(results) is not { } sweep) return;
         html.Append("<h2>Figure 2 at our scale: CGP score vs number of prototypes K</h2><table><tr><th>model</th><th>metric</th>");
-        foreach (var k in ks) html.Append($"<th>K={k}</th>");
+        foreach (var k in sweep.Ks) html.Append($"<th>K={k}</th>");
         html.Append("</tr>");
-        foreach (var group in sweep.GroupBy(r => (r.Model, r.Metric)))
+        foreach (var (model, metric, byK) in sweep.Lines)
         {
-            html.Append($"<tr><td>{E(group.Key.Model)}</td><td>{E(group.Key.Metric)}</td>");
-            foreach (var k in ks)
-            {
-                var values = group.Where(r => r.K == k).Select(r => r.Value).ToList();
-                html.Append($"<td class=\"n\">{(values.Count == 0 ? "" : values.Average().ToString("F2", CultureInfo.InvariantCulture))}</td>");
-            }
+            html.Append($"<tr><td>{E(model)}</td><td>{E(metric)}</td>");
+            foreach (var value in byK) html.Append($"<td class=\"n\">{(value is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "")}</td>");
             html.Append("</tr>");
         }
         html.Append("</table><p class=\"paper\">Paper (Figure 2): the CGP score rises with K with diminishing returns; default K = 10,000 on ViT-B.</p>");
     }
 
-    /// <summary>
-    /// Figure 4 at our scale: for each checkpoint, the block whose own linear probe scores best and the block with
-    /// the largest CGP gate weight (1-based, of the encoder's depth), beside where the paper finds the peak.
-    /// </summary>
+    /// <summary>Figure 4 at our scale: where the task information peaks (1-based blocks), beside the paper's peak.</summary>
     static void AppendLayerPeaks(StringBuilder html, IReadOnlyList<ResultRow> results)
     {
-        var layerwise = results.Where(r => r.Experiment.StartsWith("04-layerwise", StringComparison.Ordinal) && r.Layer is not null).ToList();
-        if (layerwise.Count == 0) return;
+        var peaks = Headlines.SelectLayerPeaks(results);
+        if (peaks.Count == 0) return;
         html.Append("<h2>Figure 4 at our scale: where the task information peaks</h2><table><tr><th>model</th>" +
                     "<th>best per-block LP (block / depth)</th><th>largest CGP gate (block / depth)</th><th>paper (ViT-B, 12 blocks)</th></tr>");
-        foreach (var model in layerwise.Select(r => r.Model).Distinct().Order(StringComparer.Ordinal))
+        foreach (var peak in peaks)
         {
-            var lp = MainMetric(layerwise.Where(r => r.Model == model && r.Probe == "layer-lp"))
-                .GroupBy(r => r.Layer!.Value).Select(g => (Layer: g.Key, Value: g.Average(r => r.Value))).ToList();
-            var gate = layerwise.Where(r => r.Model == model && r.Probe == "cgp" && r.Metric == "gate")
-                .GroupBy(r => r.Layer!.Value).Select(g => (Layer: g.Key, Value: g.Average(r => r.Value))).ToList();
-            int depth = Math.Max(lp.Count, gate.Count);
-            string Peak(List<(int Layer, double Value)> xs) =>
-                xs.Count == 0 ? "" : $"{xs.MaxBy(x => x.Value).Layer + 1} / {depth} ({xs.Max(x => x.Value).ToString("F2", CultureInfo.InvariantCulture)})";
-            var paper = model switch
-            {
-                "eat" => "EAT: about block 7 (middle)",
-                "bat" => "BAT: blocks 10-12 (last)",
-                "bat-cnn" => "BAT with CNN decoder: between the two",
-                _ => "",
-            };
-            html.Append($"<tr><td>{E(model)}</td><td class=\"n\">{E(Peak(lp))}</td><td class=\"n\">{E(Peak(gate))}</td><td class=\"paper\">{E(paper)}</td></tr>");
+            string Cell(Headlines.Peak? p) =>
+                p is null ? "" : $"{p.Block + 1} / {peak.Depth} ({p.Value.ToString("F2", CultureInfo.InvariantCulture)})";
+            html.Append($"<tr><td>{E(peak.Model)}</td><td class=\"n\">{E(Cell(peak.LinearProbe))}</td><td class=\"n\">{E(Cell(peak.Gate))}</td>" +
+                        $"<td class=\"paper\">{E(peak.Paper)}</td></tr>");
         }
         html.Append("</table>");
     }
 
-    /// <summary>
-    /// The rows of each dataset's main metric: accuracy where the task reports it (single-label tasks, which
-    /// also report mAP), else mAP. Mixing the two would average unlike numbers.
-    /// </summary>
-    static List<ResultRow> MainMetric(IEnumerable<ResultRow> rows)
-    {
-        var scored = rows.Where(r => r.Metric is "map" or "accuracy").ToList();
-        var accuracyTasks = scored.Where(r => r.Metric == "accuracy").Select(r => r.Dataset).ToHashSet();
-        return scored.Where(r => r.Metric == (accuracyTasks.Contains(r.Dataset) ? "accuracy" : "map")).ToList();
-    }
-
-    /// <summary>Our variant names -> the paper's model names (the BAT variants map to BAT, the EAT-style one to EAT).</summary>
-    static string? PaperModel(string model) => model switch
-    {
-        "eat" => "EAT",
-        "bat" => "BAT",
-        _ => null,
-    };
+    static string Number(IReadOnlyDictionary<string, double> byProbe, string probe) =>
+        byProbe.TryGetValue(probe, out var v) ? v.ToString("F2", CultureInfo.InvariantCulture) : "";
 
     static void AppendCsvList(StringBuilder html, string outDir)
     {
@@ -195,7 +125,7 @@ public static class ReproductionReport
         {
             var relative = Path.GetRelativePath(outDir, csv).Replace('\\', '/');
             if (relative.StartsWith("data/", StringComparison.Ordinal)) continue; // the dataset's manifests, not results
-            html.Append($"<li><a href=\"{E(relative)}\">{E(relative)}</a>{(IsResultsCsv(csv) ? " (shared results schema)" : "")}</li>");
+            html.Append($"<li><a href=\"{E(relative)}\">{E(relative)}</a>{(Headlines.IsResultsCsv(csv) ? " (shared results schema)" : "")}</li>");
         }
         html.Append("</ul>");
     }

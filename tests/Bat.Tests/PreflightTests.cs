@@ -63,4 +63,19 @@ public class PreflightTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void AnOutputFileThatIsAFolderIsRefusedBeforeAnyWork()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "bat-preflight-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "results.csv"));
+            var e = Assert.Throws<BatException>(() => Preflight.EnsureWritableFile(Path.Combine(dir, "results.csv")));
+            Assert.Contains("results.csv: is a folder", e.Message);
+            Preflight.EnsureWritableFile(Path.Combine(dir, "new.csv"));
+            Assert.False(File.Exists(Path.Combine(dir, "new.csv")));   // checked, not created
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

@@ -30,6 +30,7 @@ public static class DataCommands
         command.SetGuardedAction(parse =>
         {
             var config = new SynthConfig(parse.GetValue(clips), parse.GetValue(seed), parse.GetValue(seconds));
+            Preflight.EnsureWritable(parse.GetValue(outDir)!);
             var report = SyntheticBenchmark.Generate(parse.GetValue(outDir)!, config, progress: true);
             Console.WriteLine($"wrote {report.Files} clips ({config.Clips} per task, {config.Seconds} s, {config.SampleRate} Hz) " +
                               $"in {report.Elapsed.TotalSeconds:F1} s on {Environment.ProcessorCount} cores");
@@ -44,11 +45,18 @@ public static class DataCommands
     static Command Check()
     {
         var csv = new Argument<string>("manifest") { Description = "Manifest CSV (its .json sidecar beside it)." };
-        var root = new Option<string?>("--audio-root") { Description = "Audio root (default: the manifest's folder)." };
-        var command = new Command("check", "Load a manifest, check every audio file exists, and print classes and split sizes.") { csv, root };
+        var root = new Option<string?>("--audio-root") { Description = "Audio root: paths are relative to it and must stay inside it (default: the manifest's folder, or the sidecar's audioRoots)." };
+        var leakage = new Option<bool>("--allow-leakage") { Description = "Accept the same audio (by path or content) in two splits." };
+        var outside = new Option<bool>("--allow-outside-root") { Description = "Accept paths that lead outside the audio root." };
+        var command = new Command("check",
+            "Load a manifest strictly: UTF-8, no duplicate rows, no audio in two splits (by path and content), no path outside the audio root, every audio file present; print classes and split sizes.")
+        {
+            csv, root, leakage, outside,
+        };
         command.SetGuardedAction(parse =>
         {
-            var m = Manifest.Load(parse.GetValue(csv)!, parse.GetValue(root), checkAudio: true);
+            var m = Manifest.Load(parse.GetValue(csv)!, parse.GetValue(root), checkAudio: true,
+                allowLeakage: parse.GetValue(leakage), allowOutsideRoot: parse.GetValue(outside));
             Console.WriteLine($"{m.Task.Name}: {m.Task.Kind.ToString().ToLowerInvariant()}, {m.Task.NumClasses} classes, " +
                               $"{m.Task.ClipSeconds} s clips at {m.Task.SampleRate} Hz, metric {m.Task.Metric}");
             foreach (var split in m.Splits) Console.WriteLine($"  {split,-8} {m.Split(split).Count} clips");
@@ -70,6 +78,12 @@ public static class DataCommands
         return manifest;
     }
 
+    /// <summary>Checks the manifests' folder is writable before reading a dataset (a missing dataset folder is the builder's error to report).</summary>
+    static void PreflightOut(string? outDir, string datasetDir)
+    {
+        if (outDir is not null || Directory.Exists(datasetDir)) Preflight.EnsureWritable(outDir ?? datasetDir);
+    }
+
     static Option<string> OutDirOption() => new("--out") { Description = "Folder for the manifests (default: the dataset folder)." };
 
     static Command Esc50()
@@ -79,6 +93,7 @@ public static class DataCommands
         var command = new Command("esc50", "ESC-50: 50 classes, 5 folds (folds 1-3 train, 4 valid, 5 test); also writes esc10.csv.") { root, outDir };
         command.SetGuardedAction(parse =>
         {
+            PreflightOut(parse.GetValue(outDir), parse.GetValue(root)!);
             var r = Esc50Builder.Build(parse.GetValue(root)!, parse.GetValue(outDir));
             Console.WriteLine($"{r.Clips} clips -> {r.Esc50}, {r.Esc10}");
             return 0;
@@ -93,6 +108,7 @@ public static class DataCommands
         var command = new Command("speechcommands", "Speech Commands v2, 12 classes (10 words, _silence_, _unknown_).") { root, outDir };
         command.SetGuardedAction(parse =>
         {
+            PreflightOut(parse.GetValue(outDir), parse.GetValue(root)!);
             var r = SpeechCommandsBuilder.Build(parse.GetValue(root)!, parse.GetValue(outDir));
             Console.WriteLine($"{r.Clips} clips ({r.SilenceChunks} silence chunks; " +
                               string.Join(", ", r.PerSplit.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} {kv.Value}")) + $") -> {r.Manifest}");
@@ -123,6 +139,7 @@ public static class DataCommands
                 int eq = s.IndexOf('=');
                 return eq > 0 ? new AudioSetBuilder.Source(s[(eq + 1)..], s[..eq]) : new AudioSetBuilder.Source(s, AudioSetBuilder.DefaultSplit(s));
             }).ToList();
+            Preflight.EnsureWritableFile(parse.GetValue(outCsv)!);
             var r = AudioSetBuilder.Build(sources, parse.GetValue(labels)!, parse.GetValue(pattern)!, parse.GetValue(outCsv)!, parse.GetValue(audioRoot));
             Console.WriteLine($"{r.Found} segments with audio -> {r.Manifest}");
             if (r.Missing > 0) Console.WriteLine($"{r.Missing} segments without audio (not in the manifest), listed in {r.MissingReport}");
@@ -139,6 +156,7 @@ public static class DataCommands
         var command = new Command("hear", "A HEAR 2021 scene task -> manifest (event tasks are not supported yet).") { taskDir, outDir, rate };
         command.SetGuardedAction(parse =>
         {
+            PreflightOut(parse.GetValue(outDir), parse.GetValue(taskDir)!);
             var r = HearBuilder.Build(parse.GetValue(taskDir)!, parse.GetValue(outDir), parse.GetValue(rate));
             Console.WriteLine($"{r.Clips} clips at {r.SampleRate} Hz -> {r.Manifest}");
             return 0;

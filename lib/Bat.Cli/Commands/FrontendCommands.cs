@@ -45,12 +45,14 @@ public static class FrontendCommands
         command.SetGuardedAction(parse =>
         {
             var config = FrontendConfig.For(parse.GetValue(kind)!, parse.GetValue(melBins), parse.GetValue(target), parse.GetValue(dataset));
+            var path = parse.GetValue(csv)!;
+            Preflight.EnsureWritableFile(path);
             var clip = AudioReader.Load(parse.GetValue(input)!);
+            Frontend.CheckLength(clip, config);
             using var scope = NewDisposeScope();
             var features = Frontend.Create(config).Compute(tensor(clip.Samples).unsqueeze(0));   // (1, 1, T, M)
             int frames = (int)features.shape[2], bins = (int)features.shape[3];
             var values = features.data<float>().ToArray();
-            var path = parse.GetValue(csv)!;
             WriteFeatureCsv(path, values, frames, bins);
             parse.InvocationConfiguration.Output.WriteLine(
                 $"{path}: {frames} frames x {bins} mel bins ({config.Kind}{(config.NormName is null ? "" : $", norm {config.NormName}")})");
@@ -59,21 +61,24 @@ public static class FrontendCommands
         return command;
     }
 
-    internal static void WriteFeatureCsv(string path, float[] values, int frames, int bins)
-    {
-        var text = new StringBuilder();
-        text.AppendJoin(',', Enumerable.Range(0, bins).Select(m => $"m{m}")).Append('\n');
-        for (int t = 0; t < frames; t++)
+    /// <summary>Writes the features as CSV, streamed row by row into the temporary file (a long clip's text is hundreds of MB).</summary>
+    internal static void WriteFeatureCsv(string path, float[] values, int frames, int bins) =>
+        AtomicFile.Write(path, stream =>
         {
-            for (int m = 0; m < bins; m++)
+            using var text = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+            text.WriteLine(string.Join(',', Enumerable.Range(0, bins).Select(m => $"m{m}")));
+            Span<char> number = stackalloc char[32];
+            for (int t = 0; t < frames; t++)
             {
-                if (m > 0) text.Append(',');
-                text.Append(values[t * bins + m].ToString("R", CultureInfo.InvariantCulture));
+                for (int m = 0; m < bins; m++)
+                {
+                    if (m > 0) text.Write(',');
+                    values[t * bins + m].TryFormat(number, out int length, "R", CultureInfo.InvariantCulture);
+                    text.Write(number[..length]);
+                }
+                text.Write('\n');
             }
-            text.Append('\n');
-        }
-        AtomicFile.WriteAllText(path, text.ToString());
-    }
+        });
 
     /// <summary>`bat stats --manifest M --frontend kaldi`: mean and std of the fbank over a dataset.</summary>
     public static Command Stats()
@@ -90,6 +95,8 @@ public static class FrontendCommands
         command.SetGuardedAction(parse =>
         {
             var source = parse.GetValue(manifest)!;
+            var savePath = parse.GetValue(save) is null ? null : parse.GetValue(normFile) ?? FrontendNorm.FindInCheckout() ?? FrontendNorm.RelativePath;
+            if (savePath is not null) Preflight.EnsureWritableFile(savePath);
             var files = FrontendStats.AudioFiles(source);
             var frontend = new KaldiFrontend(FrontendConfig.Unnormalised(parse.GetValue(kind)!, parse.GetValue(melBins)));
             var stats = FrontendStats.Measure(frontend, files);
@@ -98,7 +105,7 @@ public static class FrontendCommands
                              $"mean {stats.Mean.ToString("F5", CultureInfo.InvariantCulture)} std {stats.Std.ToString("F5", CultureInfo.InvariantCulture)}");
             if (parse.GetValue(save) is string name)
             {
-                var path = parse.GetValue(normFile) ?? FrontendNorm.FindInCheckout() ?? FrontendNorm.RelativePath;
+                var path = savePath!;
                 var current = File.Exists(path) ? FrontendNorm.Load(path) : FrontendNorm.Load();
                 var entry = new NormConstants(frontend.Config.Kind, name, frontend.Config.MelBins, Math.Round(stats.Mean, 5), Math.Round(stats.Std, 5),
                     $"bat stats over {source} ({files.Count} files, {stats.Frames} frames, {DateTime.UtcNow:yyyy-MM-dd})");

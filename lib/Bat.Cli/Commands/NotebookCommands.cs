@@ -47,6 +47,9 @@ public static class NotebookCommands
                 Parameters = values,
                 CellTimeout = seconds is { } s ? TimeSpan.FromSeconds(s) : null,
             };
+            // Where the executed notebooks go is checked before any cell runs.
+            foreach (var path in parse.GetValue(notebooks)!)
+                Preflight.EnsureWritable(options.OutDir ?? Path.GetDirectoryName(Path.GetFullPath(path))!);
             foreach (var path in parse.GetValue(notebooks)!)
             {
                 var result = NotebookRunner.Run(path, options);

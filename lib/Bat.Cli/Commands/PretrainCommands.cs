@@ -2,6 +2,7 @@ using System.CommandLine;
 using Bat.Data;
 using Bat.Experiments;
 using Bat.Frontends;
+using Bat.Model;
 using Bat.Pretraining;
 
 namespace Bat.Cli.Commands;
@@ -11,18 +12,18 @@ public static class PretrainCommands
 {
     public static Command Create()
     {
-        var preset = new Option<string>("--preset") { Description = "Model and run size: smoke|tiny|small|base.", DefaultValueFactory = _ => "tiny" };
+        var preset = new Option<string>("--preset") { Description = "Model and run size: smoke|tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
         var manifest = new Option<string>("--manifest") { Description = "Manifest CSV; its train split is used (labels ignored).", Required = true };
         var output = new Option<string>("--out") { Description = "Run folder (config.json, metrics.csv, checkpoints/).", Required = true };
         var variant = new Option<string>("--variant") { Description = "Starting point: eat|bat-frontend|bat-eob|bat-cnn|bat (the options below override it).", DefaultValueFactory = _ => "bat" };
         var steps = new Option<int?>("--steps") { Description = "Optimiser updates (default: the preset's plan)." };
         var batch = new Option<int?>("--batch") { Description = "Clips per update." };
         var clones = new Option<int?>("--clones") { Description = "Masked clones per clip." };
-        var decoder = new Option<string?>("--decoder") { Description = "cnn (EAT) | vit (BAT)." };
+        var decoder = new Option<DecoderKind?>("--decoder") { Description = "cnn (EAT) | vit (BAT)." };
         var frontend = new Option<string?>("--frontend") { Description = "bat | kaldi | kaldi-beats." };
-        var targets = new Option<string?>("--targets") { Description = "ffn (EAT) | eob (BAT)." };
+        var targets = new Option<TeacherTargetKind?>("--targets") { Description = "ffn (EAT) | eob (BAT)." };
         var gated = new Option<bool?>("--gated") { Description = "Gated attention (BAT): true|false." };
-        var weighting = new Option<string?>("--utterance-weighting") { Description = "fairseq (EAT) | equal (BAT)." };
+        var weighting = new Option<UtteranceWeighting?>("--utterance-weighting") { Description = "fairseq (EAT) | equal (BAT)." };
         var seed = new Option<long>("--seed") { Description = "Seed of the initial weights, data order, masks and noise.", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its newest good checkpoint." };
         var every = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (0: only at the end and on Ctrl-C)." };
@@ -48,6 +49,8 @@ public static class PretrainCommands
                 throw new BatException("--frontend", $"unknown frontend '{v.Frontend}' (expected {string.Join("|", FrontendConfig.Kinds)})");
             var encoder = chosen.Encoder;
             string manifestPath = parse.GetValue(manifest)!, runDir = parse.GetValue(output)!;
+            Preflight.EnsureWritable(runDir);
+            if (parse.GetValue(cache) is { } cacheDir) Preflight.EnsureWritable(cacheDir);
             bool isResume = parse.GetValue(resume);
             // A resumed run keeps the frontend (and its measured constants) it started with.
             var savedConfig = isResume ? PretrainRun.SavedConfig(runDir) : null;
@@ -66,7 +69,7 @@ public static class PretrainCommands
             config.Validate();
             var data = PretrainData.Load(manifestPath, config.Frontend, config.Encoder.Frames, parse.GetValue(cache));
             Console.Error.WriteLine($"pretrain {config.Variant}: {data.Count} clips, {config.Steps} steps of {config.Batch} clips x {config.Clones} clones, " +
-                                    $"frontend {config.Frontend.Kind}, targets {config.Targets}, gated {config.Encoder.Gated}, decoder {config.Decoder.Kind}");
+                                    $"frontend {config.Frontend.Kind}, targets {Json.Name(config.Targets)}, gated {config.Encoder.Gated}, decoder {Json.Name(config.Decoder.Kind)}");
 
             // Ctrl-C finishes the current step, saves a checkpoint and exits; a second Ctrl-C kills the process.
             using var cancel = new CancellationTokenSource();
@@ -96,7 +99,7 @@ public static class PretrainCommands
     /// <summary>`bat bench pretrain`: registered under `bat bench`.</summary>
     public static Command Bench()
     {
-        var preset = new Option<string>("--preset") { Description = "Model size: tiny|small|base.", DefaultValueFactory = _ => "tiny" };
+        var preset = new Option<string>("--preset") { Description = "Model size: tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 3 warm-up steps).", DefaultValueFactory = _ => 100 };
         var variant = new Option<string>("--variant") { Description = "Ablation variant (eat, bat-frontend, bat-eob, bat-cnn, bat).", DefaultValueFactory = _ => "bat" };
         var batch = new Option<int?>("--batch") { Description = "Clips per step (default: the preset's plan)." };

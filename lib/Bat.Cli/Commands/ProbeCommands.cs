@@ -17,7 +17,7 @@ public static class ProbeCommands
         var checkpoint = new Option<string>("--checkpoint") { Description = "Pre-training run folder or checkpoints/step-*.pt file.", Required = true };
         var manifest = new Option<string>("--manifest") { Description = "Manifest CSV (with train, valid and test splits).", Required = true };
         var probe = new Option<string>("--probe") { Description = $"Probe: {string.Join("|", ProbeCatalog.All)}.", DefaultValueFactory = _ => "cgp" };
-        var preset = new Option<string>("--preset") { Description = "Schedule preset: smoke|tiny|small|base.", DefaultValueFactory = _ => "tiny" };
+        var preset = new Option<string>("--preset") { Description = "Schedule preset: smoke|tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
         var prototypes = new Option<int?>("--prototypes") { Description = "Prototypes K (cgp, cgp-nocls, pb; default by preset)." };
         var steps = new Option<int?>("--steps") { Description = "Training steps (default by preset)." };
         var batch = new Option<int?>("--batch") { Description = "Batch size (default by preset)." };
@@ -39,6 +39,13 @@ public static class ProbeCommands
             if (k < 1) throw new BatException("--prototypes", "must be at least 1");
             int runSeed = parse.GetValue(seed);
             string checkpointPath = parse.GetValue(checkpoint)!, manifestPath = parse.GetValue(manifest)!;
+            // Outputs are checked before the embedding and training, not after them.
+            if (parse.GetValue(output) is { } resultsCsv)
+            {
+                Preflight.EnsureWritableFile(resultsCsv);
+                if (File.Exists(resultsCsv)) Bat.Reporting.ResultsTable.Read(resultsCsv);   // rows are appended to it: it must parse
+            }
+            if (parse.GetValue(cache) is { } cacheFolder) Preflight.EnsureWritable(cacheFolder);
             var source = CheckpointSource.Resolve(checkpointPath);
             string modelName = parse.GetValue(model) ?? Path.GetFileName(source.RunDir.TrimEnd('/'));
 
@@ -94,6 +101,7 @@ public static class ProbeCommands
         command.SetGuardedAction(parse =>
         {
             var splits = parse.GetValue(split) is { Length: > 0 } s ? s : null;
+            Preflight.EnsureWritable(parse.GetValue(output)!);
             var reports = ProbeExperiment.Embed(CheckpointSource.Resolve(parse.GetValue(checkpoint)!), parse.GetValue(manifest)!, parse.GetValue(output)!,
                 splits, parse.GetValue(batch), parse.GetValue(force));
             foreach (var r in reports)
@@ -107,7 +115,7 @@ public static class ProbeCommands
     /// <summary>`bat bench probe`, added to the `bench` group.</summary>
     public static Command Bench()
     {
-        var preset = new Option<string>("--preset") { Description = "Encoder size: tiny|small|base.", DefaultValueFactory = _ => "tiny" };
+        var preset = new Option<string>("--preset") { Description = "Encoder size: tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
         var batch = new Option<int>("--batch") { Description = "Clips per step.", DefaultValueFactory = _ => 16 };
         var prototypes = new Option<int?>("--prototypes") { Description = "CGP prototypes (default by preset)." };
         var steps = new Option<int>("--steps") { Description = "Timed steps per measurement (after 2 warm-up steps).", DefaultValueFactory = _ => 10 };

@@ -19,6 +19,9 @@ public static class AudioReader
         var clip = Read(path);
         CheckFinite(clip);
         if (clip.SampleRate == sampleRate) return clip;
+        if (Resampler.KernelFloats(clip.SampleRate, sampleRate) > Resampler.MaxKernelFloats)
+            throw new BatException(path, $"sample rate {clip.SampleRate} Hz cannot be resampled to {sampleRate} Hz here (its filter table would be " +
+                                         $"{Resampler.KernelFloats(clip.SampleRate, sampleRate) >> 18} MB); convert it first, e.g. `sox IN -r {sampleRate} OUT.wav`");
         return new AudioClip(Resampler.Resample(clip.Samples, clip.SampleRate, sampleRate), sampleRate, clip.Source);
     }
 
@@ -62,10 +65,13 @@ public static class AudioReader
         var tmp = Path.Combine(Path.GetTempPath(), $"bat-decode-{Environment.ProcessId}-{Guid.NewGuid():N}.wav");
         try
         {
-            // Decode every channel to float so mono is made the same way (averaging) as for WAV input.
+            // Decode every channel to float so mono is made the same way (averaging) as for WAV input. The decoders
+            // stop at the longest clip the sample limit allows at 8 kHz (plus a second), so a huge compressed file
+            // cannot fill the disk; a result that reaches that cut was longer than the limit and is refused below.
+            string limit = DecodeSecondsLimit.ToString("0", System.Globalization.CultureInfo.InvariantCulture);
             string[] args = ffmpeg is not null
-                ? ["-nostdin", "-v", "error", "-y", "-i", Path.GetFullPath(path), "-map", "0:a:0", "-vn", "-c:a", "pcm_f32le", "-f", "wav", tmp]
-                : ["-q", Path.GetFullPath(path), "-e", "floating-point", "-b", "32", tmp];
+                ? ["-nostdin", "-v", "error", "-y", "-i", Path.GetFullPath(path), "-map", "0:a:0", "-vn", "-t", limit, "-c:a", "pcm_f32le", "-f", "wav", tmp]
+                : ["-q", Path.GetFullPath(path), "-e", "floating-point", "-b", "32", tmp, "trim", "0", limit];
             var tool = ffmpeg ?? sox!;
             var (code, stderr) = Run(tool, args);
             if (code != 0 || !File.Exists(tmp))
@@ -76,6 +82,8 @@ public static class AudioReader
                 throw new BatException(path, $"{Path.GetFileName(tool)} cannot decode it: {why}");
             }
             var clip = WavReader.Read(tmp);
+            if (clip.Seconds >= DecodeSecondsLimit - 0.5)
+                throw new BatException(path, $"longer than {DecodeSecondsLimit:0} s, over the clip length limit; cut the file, or raise {AudioLimits.MaxSecondsVariable}");
             return clip with { Source = path };
         }
         catch (BatException e) when (e.Source_ == tmp)
@@ -88,6 +96,9 @@ public static class AudioReader
             try { File.Delete(tmp); } catch (IOException) { }
         }
     }
+
+    /// <summary>Seconds an external decoder is allowed to produce: the sample limit at 8 kHz, plus one second.</summary>
+    static double DecodeSecondsLimit => Math.Ceiling(AudioLimits.MaxSamples / 8000.0) + 1;
 
     static (int Code, string Stderr) Run(string tool, string[] args)
     {

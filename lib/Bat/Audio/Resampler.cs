@@ -11,10 +11,29 @@ public static class Resampler
     const int LowpassWidth = 6;
     const double Rolloff = 0.99;
 
+    /// <summary>
+    /// The largest polyphase kernel table (floats) a resampling may build: 16 M floats, 64 MB. Every common rate
+    /// pair needs far less (44.1 -> 16 kHz: 76 k floats; the worst common one, 44056 Hz, 11 M); a rate whose gcd
+    /// with the target is tiny (16001 Hz: 256 M floats) would need gigabytes.
+    /// </summary>
+    public const long MaxKernelFloats = 16L << 20;
+
+    /// <summary>Floats in the kernel table of resampling <paramref name="fromRate"/> to <paramref name="toRate"/>.</summary>
+    public static long KernelFloats(int fromRate, int toRate)
+    {
+        if (fromRate <= 0 || toRate <= 0 || fromRate == toRate) return 0;
+        int g = Gcd(fromRate, toRate);
+        long o = fromRate / g, n = toRate / g;
+        long width = (long)Math.Ceiling(LowpassWidth * o / (Math.Min(o, n) * Rolloff));
+        return n * (2 * width + o);
+    }
+
     public static float[] Resample(float[] x, int fromRate, int toRate)
     {
         if (fromRate <= 0 || toRate <= 0) throw new ArgumentException($"sample rates must be positive ({fromRate} -> {toRate})");
         if (fromRate == toRate) return (float[])x.Clone();
+        if (KernelFloats(fromRate, toRate) > MaxKernelFloats)
+            throw new ArgumentException($"resampling {fromRate} Hz to {toRate} Hz needs a {KernelFloats(fromRate, toRate) >> 18} MB filter table (over {MaxKernelFloats >> 18} MB)");
         int g = Gcd(fromRate, toRate);
         int o = fromRate / g, n = toRate / g;
         var (kernels, width) = Kernels(o, n);

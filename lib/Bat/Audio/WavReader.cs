@@ -5,7 +5,8 @@ namespace Bat.Audio;
 /// <summary>
 /// Reads RIFF/WAVE files by hand: PCM 8/16/24/32-bit, IEEE float 32/64, WAVE_FORMAT_EXTENSIBLE (the real
 /// encoding is in its sub-format GUID), any channel count (averaged to mono), unknown chunks skipped, odd-sized
-/// chunks padded to an even length as RIFF requires. Every malformed input is a <see cref="BatException"/>.
+/// chunks padded to an even length as RIFF requires. Every malformed input is a <see cref="BatException"/>, and
+/// the header's rate, channels and length are checked against <see cref="AudioLimits"/> before decoding.
 /// </summary>
 public static class WavReader
 {
@@ -18,50 +19,75 @@ public static class WavReader
     public static bool LooksLikeWav(ReadOnlySpan<byte> head) =>
         head.Length >= 12 && head[..4].SequenceEqual("RIFF"u8) && head[8..12].SequenceEqual("WAVE"u8);
 
+    /// <summary>
+    /// Reads a WAV file as a stream: the header is checked against <see cref="AudioLimits"/> before anything is
+    /// allocated, then the samples are decoded block by block, so memory is the mono clip and one small buffer.
+    /// </summary>
     public static AudioClip Read(string path)
     {
         if (!File.Exists(path)) throw new BatException(path, "file not found");
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BlockBytes);
+            return Read(stream, path);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new BatException(path, $"cannot read: {e.Message}", e);
         }
-        return Parse(bytes, path);
     }
 
     /// <summary>Parses a whole WAV file held in memory; <paramref name="name"/> is used in error messages.</summary>
     public static AudioClip Parse(ReadOnlySpan<byte> file, string name)
     {
-        if (file.Length < 12) throw new BatException(name, $"truncated header: {file.Length} bytes, a WAV header needs at least 12");
-        if (!LooksLikeWav(file)) throw new BatException(name, "not a RIFF/WAVE file (it does not start with 'RIFF....WAVE')");
+        using var stream = new MemoryStream(file.ToArray(), writable: false);
+        return Read(stream, name);
+    }
+
+    const int BlockBytes = 1 << 16;
+    // A fmt chunk is 16, 18 or 40 bytes; anything far larger is a corrupt size field, not a format.
+    const int MaxFormatChunk = 4096;
+
+    static AudioClip Read(Stream file, string name)
+    {
+        long length = file.Length;
+        Span<byte> head = stackalloc byte[12];
+        int got = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (got < 12) throw new BatException(name, $"truncated header: {got} bytes, a WAV header needs at least 12");
+        if (!LooksLikeWav(head)) throw new BatException(name, "not a RIFF/WAVE file (it does not start with 'RIFF....WAVE')");
 
         Format? format = null;
-        int pos = 12;
-        while (pos + 8 <= file.Length)
+        long pos = 12;
+        Span<byte> chunkHead = stackalloc byte[8];
+        while (pos + 8 <= length)
         {
-            var id = System.Text.Encoding.ASCII.GetString(file.Slice(pos, 4));
-            long size = BinaryPrimitives.ReadUInt32LittleEndian(file.Slice(pos + 4, 4));
-            int body = pos + 8;
-            long remaining = file.Length - body;
+            file.Position = pos;
+            file.ReadExactly(chunkHead);
+            var id = System.Text.Encoding.ASCII.GetString(chunkHead[..4]);
+            long size = BinaryPrimitives.ReadUInt32LittleEndian(chunkHead[4..]);
+            long body = pos + 8;
+            long remaining = length - body;
             if (id == "fmt ")
             {
                 if (size > remaining) throw new BatException(name, $"truncated header: the fmt chunk claims {size} bytes but only {remaining} remain");
-                format = ParseFormat(file.Slice(body, (int)size), name);
+                if (size > MaxFormatChunk) throw new BatException(name, $"corrupt header: a fmt chunk of {size} bytes (a valid one has 16 to 40)");
+                var chunk = new byte[size];
+                file.ReadExactly(chunk);
+                format = ParseFormat(chunk, name);
             }
             else if (id == "data")
             {
                 if (format is null) throw new BatException(name, "the data chunk comes before the fmt chunk");
                 if (size > remaining)
                     throw new BatException(name, $"the data chunk claims {size} bytes but only {remaining} remain in the file (truncated?)");
-                return Decode(file.Slice(body, (int)size), format, name);
+                return Decode(file, size, format, name);
             }
             else if (size > remaining)
             {
                 throw new BatException(name, $"truncated file: the '{Printable(id)}' chunk claims {size} bytes but only {remaining} remain");
             }
             // RIFF chunks are word-aligned: an odd-sized chunk is followed by one pad byte.
-            pos = checked(body + (int)size + (int)(size & 1));
+            pos = body + size + (size & 1);
         }
         if (format is null) throw new BatException(name, "truncated header: no fmt chunk found");
         throw new BatException(name, "no data chunk found (truncated?)");
@@ -86,7 +112,9 @@ public static class WavReader
             tag = BinaryPrimitives.ReadUInt16LittleEndian(guid);
         }
         if (channels == 0) throw new BatException(name, "the fmt chunk declares 0 channels");
-        if (rate == 0 || rate > int.MaxValue) throw new BatException(name, $"invalid sample rate {rate}");
+        if (channels > AudioLimits.MaxChannels)
+            throw new BatException(name, $"the fmt chunk declares {channels} channels, more than the {AudioLimits.MaxChannels} supported (corrupt header?)");
+        AudioLimits.CheckRate(name, rate);
         bool supported = (tag == FormatPcm && bits is 8 or 16 or 24 or 32) || (tag == FormatFloat && bits is 32 or 64);
         if (!supported)
         {
@@ -107,19 +135,30 @@ public static class WavReader
         return new Format(tag, channels, (int)rate, blockAlign, bits);
     }
 
-    static AudioClip Decode(ReadOnlySpan<byte> data, Format f, string name)
+    /// <summary>Decodes <paramref name="dataBytes"/> bytes from the stream's position, block by block, to mono.</summary>
+    static AudioClip Decode(Stream file, long dataBytes, Format f, string name)
     {
         // A trailing partial frame (fewer bytes than one sample per channel) carries no complete sample.
-        int frames = data.Length / f.BlockAlign;
+        long frames = dataBytes / f.BlockAlign;
         if (frames == 0) throw new BatException(name, "zero samples: the data chunk is empty");
+        AudioLimits.CheckLength(name, frames, f.SampleRate);
         int width = f.Bits / 8;
         var mono = new float[frames];
-        for (int i = 0; i < frames; i++)
+        var buffer = new byte[Math.Max(1, BlockBytes / f.BlockAlign) * f.BlockAlign];
+        long done = 0;
+        while (done < frames)
         {
-            var frame = data.Slice(i * f.BlockAlign, f.BlockAlign);
-            double sum = 0;
-            for (int c = 0; c < f.Channels; c++) sum += Sample(frame.Slice(c * width, width), f);
-            mono[i] = (float)(sum / f.Channels);
+            int count = (int)Math.Min(frames - done, buffer.Length / f.BlockAlign);
+            var block = buffer.AsSpan(0, count * f.BlockAlign);
+            file.ReadExactly(block);
+            for (int i = 0; i < count; i++)
+            {
+                var frame = block.Slice(i * f.BlockAlign, f.BlockAlign);
+                double sum = 0;
+                for (int c = 0; c < f.Channels; c++) sum += Sample(frame.Slice(c * width, width), f);
+                mono[done + i] = (float)(sum / f.Channels);
+            }
+            done += count;
         }
         return new AudioClip(mono, f.SampleRate, name);
     }

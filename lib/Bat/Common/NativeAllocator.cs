@@ -36,6 +36,41 @@ public static class NativeAllocator
         }
     }
 
+    /// <summary>
+    /// The thresholds' observable effect, measured rather than assumed: true when a 16 MB malloc is served from the
+    /// heap instead of a fresh mmap (glibc's default threshold is 128 KB, rising only after such blocks are freed).
+    /// Reads glibc's mallinfo2 count of mmapped blocks around one allocation. False off glibc.
+    /// </summary>
+    public static bool LargeBlocksFromHeap()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            var before = mallinfo2().MmappedBlocks;
+            unsafe
+            {
+                var block = NativeMemory.Alloc(16 << 20);
+                var after = mallinfo2().MmappedBlocks;
+                NativeMemory.Free(block);
+                return after == before;
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    // glibc's struct mallinfo2: ten size_t counters; hblks (the fourth) counts the blocks allocated with mmap.
+    [StructLayout(LayoutKind.Sequential)]
+    struct MallInfo2
+    {
+        public nuint Arena, OrdinaryBlocks, SmallBlocks, MmappedBlocks, MmappedBytes, MaxTotal, FastBytes, Used, Free, KeepCost;
+    }
+
+    [DllImport("libc", EntryPoint = "mallinfo2")]
+    static extern MallInfo2 mallinfo2();
+
     [DllImport("libc", EntryPoint = "mallopt")]
     static extern int mallopt(int param, int value);
 }

@@ -42,6 +42,27 @@ public static class Preflight
         }
     }
 
+    /// <summary>
+    /// Throws a <see cref="BatException"/> naming <paramref name="file"/> when it cannot be written: its folder is
+    /// not writable, it is a folder, or it exists and cannot be opened for writing. Nothing is created or changed
+    /// except the folder.
+    /// </summary>
+    public static void EnsureWritableFile(string file)
+    {
+        var full = Path.GetFullPath(file);
+        if (Directory.Exists(full)) throw new BatException(full, "is a folder, expected an output file");
+        EnsureWritable(Path.GetDirectoryName(full)!);
+        if (!File.Exists(full)) return;
+        try
+        {
+            using var _ = new FileStream(full, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BatException(full, $"the output file is not writable: {e.Message}", e);
+        }
+    }
+
     /// <summary>Free bytes on the file system holding <paramref name="path"/>, or -1 when it cannot be told.</summary>
     public static long FreeBytes(string path)
     {

@@ -16,8 +16,16 @@ internal static class CsvFiles
     /// <summary>Writes a header and rows of string fields atomically (temp file + rename), LF line ends.</summary>
     public static void Write(string path, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows)
     {
+        using var batch = new AtomicBatch();
+        Write(batch, path, header, rows);
+        batch.Commit();
+    }
+
+    /// <summary>Stages the CSV in <paramref name="batch"/> (written when the batch commits).</summary>
+    public static void Write(AtomicBatch batch, string path, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows)
+    {
         var options = CsvWriterOptions.Default with { NewLine = "\n" };
-        AtomicFile.Write(path, stream =>
+        batch.Write(path, stream =>
         {
             using var csv = CsvWriter.Create(stream, options, true);
             foreach (var h in header) csv.WriteField(h);

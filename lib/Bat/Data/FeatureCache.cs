@@ -45,9 +45,15 @@ internal static class FeatureCache
         if (bits is not (16 or 32) || rank is < 1 or > 8 || span.Length < 16 + 8 * rank) return null;
         var shape = new long[rank];
         long count = 1;
-        for (int d = 0; d < rank; d++) { shape[d] = BinaryPrimitives.ReadInt64LittleEndian(span[(16 + 8 * d)..]); count *= shape[d]; }
         int header = 16 + 8 * rank, width = bits / 8;
-        if (count < 0 || span.Length != header + width * count) return null;
+        for (int d = 0; d < rank; d++)
+        {
+            shape[d] = BinaryPrimitives.ReadInt64LittleEndian(span[(16 + 8 * d)..]);
+            // A corrupt dimension (negative, or more values than the file holds) is a miss, not an allocation.
+            if (shape[d] < 0 || (shape[d] > 0 && count > span.Length / shape[d])) return null;
+            count *= shape[d];
+        }
+        if (span.Length != header + width * count) return null;
         var values = new float[count];
         for (int i = 0; i < count; i++)
             values[i] = bits == 16 ? (float)BinaryPrimitives.ReadHalfLittleEndian(span[(header + 2 * i)..])

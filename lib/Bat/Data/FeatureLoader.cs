@@ -21,13 +21,13 @@ public sealed record Featurizer(string Key, Func<Tensor, Tensor> Compute)
     public static Featurizer From(IFrontend frontend) => new("frontend:" + Json.Serialize(frontend.Config), frontend.Compute);
 }
 
-/// <summary>One batch: features (B, 1, T, M), targets (B, C) multi-hot / one-hot, and the split indices.</summary>
-public sealed record Batch(Tensor Features, Tensor Targets, int[] Indices) : IDisposable
+/// <summary>One batch: spectrograms (B, 1, T, M), labels (B, C) multi-hot / one-hot, and the split indices.</summary>
+public sealed record Batch(Tensor Features, Tensor Labels, int[] Indices) : IDisposable
 {
     public void Dispose()
     {
         Features.Dispose();
-        Targets.Dispose();
+        Labels.Dispose();
     }
 }
 
@@ -80,6 +80,7 @@ public sealed class FeatureLoader
     public LoaderOptions Options { get; }
     public int ClipSamples { get; }
 
+    readonly EpochShuffler shuffler;
     readonly Featurizer _featurizer;
     readonly Func<string, float[]> _loadAudio;
     readonly ConcurrentDictionary<string, (long Length, DateTime Modified, string Hash)> _hashes = new();
@@ -101,26 +102,15 @@ public sealed class FeatureLoader
         _featurizer = featurizer;
         _loadAudio = audioLoader ?? LoadAudio;
         ClipSamples = (int)Math.Round(manifest.Task.ClipSeconds * SampleRate);
+        shuffler = new EpochShuffler(Entries.Count, (epoch, order) => new SynthRng(options.Seed, 0x10AD, (int)epoch).Shuffle(order));
     }
 
     public int Count => Entries.Count;
     public int BatchesPerEpoch => Options.DropLast ? Count / Options.BatchSize : (Count + Options.BatchSize - 1) / Options.BatchSize;
 
     /// <summary>The order of split indices for an epoch (shuffled by (Seed, epoch) when Shuffle is on).</summary>
-    public int[] Order(int epoch)
-    {
-        var order = Enumerable.Range(0, Count).ToArray();
-        if (Options.Shuffle) new SynthRng(Options.Seed, 0x10AD, epoch).Shuffle(order);
-        return order;
-    }
-
-    /// <summary>Targets (C) of one entry: multi-hot for multi-label tasks, one-hot for multi-class.</summary>
-    public float[] TargetOf(int index)
-    {
-        var t = new float[Manifest.Task.NumClasses];
-        foreach (var k in Manifest.LabelIndices(Entries[index])) t[k] = 1;
-        return t;
-    }
+    public int[] Order(int epoch) =>
+        Options.Shuffle ? [.. shuffler.Order(epoch)] : Enumerable.Range(0, Count).ToArray();
 
     /// <summary>The batches of one epoch, prepared ahead on a worker thread. Dispose each batch.</summary>
     public IEnumerable<Batch> Epoch(int epoch = 0)
@@ -214,9 +204,7 @@ public sealed class FeatureLoader
         for (int i = 0; i < indices.Length; i++)
             shaped[i] = Augment(clips[i], new SynthRng(Options.Seed, 0xA06 + epoch, indices[i]));
         var x = stack(shaped).to_type(ScalarType.Float32);                 // (B, 1, T', M)
-        var targets = new float[indices.Length * Manifest.Task.NumClasses];
-        for (int i = 0; i < indices.Length; i++) TargetOf(indices[i]).CopyTo(targets, i * Manifest.Task.NumClasses);
-        var y = tensor(targets, [indices.Length, Manifest.Task.NumClasses]);   // (B, C)
+        var y = Manifest.LabelMatrix(indices.Select(i => Entries[i]).ToList());   // (B, C)
         return new Batch(x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope(), indices);
     }
 

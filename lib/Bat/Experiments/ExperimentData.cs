@@ -16,13 +16,17 @@ namespace Bat.Experiments;
 /// pretrain.csv the encoders are pre-trained on its train split, as with the benchmark.</item>
 /// </list>
 /// Everything is checked here, before any long work: a missing folder, a malformed manifest, a task without a
-/// test split or a missing audio file is an error naming the file.
+/// test split or a missing audio file is an error naming the file. A folder passes the check once per process
+/// while its manifests are unchanged (`bat reproduce` checks it, then notebooks 02-04 open it again).
 /// </summary>
 public sealed record ExperimentData(string Source, string PretrainManifest, IReadOnlyList<string> ProbeManifests)
 {
     public const string Synth = "synth";
     public const string PretrainFileName = "pretrain.csv";
     static readonly string[] ProbeSplits = ["train", "test"];
+
+    /// <summary>Folders already checked, by the state of their manifests (paths and modification times).</summary>
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, ExperimentData> Checked = new();
 
     /// <summary>The task of Figure 2 and notebook 04 (the first probing manifest).</summary>
     public string PrimaryTask => ProbeManifests[0];
@@ -47,6 +51,9 @@ public sealed record ExperimentData(string Source, string PretrainManifest, IRea
             .Where(csv => File.Exists(Manifest.SidecarPath(csv)))
             .OrderBy(csv => Path.GetRelativePath(dir, csv).Replace('\\', '/'), StringComparer.Ordinal)
             .ToList();
+        var state = string.Join("\n", manifests.Select(m =>
+            $"{m} {File.GetLastWriteTimeUtc(m).Ticks} {File.GetLastWriteTimeUtc(Manifest.SidecarPath(m)).Ticks}"));
+        if (Checked.TryGetValue(state, out var known)) return known;
         var pretrainSets = manifests.Where(m => Path.GetFileName(m) == PretrainFileName).ToList();
         if (pretrainSets.Count > 1)
             throw new BatException(dir, $"more than one {PretrainFileName}: {string.Join(", ", pretrainSets)}; keep the one to pre-train on");
@@ -68,7 +75,7 @@ public sealed record ExperimentData(string Source, string PretrainManifest, IRea
                                                 $"(splits: {string.Join(", ", manifest.Splits)}). A pre-training set goes in {PretrainFileName}");
             }
         }
-        return new ExperimentData(dir, pretrain ?? tasks[0], tasks);
+        return Checked[state] = new ExperimentData(dir, pretrain ?? tasks[0], tasks);
     }
 
     /// <summary>One line per manifest and its role, for the notebooks to print.</summary>

@@ -51,6 +51,23 @@ public static class PaperResults
         new("Ablation: decoder", "ViT decoder (12 heads, MLP 4)", "AS-20k", "cgp", "mAP", 37.52),
     ];
 
+    /// <summary>The paper's model an ablation variant of ours stands for (eat -> EAT, bat -> BAT), or null for the steps between.</summary>
+    public static string? ModelFor(string variant) => variant switch
+    {
+        "eat" => "EAT",
+        "bat" => "BAT",
+        _ => null,
+    };
+
+    /// <summary>Where Figure 4 finds the task information peaking for a variant's model ("" for models it does not show).</summary>
+    public static string LayerPeak(string variant) => variant switch
+    {
+        "eat" => "EAT: about block 7 (middle)",
+        "bat" => "BAT: blocks 10-12 (last)",
+        "bat-cnn" => "BAT with CNN decoder: between the two",
+        _ => "",
+    };
+
     /// <summary>The paper's Table 5 number for a model and method on a benchmark, or null.</summary>
     public static double? Lookup(string model, string benchmark, string method) =>
         Table5.FirstOrDefault(p => string.Equals(p.Model, model, StringComparison.OrdinalIgnoreCase)

@@ -32,7 +32,7 @@ public sealed record Preset(
     IReadOnlyList<int> KGrid,
     long RequiredBytes)
 {
-    static readonly DecoderConfig PaperVitDecoder = new() { Kind = "vit" };
+    static readonly DecoderConfig PaperVitDecoder = new() { Kind = DecoderKind.Vit };
 
     /// <summary>log2 grid 1, 2, 4, ... 2^(count - 1).</summary>
     static int[] Log2Grid(int count) => Enumerable.Range(0, count).Select(i => 1 << i).ToArray();

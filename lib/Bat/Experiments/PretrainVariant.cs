@@ -13,15 +13,16 @@ public sealed record PretrainPlan(
 /// The utterance weighting switches from EAT's fairseq-style sum to BAT's equal weights together with the
 /// end-of-block targets, since both belong to BAT's objective.
 /// </summary>
-public sealed record PretrainVariant(string Name, string Frontend, string Targets, bool Gated, string Decoder, string UtteranceWeighting, string Description)
+public sealed record PretrainVariant(string Name, string Frontend, TeacherTargetKind Targets, bool Gated, DecoderKind Decoder,
+    UtteranceWeighting UtteranceWeighting, string Description)
 {
     public static readonly IReadOnlyList<PretrainVariant> Ablation =
     [
-        new("eat", "kaldi", "ffn", false, "cnn", "fairseq", "EAT: kaldi fbank, FFN targets, CNN decoder"),
-        new("bat-frontend", "bat", "ffn", false, "cnn", "fairseq", "EAT + BAT frontend"),
-        new("bat-eob", "bat", "eob", false, "cnn", "equal", "+ end-of-block targets"),
-        new("bat-cnn", "bat", "eob", true, "cnn", "equal", "+ gated attention (BAT with EAT's CNN decoder)"),
-        new("bat", "bat", "eob", true, "vit", "equal", "+ ViT decoder = BAT"),
+        new("eat", "kaldi", TeacherTargetKind.Ffn, false, DecoderKind.Cnn, UtteranceWeighting.Fairseq, "EAT: kaldi fbank, FFN targets, CNN decoder"),
+        new("bat-frontend", "bat", TeacherTargetKind.Ffn, false, DecoderKind.Cnn, UtteranceWeighting.Fairseq, "EAT + BAT frontend"),
+        new("bat-eob", "bat", TeacherTargetKind.Eob, false, DecoderKind.Cnn, UtteranceWeighting.Equal, "+ end-of-block targets"),
+        new("bat-cnn", "bat", TeacherTargetKind.Eob, true, DecoderKind.Cnn, UtteranceWeighting.Equal, "+ gated attention (BAT with EAT's CNN decoder)"),
+        new("bat", "bat", TeacherTargetKind.Eob, true, DecoderKind.Vit, UtteranceWeighting.Equal, "+ ViT decoder = BAT"),
     ];
 
     public static PretrainVariant Named(string name) =>
@@ -57,8 +58,8 @@ public sealed record PretrainVariant(string Name, string Frontend, string Target
     /// <summary>EAT's CNN decoder (the same at every size) or the preset's ViT decoder.</summary>
     DecoderConfig DecoderFor(Preset preset) => Decoder switch
     {
-        "cnn" => new DecoderConfig { Kind = "cnn" },
-        "vit" => preset.VitDecoder,
-        _ => throw new BatException("decoder", $"unknown decoder '{Decoder}' (expected cnn|vit)"),
+        DecoderKind.Cnn => new DecoderConfig { Kind = DecoderKind.Cnn },
+        DecoderKind.Vit => preset.VitDecoder,
+        _ => throw new BatException("decoder", $"unknown decoder {Decoder} (expected cnn|vit)"),
     };
 }

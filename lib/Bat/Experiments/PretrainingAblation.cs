@@ -19,6 +19,10 @@ public static class PretrainingAblation
         public double ClipsPerSecond => Metrics.Count > 1 ? Metrics.Skip(1).Average(m => m.ClipsPerSecond) : double.NaN;
     }
 
+    /// <summary>One variant's line of pretrain/summary.csv: the last step's losses, mean throughput, peak RSS.</summary>
+    public sealed record SummaryRow(string Variant, string Description, long Steps, double Loss, double FrameLoss, double UtteranceLoss,
+        double ClipsPerSecond, double PeakRssMb);
+
     public static IReadOnlyList<Outcome> Run(Preset preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, long seed = 0)
     {
         var layout = new OutputLayout(outDir);
@@ -49,6 +53,7 @@ public static class PretrainingAblation
             PretrainRun.Execute(variant.Config(preset, frontend, seed) with { TrainedOn = trainedOn }, clips, runDir, resume: true, label: variant.Name);
             outcomes.Add(new Outcome(variant, runDir, false, PretrainRun.ReadMetrics(runDir)));
         }
+        WriteSummary(layout.PretrainSummary, outcomes);
         return outcomes;
     }
 
@@ -60,20 +65,19 @@ public static class PretrainingAblation
             throw new BatException(runDir, $"was pre-trained on {saved}, not on {trainedOn}: use another output folder for other data");
     }
 
-    /// <summary>One row per variant: final losses (the last step's), throughput, peak RSS; written to {outDir}/pretrain/summary.csv.</summary>
-    public static string WriteSummary(string outDir, IReadOnlyList<Outcome> outcomes)
+    /// <summary>One row per variant: final losses (the last step's), throughput, peak RSS.</summary>
+    public static IReadOnlyList<SummaryRow> Summary(IReadOnlyList<Outcome> outcomes) =>
+        outcomes.Select(o => new SummaryRow(o.Variant.Name, o.Variant.Description, o.Last?.Step ?? 0, o.Last?.Loss ?? double.NaN,
+            o.Last?.FrameLoss ?? double.NaN, o.Last?.UtteranceLoss ?? double.NaN, o.ClipsPerSecond,
+            o.Metrics.Count > 0 ? o.Metrics.Max(m => m.RssMb) : double.NaN)).ToList();
+
+    /// <summary>The <see cref="Summary"/> as {outDir}/pretrain/summary.csv.</summary>
+    static void WriteSummary(string path, IReadOnlyList<Outcome> outcomes)
     {
-        var path = new OutputLayout(outDir).PretrainSummary;
+        static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
         var lines = new List<string> { "variant,description,steps,loss,frame_loss,utterance_loss,clips_per_s,peak_rss_mb" };
-        foreach (var o in outcomes)
-        {
-            var last = o.Last;
-            string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
-            lines.Add(string.Join(",", o.Variant.Name, $"\"{o.Variant.Description}\"", last?.Step ?? 0, F(last?.Loss ?? double.NaN),
-                F(last?.FrameLoss ?? double.NaN), F(last?.UtteranceLoss ?? double.NaN), F(o.ClipsPerSecond),
-                F(o.Metrics.Count > 0 ? o.Metrics.Max(m => m.RssMb) : double.NaN)));
-        }
+        lines.AddRange(Summary(outcomes).Select(r => string.Join(",", r.Variant, $"\"{r.Description}\"", r.Steps, F(r.Loss),
+            F(r.FrameLoss), F(r.UtteranceLoss), F(r.ClipsPerSecond), F(r.PeakRssMb))));
         AtomicFile.WriteAllText(path, string.Join("\n", lines) + "\n");
-        return path;
     }
 }

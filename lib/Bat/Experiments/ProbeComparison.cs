@@ -25,6 +25,13 @@ public static class ProbeComparison
 
     public static string ResultsDir(string outDir) => new OutputLayout(outDir).Results(Experiment);
 
+    /// <summary>The K values of Figure 2: notebook 03's comma-separated <c>Ks</c>, or the preset's log2 grid when it is empty.</summary>
+    public static IReadOnlyList<int> KGrid(Preset preset, string ks) =>
+        string.IsNullOrWhiteSpace(ks)
+            ? preset.KGrid
+            : ks.Split(',').Select(s => int.TryParse(s.Trim(), out var k) && k > 0 ? k
+                : throw new BatException("Ks", $"'{s.Trim()}' is not a positive whole number (comma-separated K values, e.g. 1,16,256)")).ToList();
+
     /// <summary>Figure 2: one CGP per K on the variant's cached features of the primary task; rows written to k-sweep.csv.</summary>
     public static IReadOnlyList<KSweepPoint> SweepK(Preset preset, string outDir, ExperimentData data, string variant, IEnumerable<int> ks, int seed = 0)
     {

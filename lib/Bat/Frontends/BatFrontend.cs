@@ -54,14 +54,43 @@ public sealed class BatFrontend : IFrontend
         if (x.shape[1] <= NFft / 2)
             throw new ArgumentException($"the bat frontend needs more than {NFft / 2} samples per clip (reflect padding), got {x.shape[1]}");
         var (window, filterbank) = Constants(x.device);
-        var spec = stft(x, NFft, Hop, NFft, window, center: true, pad_mode: PaddingModes.Reflect,
-                        normalized: false, onesided: true, return_complex: true);       // (B, 513, T) complex
+        long frames = 1 + x.shape[1] / Hop;
+        Tensor db;
+        if (frames <= FramesPerBlock)
+        {
+            var spec = stft(x, NFft, Hop, NFft, window, center: true, pad_mode: PaddingModes.Reflect,
+                            normalized: false, onesided: true, return_complex: true);   // (B, 513, T) complex
+            db = PowerDb(spec, filterbank);                                              // (B, T, M)
+        }
+        else
+        {
+            // A long clip: the same frames (stft's centring is this reflect padding), a block at a time, so the
+            // complex spectrogram of the whole clip never exists at once. Only the dB values (B, T, M) are kept.
+            var padded = nn.functional.pad(x.unsqueeze(1), [NFft / 2, NFft / 2], PaddingModes.Reflect).squeeze(1);   // (B, S + n_fft)
+            var blocks = new List<Tensor>();
+            for (long t0 = 0; t0 < frames; t0 += FramesPerBlock)
+            {
+                using var block = NewDisposeScope();
+                long count = Math.Min(FramesPerBlock, frames - t0);
+                var piece = padded.narrow(1, t0 * Hop, (count - 1) * Hop + NFft);
+                var spec = stft(piece, NFft, Hop, NFft, window, center: false, normalized: false, onesided: true, return_complex: true);
+                blocks.Add(PowerDb(spec, filterbank).MoveToOuterDisposeScope());          // (B, count, M)
+            }
+            db = cat(blocks, 1);                                                         // (B, T, M)
+        }
+        var floor = db.amax([1, 2], keepdim: true).sub(TopDbScalar);
+        return maximum(db, floor).MoveToOuterDisposeScope();
+    }
+
+    const long FramesPerBlock = 4096;
+
+    /// <summary>(B, 513, T) complex STFT -> (B, T, M) power mel in dB (floored at 1e-10 power).</summary>
+    static Tensor PowerDb(Tensor spec, Tensor filterbank)
+    {
         var parts = view_as_real(spec);
         var power = (parts * parts).sum(-1);                                             // (B, 513, T) |z|^2 without sqrt
         var mel = matmul(power.transpose(1, 2), filterbank);                            // (B, T, M)
-        var db = mel.clamp_min(PowerFloor).log10().mul(Ten);
-        var floor = db.amax([1, 2], keepdim: true).sub(TopDbScalar);
-        return maximum(db, floor).MoveToOuterDisposeScope();
+        return mel.clamp_min(PowerFloor).log10().mul(Ten);
     }
 
     (Tensor, Tensor) Constants(Device device)

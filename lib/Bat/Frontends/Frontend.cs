@@ -19,6 +19,19 @@ public static class Frontend
         _ => throw new ArgumentException($"unknown frontend kind '{config.Kind}' (expected {string.Join(", ", FrontendConfig.Kinds)})"),
     };
 
+    /// <summary>The fewest 16 kHz samples a clip needs: one 25 ms frame (kaldi kinds), more than half an FFT (bat, reflect padding).</summary>
+    public static int MinSamples(FrontendConfig config) =>
+        config.Kind == FrontendConfig.Bat ? BatFrontend.NFft / 2 + 1 : KaldiFrontend.FrameLength;
+
+    /// <summary>Throws a <see cref="BatException"/> naming the clip's file when it is too short for the frontend.</summary>
+    public static void CheckLength(Bat.Audio.AudioClip clip, FrontendConfig config)
+    {
+        int min = MinSamples(config);
+        if (clip.Samples.Length < min)
+            throw new BatException(clip.Source, $"the clip is {clip.Samples.Length} samples ({1000.0 * clip.Samples.Length / clip.SampleRate:0.#} ms) at " +
+                                                $"{clip.SampleRate} Hz, shorter than the {min} samples ({1000.0 * min / FrontendConfig.SampleRate:0.#} ms) the {config.Kind} frontend needs");
+    }
+
     /// <summary>(samples) or (B, samples) -> (B, samples) float64, the precision the frontends compute in.</summary>
     internal static Tensor AsBatch(Tensor waveforms)
     {

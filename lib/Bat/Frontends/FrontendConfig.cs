@@ -38,6 +38,9 @@ public sealed record FrontendConfig(
         return new FrontendConfig(kind, melBins, targetFrames);
     }
 
+    /// <summary>Checks a config read from a file (kind, mel bins, target frames); throws an ArgumentException.</summary>
+    public void Validate() => Validate(Kind, MelBins, TargetFrames);
+
     static void Validate(string kind, int melBins, int? targetFrames)
     {
         if (!Kinds.Contains(kind)) throw new ArgumentException($"unknown frontend kind '{kind}' (expected {string.Join(", ", Kinds)})");

@@ -11,8 +11,16 @@ public sealed record NormConstants(string Kind, string Name, int MelBins, double
 /// Loaded from an explicit path, else from the nearest data-manifests/frontend-norm.json above the current
 /// directory (a checkout, where `bat stats --save` adds entries), else from the copy built into Bat.Core.
 /// </summary>
-public sealed record FrontendNorm(List<NormConstants> Constants)
+public sealed record FrontendNorm(List<NormConstants> Constants) : IValidated
 {
+    public void Validate()
+    {
+        if (Constants is null) throw new BatException(RelativePath, "no 'constants' list");
+        foreach (var c in Constants)
+            if (c is null || c.Kind is null || c.Name is null || c.MelBins < 1 || !double.IsFinite(c.Mean) || !(c.Std > 0) || !double.IsFinite(c.Std))
+                throw new BatException(RelativePath, $"entry '{c?.Name}' ({c?.Kind}, {c?.MelBins} bins): needs a kind, a name, positive mel bins, a finite mean and a positive std");
+    }
+
     public const string RelativePath = "data-manifests/frontend-norm.json";
     const string Resource = "Bat.frontend-norm.json";
 

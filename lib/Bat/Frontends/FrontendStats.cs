@@ -59,22 +59,25 @@ public static class FrontendStats
         if (!File.Exists(manifest)) throw new BatException(manifest, "file not found (expected a manifest CSV or a folder of audio files)");
         var root = Path.GetDirectoryName(Path.GetFullPath(manifest))!;
         var paths = new List<string>();
-        using (var csv = new TextFieldParser(manifest) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true })
+        StrictUtf8.GuardCsv(manifest, () =>
         {
-            csv.SetDelimiters(",");
-            var header = csv.EndOfData ? null : csv.ReadFields();
-            if (header is not { Length: > 0 } || header[0].Trim() != "path")
-                throw new BatException(manifest, "the first column of a manifest must be 'path'");
-            while (!csv.EndOfData)
+            using (var csv = new TextFieldParser(manifest) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true })
             {
-                long line = csv.LineNumber;
-                var fields = csv.ReadFields();
-                if (fields is null || fields.All(string.IsNullOrWhiteSpace)) continue;
-                var p = fields[0].Trim();
-                if (p.Length == 0) throw new BatException(manifest, $"line {line}: empty path");
-                paths.Add(Path.IsPathRooted(p) ? p : Path.Combine(root, p));
+                csv.SetDelimiters(",");
+                var header = csv.EndOfData ? null : csv.ReadFields();
+                if (header is not { Length: > 0 } || header[0].Trim() != "path")
+                    throw new BatException(manifest, "the first column of a manifest must be 'path'");
+                while (!csv.EndOfData)
+                {
+                    long line = csv.LineNumber;
+                    var fields = csv.ReadFields();
+                    if (fields is null || fields.All(string.IsNullOrWhiteSpace)) continue;
+                    var p = fields[0].Trim();
+                    if (p.Length == 0) throw new BatException(manifest, $"line {line}: empty path");
+                    paths.Add(Path.IsPathRooted(p) ? p : Path.Combine(root, p));
+                }
             }
-        }
+        });
         return paths.Count > 0 ? paths : throw new BatException(manifest, "the manifest lists no files");
     }
 }

@@ -64,8 +64,26 @@ public sealed class KaldiFrontend : IFrontend
         x = Config.Kind == FrontendConfig.KaldiBeats ? x.mul(Int16Range) : x - x.mean([1], keepdim: true);
         if (samples < FrameLength) return zeros(batch, 0, Config.MelBins, dtype: ScalarType.Float64, device: x.device).MoveToOuterDisposeScope();
 
-        var (window, banksT) = Constants(x.device);
-        var frames = x.unfold(1, FrameLength, FrameShift);                              // (B, T, 400)
+        var frames = x.unfold(1, FrameLength, FrameShift);                              // (B, T, 400), a view
+        // Every step from here is per frame, so a long clip is done in blocks of frames: its peak memory is that
+        // of one block (a 10-minute clip would otherwise hold several (T, 512) float64 copies at once).
+        long total = frames.shape[1];
+        if (total <= FramesPerBlock) return LogMel(frames).MoveToOuterDisposeScope();
+        var blocks = new List<Tensor>();
+        for (long t0 = 0; t0 < total; t0 += FramesPerBlock)
+        {
+            using var block = NewDisposeScope();
+            blocks.Add(LogMel(frames.narrow(1, t0, Math.Min(FramesPerBlock, total - t0))).MoveToOuterDisposeScope());
+        }
+        return cat(blocks, 1).MoveToOuterDisposeScope();                                // (B, T, M)
+    }
+
+    const long FramesPerBlock = 4096;
+
+    /// <summary>(B, T, 400) raw frames -> (B, T, M) log mel energies.</summary>
+    Tensor LogMel(Tensor frames)
+    {
+        var (window, banksT) = Constants(frames.device);
         frames = frames - frames.mean([2], keepdim: true);                              // remove DC per frame
         // Pre-emphasis y[n] = x[n] - 0.97 x[n-1], with x[-1] taken as x[0] (Kaldi's replicate edge).
         var previous = cat([frames[.., .., ..1], frames[.., .., ..^1]], 2);
@@ -74,7 +92,7 @@ public sealed class KaldiFrontend : IFrontend
         var parts = view_as_real(fft.rfft(frames, dim: 2));
         var power = (parts * parts).sum(-1);                                            // (B, T, 257) |z|^2
         var mel = matmul(power, banksT);                                                // (B, T, M)
-        return mel.clamp_min(EpsilonScalar).log().MoveToOuterDisposeScope();
+        return mel.clamp_min(EpsilonScalar).log();
     }
 
     (Tensor, Tensor) Constants(Device device)

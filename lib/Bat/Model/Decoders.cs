@@ -5,13 +5,17 @@ using static TorchSharp.torch.nn;
 
 namespace Bat.Model;
 
+/// <summary>The pre-training decoder: EAT's lightweight 2-D CNN or BAT's transformer (JSON "cnn" | "vit").</summary>
+public enum DecoderKind { Cnn, Vit }
+
 /// <summary>
-/// The pre-training decoder (docs/method.md section 3): "cnn" = EAT's lightweight 2-D CNN, "vit" = BAT's transformer
-/// decoder. Dim/Heads/MlpRatio/Gated only apply to "vit"; Groups/Kernel only to "cnn". Saved in config.json.
+/// The pre-training decoder (docs/method.md section 3): <see cref="DecoderKind.Cnn"/> = EAT's lightweight 2-D CNN,
+/// <see cref="DecoderKind.Vit"/> = BAT's transformer decoder. Dim/Heads/MlpRatio/Gated only apply to the ViT;
+/// Groups/Kernel only to the CNN. Saved in config.json.
 /// </summary>
 public sealed record DecoderConfig
 {
-    public string Kind { get; init; } = "cnn";
+    public DecoderKind Kind { get; init; } = DecoderKind.Cnn;
     /// <summary>Layers: 6 in both papers.</summary>
     public int Depth { get; init; } = 6;
     /// <summary>ViT decoder width; 0 = the encoder width (the paper's base uses 768 = D).</summary>
@@ -27,9 +31,9 @@ public sealed record DecoderConfig
 
     public static Decoder Create(DecoderConfig config, EncoderConfig encoder) => config.Kind switch
     {
-        "cnn" => new CnnDecoder(config, encoder),
-        "vit" => new VitDecoder(config, encoder),
-        _ => throw new BatException("decoder", $"unknown decoder '{config.Kind}' (expected cnn|vit)"),
+        DecoderKind.Cnn => new CnnDecoder(config, encoder),
+        DecoderKind.Vit => new VitDecoder(config, encoder),
+        _ => throw new BatException("decoder", $"unknown decoder {config.Kind} (expected cnn|vit)"),
     };
 }
 

@@ -45,6 +45,11 @@ public sealed record EncoderConfig
 
     public void Validate()
     {
+        // Upper bounds far above the paper's ViT-B, so an edited config.json cannot ask for terabytes.
+        if (MelBins is < 1 or > 1024 || Frames is < 1 or > 65536 || Dim is < 1 or > 4096 || Depth is < 1 or > 64
+            || Heads is < 1 or > 256 || MlpRatio is < 1 or > 16 || MaxTimePatches is < 1 or > 65536 || !(LayerNormEps > 0))
+            throw new BatException("encoder config", $"a size is out of range (mel bins {MelBins}, frames {Frames}, dim {Dim}, depth {Depth}, heads {Heads}, " +
+                                                     $"MLP ratio {MlpRatio}, max time patches {MaxTimePatches}, LayerNorm eps {LayerNormEps})");
         if (PatchSize <= 0 || Frames % PatchSize != 0 || MelBins % PatchSize != 0)
             throw new BatException("encoder config", $"frames {Frames} and mel bins {MelBins} must be multiples of the patch size {PatchSize}");
         if (Dim % Heads != 0) throw new BatException("encoder config", $"dim {Dim} is not divisible by heads {Heads}");

@@ -59,7 +59,7 @@ public sealed class BootstrapTrainer : IDisposable
     readonly AdamW optimizer;
     readonly MaskSpec maskSpec;
     readonly Device device;
-    (long Epoch, int[] Order) epochOrder = (-1, []);
+    EpochShuffler? shuffler;
 
     public BootstrapTrainer(PretrainConfig config, Device? device = null)
     {
@@ -90,22 +90,12 @@ public sealed class BootstrapTrainer : IDisposable
         return (int)((z ^ (z >> 31)) & 0x7FFFFFFF);
     }
 
-    /// <summary>Clip indices of a step: epoch-wise permutations of the data set, fixed by (seed, epoch).</summary>
+    /// <summary>Clip indices of a step: epoch-wise permutations of the data set, each fixed by (seed, epoch), so
+    /// that a resumed run draws the same clips.</summary>
     internal int[] BatchIndices(long step, int count)
     {
-        var indices = new int[Config.Batch];
-        for (int j = 0; j < Config.Batch; j++)
-        {
-            long position = step * Config.Batch + j, epoch = position / count;
-            if (epochOrder.Epoch != epoch)
-            {
-                var order = Enumerable.Range(0, count).ToArray();
-                new Random(StepSeed(Config.Seed, epoch, 1)).Shuffle(order);
-                epochOrder = (epoch, order);
-            }
-            indices[j] = epochOrder.Order[position % count];
-        }
-        return indices;
+        shuffler ??= new EpochShuffler(count, (epoch, order) => new Random(StepSeed(Config.Seed, epoch, 1)).Shuffle(order));
+        return shuffler.Batch(step * Config.Batch, Config.Batch);
     }
 
     public StepResult TrainStep(IClipSource data, StepTimings? timings = null)
@@ -131,8 +121,8 @@ public sealed class BootstrapTrainer : IDisposable
         Tensor targets;
         using (no_grad())
         {
-            using var teacherOut = Teacher.Forward(x, returnFfn: Config.Targets == "ffn");
-            targets = Targets.Build(Config.Targets == "ffn" ? teacherOut.FfnOutputs! : teacherOut.Layers)
+            using var teacherOut = Teacher.Forward(x, returnFfn: Config.Targets == TeacherTargetKind.Ffn);
+            targets = TeacherTargets.Build(Config.Targets == TeacherTargetKind.Ffn ? teacherOut.FfnOutputs! : teacherOut.Layers)
                 .repeat_interleave(clones, dim: 0);
         }
         if (timings is not null) timings.Teacher += Lap();
@@ -154,7 +144,7 @@ public sealed class BootstrapTrainer : IDisposable
         loss.Total.backward();
         if (timings is not null) timings.Backward += Lap();
         if (Config.ClipNorm > 0) nn.utils.clip_grad_norm_(optimizer.Parameters, Config.ClipNorm);
-        double lr = LearningRate.At(Step, Config.LearningRate, Config.WarmupSteps, Config.Steps);
+        double lr = LearningRateSchedule.WarmupCosine(Step, Config.LearningRate, Config.WarmupSteps, Config.Steps);
         optimizer.Step(lr);
         if (timings is not null) timings.Optimizer += Lap();
         double decay = Ema.Decay(Step, Config.EmaStart, Config.EmaEnd, Config.EmaAnnealSteps);

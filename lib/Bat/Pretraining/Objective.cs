@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Bat.Pretraining;
 
 /// <summary>Teacher targets (docs/method.md section 3).</summary>
-public static class Targets
+public static class TeacherTargets
 {
     static readonly Scalar InstanceNormEps = 1e-5;   // kept Scalar: see ScalarLifetimeGuardTests
 
@@ -35,8 +35,8 @@ public static class Targets
 /// The Utterance-Frame Objective. With S = batch x clones rows, M masked cells per row and D channels:
 ///   frame     = 1/(S M D) * sum_{s, masked i, d} (prediction - target)^2
 ///   utterance = 1/(S D)   * sum_{s, d} (CLS_s - mean_i target_{s, i})^2
-/// "equal" (BAT):   total = frame + lambda * utterance.
-/// "fairseq" (EAT): total = frame + lambda * S * utterance. EAT's fairseq code sums per-row utterance losses,
+/// Equal (BAT):   total = frame + lambda * utterance.
+/// Fairseq (EAT): total = frame + lambda * S * utterance. EAT's fairseq code sums per-row utterance losses,
 ///   multiplies them by the sample size and then divides the whole loss by that sample size, so the utterance
 ///   term ends up summed (not averaged) over the S rows. (EAT also scales both terms by sqrt(D) = sum over D /
 ///   sqrt(D); that common factor only rescales the learning rate and is left out here.)
@@ -49,7 +49,7 @@ public static class UfoLoss
     /// <param name="targets">teacher targets repeated per clone (S, N, D)</param>
     /// <param name="masked">masked cell indices (S, M)</param>
     /// <param name="cls">student final-layer CLS (S, D)</param>
-    public static Parts Compute(Tensor prediction, Tensor targets, Tensor masked, Tensor cls, double lambda, string weighting)
+    public static Parts Compute(Tensor prediction, Tensor targets, Tensor masked, Tensor cls, double lambda, UtteranceWeighting weighting)
     {
         var index = masked.unsqueeze(-1).expand(-1, -1, prediction.shape[2]);       // (S, M, D)
         var frameError = prediction.gather(1, index).sub(targets.gather(1, index));
@@ -58,9 +58,9 @@ public static class UfoLoss
         var utterance = utteranceError.mul(utteranceError).mean();
         double weight = weighting switch
         {
-            "equal" => lambda,
-            "fairseq" => lambda * prediction.shape[0],
-            _ => throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not '{weighting}'"),
+            UtteranceWeighting.Equal => lambda,
+            UtteranceWeighting.Fairseq => lambda * prediction.shape[0],
+            _ => throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not {weighting}"),
         };
         using Scalar weightScalar = weight;   // kept alive for the call: see ScalarLifetimeGuardTests
         return new Parts(frame.add(utterance.mul(weightScalar)), frame, utterance);

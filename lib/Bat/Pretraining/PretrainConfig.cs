@@ -3,11 +3,19 @@ using Bat.Model;
 
 namespace Bat.Pretraining;
 
+/// <summary>Which teacher outputs are the targets (JSON "ffn" | "eob"): each block's MLP output before the residual
+/// and LayerNorm (EAT), or each block's end output (BAT). docs/method.md section 3.</summary>
+public enum TeacherTargetKind { Ffn, Eob }
+
+/// <summary>How the utterance term is weighted against the frame term (JSON "fairseq" | "equal"): summed over the
+/// S = batch x clones rows as EAT's fairseq code does, or averaged like the frame term (BAT). See UfoLoss.</summary>
+public enum UtteranceWeighting { Fairseq, Equal }
+
 /// <summary>
 /// Everything a bootstrap pre-training run depends on (docs/method.md section 3), saved as RUN/config.json.
 /// Defaults are the paper's (EAT/BAT on AS-2M) unless a comment says otherwise.
 /// </summary>
-public sealed record PretrainConfig
+public sealed record PretrainConfig : IValidated
 {
     public string Preset { get; init; } = "tiny";
     /// <summary>Variant name (eat, bat-cnn, bat, ...) for reports; the fields below are what matters.</summary>
@@ -20,12 +28,12 @@ public sealed record PretrainConfig
     /// saw, so that a resume or a reuse of the folder with other data is refused. Empty when unknown.</summary>
     public string TrainedOn { get; init; } = "";
 
-    /// <summary>"ffn": teacher MLP outputs before residual/LN (EAT); "eob": end-of-block outputs (BAT).</summary>
-    public string Targets { get; init; } = "ffn";
+    /// <summary>Ffn: teacher MLP outputs before residual/LN (EAT); Eob: end-of-block outputs (BAT).</summary>
+    public TeacherTargetKind Targets { get; init; } = TeacherTargetKind.Ffn;
     /// <summary>Weight of the utterance (CLS) term; 1 in both papers.</summary>
     public double UtteranceLambda { get; init; } = 1.0;
-    /// <summary>"fairseq" (EAT: utterance term summed over the S = batch x clones rows) or "equal" (BAT: mean). See UfoLoss.</summary>
-    public string UtteranceWeighting { get; init; } = "fairseq";
+    /// <summary>Fairseq (EAT: utterance term summed over the S = batch x clones rows) or Equal (BAT: mean). See UfoLoss.</summary>
+    public UtteranceWeighting UtteranceWeighting { get; init; } = UtteranceWeighting.Fairseq;
 
     // Masking: keep 20% of the patches via inverse block masking with 5 x 5 blocks.
     public double KeepRatio { get; init; } = 0.2;
@@ -62,14 +70,24 @@ public sealed record PretrainConfig
 
     public void Validate()
     {
+        if (Preset is null || Variant is null || Encoder is null || Decoder is null || Frontend is null || TrainedOn is null)
+            throw new BatException("pretrain config", "a section or field is null");
         Encoder.Validate();
+        Frontend.Validate();
         if (Frontend.MelBins != Encoder.MelBins)
             throw new BatException("pretrain config", $"frontend gives {Frontend.MelBins} mel bins, the encoder expects {Encoder.MelBins}");
-        if (Targets is not ("ffn" or "eob")) throw new BatException("pretrain config", $"targets must be ffn|eob, not '{Targets}'");
-        if (UtteranceWeighting is not ("fairseq" or "equal"))
-            throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not '{UtteranceWeighting}'");
-        if (Decoder.Kind is not ("cnn" or "vit")) throw new BatException("pretrain config", $"decoder must be cnn|vit, not '{Decoder.Kind}'");
+        if (!Enum.IsDefined(Targets)) throw new BatException("pretrain config", $"targets must be ffn|eob, not {Targets}");
+        if (!Enum.IsDefined(UtteranceWeighting))
+            throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not {UtteranceWeighting}");
+        if (Decoder.Depth is < 1 or > 64 || Decoder.Dim is < 0 or > 4096 || Decoder.Heads is < 1 or > 256 || Decoder.MlpRatio is < 1 or > 16
+            || Decoder.Groups < 1 || Decoder.Kernel is < 1 or > 15)
+            throw new BatException("pretrain config", "a decoder size is out of range");
+        if (!Enum.IsDefined(Decoder.Kind)) throw new BatException("pretrain config", $"decoder must be cnn|vit, not {Decoder.Kind}");
         if (Steps < 1 || Batch < 1 || Clones < 1) throw new BatException("pretrain config", "steps, batch and clones must be positive");
         if (KeepRatio is <= 0 or >= 1) throw new BatException("pretrain config", $"keep ratio must be in (0, 1), not {KeepRatio}");
+        if (MaskBlock < 1 || CheckpointEvery < 0 || LogEvery < 1 || WarmupSteps < 0 || EmaAnnealSteps < 0)
+            throw new BatException("pretrain config", "mask block and log interval must be positive, checkpoint interval, warm-up and EMA steps not negative");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate) || EmaStart is < 0 or > 1 || EmaEnd is < 0 or > 1)
+            throw new BatException("pretrain config", $"learning rate {LearningRate} must be positive and finite, EMA decays in [0, 1]");
     }
 }

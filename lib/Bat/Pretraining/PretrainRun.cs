@@ -44,7 +44,7 @@ public static class PretrainRun
                 double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
                 rows.Add(new MetricsRow(long.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7)));
             }
-            catch (Exception e) when (e is FormatException or IndexOutOfRangeException)
+            catch (Exception e) when (e is FormatException or IndexOutOfRangeException or OverflowException)
             {
                 throw new BatException(path, $"line {number}: expected {MetricsLog.HeaderLine}");
             }

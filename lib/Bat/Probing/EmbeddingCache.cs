@@ -151,7 +151,15 @@ public sealed class EmbeddingCache : IEmbeddingSource, IDisposable
         stream.ReadExactly(json);
         EmbeddingCacheHeader header;
         try { header = JsonSerializer.Deserialize<EmbeddingCacheHeader>(json, Json.Options) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new BatException(path, $"corrupt embedding cache header: {e.Message}", e); }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            throw new BatException(path, $"corrupt embedding cache header: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+        if (header.Split is null || header.CheckpointSha256 is null || header.ManifestSha256 is null || header.Paths is null
+            || header.Clips < 0 || header.Layers < 1 || header.Tokens < 1 || header.Dim < 1 || header.Paths.Count != header.Clips
+            || header.DType != "float16" || header.BytesPerClip > (1L << 40) / Math.Max(1, header.Clips))
+            throw new BatException(path, $"corrupt embedding cache header: {header.Clips} clips, {header.Layers} layers, {header.Tokens} tokens, " +
+                                         $"dim {header.Dim}, {header.Paths?.Count} paths, dtype {header.DType}");
         if (header.Version != EmbeddingCacheHeader.CurrentVersion)
             throw new BatException(path, $"embedding cache version {header.Version}, this build reads {EmbeddingCacheHeader.CurrentVersion}; re-run `bat embed`");
         long used = prefix.Length + length;

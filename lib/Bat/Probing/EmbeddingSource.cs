@@ -1,3 +1,4 @@
+using Bat.Data;
 using static TorchSharp.torch;
 
 namespace Bat.Probing;
@@ -57,6 +58,6 @@ public sealed record ProbeTask(string Name, bool MultiLabel, EmbeddingSplit Trai
     public int Layers => Train.Embeddings.Layers;
     public int Dim => Train.Embeddings.Dim;
 
-    /// <summary>The metric used to pick the best-validation checkpoint (the paper's task metric).</summary>
-    public string SelectionMetric => MultiLabel ? "map" : "accuracy";
+    /// <summary>The metric used to pick the best-validation checkpoint (the task's main metric).</summary>
+    public string SelectionMetric => TaskMetric.MainFor(MultiLabel ? TaskKind.Multilabel : TaskKind.Multiclass);
 }

@@ -40,8 +40,6 @@ public sealed record FineTuneConfig(
         WarmupSteps = Math.Max(1, Math.Min(WarmupSteps, steps / 10)),
         EvaluateEvery = Math.Max(1, steps / 4),
     };
-
-    internal ProbeTrainingConfig Schedule => new(Steps, BatchSize, WarmupSteps, EvaluateEvery, LearningRate, MinLearningRate, WeightDecay);
 }
 
 /// <summary>The encoder, unfrozen, with a classifier on the last block's CLS: CLS -> LayerNorm -> Linear.</summary>

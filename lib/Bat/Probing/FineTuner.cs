@@ -17,7 +17,7 @@ public static class FineTuner
     {
         var device = Devices.Default;
         bool multiLabel = manifest.Task.Kind == TaskKind.Multilabel;
-        string selection = multiLabel ? "map" : "accuracy";
+        string selection = TaskMetric.MainFor(manifest.Task.Kind);
         int frames = encoder.Config.Frames;
         var model = new FineTuneModel(encoder, manifest.Task.NumClasses).to(device);
         model.train();
@@ -33,12 +33,10 @@ public static class FineTuner
         var testLoader = new FeatureLoader(manifest, testSplit, featurizer, LoaderOptions.Eval(config.EvalBatchSize, frames) with { CacheDir = featureCacheDir });
 
         var random = new Random((int)config.Seed + 17);
-        var schedule = config.Schedule;
         var losses = new List<double>();
         var clock = new Stopwatch();
-        double bestScore = double.NegativeInfinity;
         ProbeHeadResult? best = null;
-        Dictionary<string, Tensor>? bestState = null;
+        using var bestModel = new BestOnValidation();
         using var progress = new ConsoleProgress("finetune", config.Steps);
 
         int step = 0;
@@ -49,11 +47,11 @@ public static class FineTuner
                 using var _ = batch;
                 if (step >= config.Steps) break;  // leaving the epoch early stops the loader's worker
                 clock.Start();
-                double lr = schedule.LearningRateAt(step, config.LearningRate);
+                double lr = LearningRateSchedule.WarmupCosine(step, config.LearningRate, config.WarmupSteps, config.Steps, config.MinLearningRate);
                 using (var scope = NewDisposeScope())
                 {
                     var x = SpecAugment(batch.Features.to(device), config, random);
-                    var y = batch.Targets.to(device);
+                    var y = batch.Labels.to(device);
                     (x, y) = Mixup(x, y, config, random);
                     var loss = ProbeLosses.For(multiLabel, model.forward(x), y);
                     optimizer.ZeroGrad();
@@ -63,24 +61,15 @@ public static class FineTuner
                 }
                 clock.Stop();
                 step++;
-                if (step % config.EvaluateEvery != 0 && step != config.Steps) continue;
+                if (!BestOnValidation.IsEvaluationStep(step, config.EvaluateEvery, config.Steps)) continue;
 
                 var valid = Evaluate(model, validLoader, multiLabel, device);
-                if (best is null || valid[selection] > bestScore)
-                {
-                    bestScore = valid[selection];
-                    best = new ProbeHeadResult(0, step, bestScore, Evaluate(model, testLoader, multiLabel, device));
-                    if (bestState is not null) foreach (var t in bestState.Values) t.Dispose();
-                    bestState = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
-                }
+                if (bestModel.Offer(model, valid[selection]))
+                    best = new ProbeHeadResult(0, step, valid[selection], Evaluate(model, testLoader, multiLabel, device));
                 progress.Report(step, $"loss {losses[^1]:F4} val {selection} {valid[selection]:F2}");
             }
         }
-        if (bestState is not null)
-        {
-            model.load_state_dict(bestState);
-            foreach (var t in bestState.Values) t.Dispose();
-        }
+        bestModel.Restore(model);
         model.eval();
         return new ProbeRunResult(ProbeCatalog.FineTune, model.parameters().Sum(p => p.numel()), clock.Elapsed.TotalSeconds,
             config.Steps, selection, [best!], null, losses);
@@ -99,7 +88,7 @@ public static class FineTuner
             {
                 using var b = batch;
                 logits.Add(model.forward(b.Features.to(device)).cpu());
-                targets.Add(b.Targets.cpu().clone());
+                targets.Add(b.Labels.cpu().clone());
             }
             return ProbeScores.Compute(multiLabel, cat(logits, 0), cat(targets, 0));
         }

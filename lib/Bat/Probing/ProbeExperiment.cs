@@ -124,7 +124,7 @@ public static class ProbeExperiment
                 var expected = ExpectedHeader(source, manifest, split, manifest.Split(split).Count, enc.Depth, 1 + enc.NumPatches, enc.Dim);
                 var cache = EmbeddingCache.Open(EmbeddingCache.FileFor(cacheDir, split), expected);
                 owned.Add(cache);
-                return new EmbeddingSplit(cache, Targets(manifest, split));
+                return new EmbeddingSplit(cache, manifest.LabelMatrix(manifest.Split(split)));
             }
             var train = OpenSplit(TrainSplit);
             EmbeddingSplit valid;
@@ -140,20 +140,9 @@ public static class ProbeExperiment
         }
     }
 
-    /// <summary>Targets (N, C) of a split in manifest order: multi-hot or one-hot.</summary>
-    public static Tensor Targets(Manifest manifest, string split)
-    {
-        var entries = manifest.Split(split);
-        var values = new float[entries.Count * manifest.Task.NumClasses];
-        for (int i = 0; i < entries.Count; i++)
-            foreach (var k in manifest.LabelIndices(entries[i])) values[i * manifest.Task.NumClasses + k] = 1;
-        return tensor(values, entries.Count, manifest.Task.NumClasses);
-    }
-
     static (EmbeddingSplit Train, EmbeddingSplit Valid) CarveValidation(EmbeddingSplit train, int seed)
     {
-        var order = Enumerable.Range(0, train.Count).ToArray();
-        new Random(seed).Shuffle(order);
+        var order = new EpochShuffler(train.Count, (_, rows) => new Random(seed).Shuffle(rows)).Order(0);
         int n = Math.Max(1, train.Count * 15 / 100);
         EmbeddingSplit Take(int[] rows)
         {

@@ -1,3 +1,4 @@
+using Bat.Data;
 using Bat.Metrics;
 using static TorchSharp.torch;
 
@@ -19,15 +20,15 @@ public static class ProbeScores
         var result = new Dictionary<string, double>();
         if (multiLabel)
         {
-            result["map"] = 100 * ClassificationMetrics.MacroMeanAveragePrecision(scores, truth).Value;
+            result[TaskMetric.MeanAveragePrecision] = 100 * ClassificationMetrics.MacroMeanAveragePrecision(scores, truth).Value;
             result["f1_macro"] = 100 * ClassificationMetrics.MacroF1(scores, truth, threshold: 0.5, zeroDivision: 0);
         }
         else
         {
             var labels = ClassificationMetrics.LabelsFromOneHot(truth);
-            result["accuracy"] = 100 * ClassificationMetrics.Accuracy(scores, labels);
+            result[TaskMetric.Accuracy] = 100 * ClassificationMetrics.Accuracy(scores, labels);
             if (scores.GetLength(1) > 5) result["top5"] = 100 * ClassificationMetrics.TopKAccuracy(scores, labels, 5);
-            result["map"] = 100 * ClassificationMetrics.MacroMeanAveragePrecision(scores, truth).Value;
+            result[TaskMetric.MeanAveragePrecision] = 100 * ClassificationMetrics.MacroMeanAveragePrecision(scores, truth).Value;
             result["f1_macro"] = 100 * ClassificationMetrics.MacroF1(scores, labels, zeroDivision: 0);
         }
         return result;

@@ -53,20 +53,21 @@ public static class ProbeTrainer
         int heads = probe.Heads;
         var bestScore = Enumerable.Repeat(double.NegativeInfinity, heads).ToArray();
         var results = new ProbeHeadResult?[heads];
-        double bestMean = double.NegativeInfinity;
-        Dictionary<string, Tensor>? bestState = null;
+        using var best = new BestOnValidation();
         var losses = new List<double>();
 
-        var sampler = new EpochSampler(task.Train.Count, config.Seed);
+        // Epochs drawn one after the other from one generator seeded by the run's seed.
+        var random = new Random((int)(config.Seed ^ (config.Seed >> 32)));
+        var shuffler = new EpochShuffler(task.Train.Count, (_, order) => random.Shuffle(order));
         var clock = new Stopwatch();
         using var progress = new ConsoleProgress($"probe {probe.GetName()}", config.Steps);
         for (int step = 0; step < config.Steps; step++)
         {
             clock.Start();
-            double lr = config.LearningRateAt(step, config.LearningRate);
+            double lr = LearningRateSchedule.WarmupCosine(step, config.LearningRate, config.WarmupSteps, config.Steps, config.MinLearningRate);
             using (var scope = NewDisposeScope())
             {
-                var rows = sampler.Next(config.BatchSize);
+                var rows = shuffler.Batch((long)step * config.BatchSize, config.BatchSize);
                 var x = task.Train.Embeddings.Gather(rows, probe.UsesPatches, device);
                 using var index = tensor(rows.Select(r => (long)r).ToArray());
                 var y = task.Train.Labels.index_select(0, index).to(device);
@@ -79,8 +80,7 @@ public static class ProbeTrainer
             }
             clock.Stop();
 
-            bool last = step + 1 == config.Steps;
-            if ((step + 1) % config.EvaluateEvery != 0 && !last) continue;
+            if (!BestOnValidation.IsEvaluationStep(step + 1, config.EvaluateEvery, config.Steps)) continue;
             using var evalScope = NewDisposeScope();
             var valLogits = Predict(probe, task.Validation.Embeddings, config.EvalBatchSize, device);
             var valScores = HeadScores(task, valLogits, task.Validation.Labels);
@@ -97,20 +97,11 @@ public static class ProbeTrainer
                 }
             }
             double mean = valScores.Average();
-            if (bestState is null || mean > bestMean)
-            {
-                bestMean = mean;
-                DisposeState(bestState);
-                bestState = probe.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
-            }
+            best.Offer(probe, mean);
             progress.Report(step + 1, $"loss {losses[^1]:F4} val {task.SelectionMetric} {mean:F2}");
         }
 
-        if (bestState is not null)
-        {
-            probe.load_state_dict(bestState);
-            DisposeState(bestState);
-        }
+        best.Restore(probe);
         probe.eval();
         return new ProbeRunResult(probe.GetName(), probe.ParameterCount, clock.Elapsed.TotalSeconds, config.Steps,
             task.SelectionMetric, results.Select(r => r!).ToList(), probe.GateWeights(), losses);
@@ -143,35 +134,4 @@ public static class ProbeTrainer
             .ToArray();
 
     static Tensor Head(Tensor logits, int head, int heads) => heads == 1 && logits.dim() == 2 ? logits : logits.select(1, head);
-
-    static void DisposeState(Dictionary<string, Tensor>? state)
-    {
-        if (state is null) return;
-        foreach (var t in state.Values) t.Dispose();
-    }
-}
-
-/// <summary>Reshuffles the row order every epoch (seeded) and hands out batches from it.</summary>
-internal sealed class EpochSampler(int count, long seed)
-{
-    readonly Random random = new((int)(seed ^ (seed >> 32)));
-    int[] order = [];
-    int position;
-
-    public int[] Next(int batchSize)
-    {
-        if (count == 0) throw new InvalidOperationException("cannot sample from an empty split");
-        var batch = new int[batchSize];
-        for (int i = 0; i < batchSize; i++)
-        {
-            if (position == order.Length)
-            {
-                order = Enumerable.Range(0, count).ToArray();
-                random.Shuffle(order);
-                position = 0;
-            }
-            batch[i] = order[position++];
-        }
-        return batch;
-    }
 }

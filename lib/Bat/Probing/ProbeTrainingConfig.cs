@@ -31,14 +31,6 @@ public sealed record ProbeTrainingConfig(
         EvaluateEvery = Math.Max(1, steps / 10),
     };
 
-    /// <summary>Learning rate at a step (0-based): linear warm-up to the peak, then cosine down to the minimum.</summary>
-    public double LearningRateAt(int step, double peak)
-    {
-        if (step < WarmupSteps) return peak * (step + 1) / WarmupSteps;
-        double progress = Math.Min(1.0, (double)(step - WarmupSteps) / Math.Max(1, Steps - WarmupSteps));
-        return MinLearningRate + (peak - MinLearningRate) * 0.5 * (1 + Math.Cos(Math.PI * progress));
-    }
-
     public void Validate()
     {
         if (Steps < 1 || BatchSize < 1 || WarmupSteps < 0 || EvaluateEvery < 1 || EvalBatchSize < 1)

@@ -116,6 +116,7 @@ public static class Csv
     public static float[,] ReadMatrix(string path)
     {
         if (!File.Exists(path)) throw new BatException(path, "CSV file not found");
+        StrictUtf8.Check(path);
         var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
         if (lines.Length == 0) throw new BatException(path, "empty matrix CSV");
         int cols = lines[0].Split(',').Length;

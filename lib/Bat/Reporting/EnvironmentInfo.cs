@@ -15,6 +15,7 @@ public static class EnvironmentInfo
         ("TorchSharp", typeof(torch).Assembly.GetName().Version?.ToString() ?? "?"),
         ("libtorch threads", torch.get_num_threads().ToString()),
         ("device", Devices.Default.ToString()),
-        ("malloc thresholds", NativeAllocator.Tuned ? "mmap 32 MB, trim 1 GB (NativeAllocator)" : "glibc defaults"),
+        ("malloc thresholds", (NativeAllocator.Tuned ? "mmap 32 MB, trim 1 GB (NativeAllocator)" : "glibc defaults") +
+                              (NativeAllocator.LargeBlocksFromHeap() ? "; a 16 MB block came from the heap" : "; a 16 MB block was mmapped")),
     ];
 }

@@ -55,28 +55,32 @@ public static class ResultsTable
     public static IReadOnlyList<ResultRow> Read(string path)
     {
         if (!File.Exists(path)) throw new BatException(path, "results file not found");
-        using var text = new StreamReader(path);
-        using var csv = CsvReader.Create(text, Csv.ReaderOptions with { HasHeader = false }, leaveOpen: false);
-        if (!csv.Read())
-            throw new BatException(path, "empty file (expected the header " + string.Join(",", Columns) + ")");
-        var header = Enumerable.Range(0, csv.FieldCount).Select(csv.GetString).ToArray();
-        if (!header.SequenceEqual(Columns))
-            throw new BatException(path, $"header is '{string.Join(",", header)}', expected '{string.Join(",", Columns)}'");
         var rows = new List<ResultRow>();
-        while (csv.Read())
+        // Strict UTF-8, and whatever the CSV parser throws on a broken file, as one error naming it.
+        StrictUtf8.GuardCsv(path, () =>
         {
-            long line = csv.LineNumber;
-            string Field(int i) => csv.GetString(i) ?? "";
-            int? OptionalInt(int i) => Field(i) is "" ? null : ParseInt(i);
-            int ParseInt(int i) => int.TryParse(Field(i), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
-                ? v : throw new BatException(path, $"line {line}: {Columns[i]} '{Field(i)}' is not an integer");
-            if (csv.FieldCount != Columns.Count)
-                throw new BatException(path, $"line {line}: {csv.FieldCount} fields, expected {Columns.Count}");
-            if (!double.TryParse(Field(7), NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-                throw new BatException(path, $"line {line}: value '{Field(7)}' is not a number");
-            rows.Add(new ResultRow(Field(0), Field(1), Field(2), Field(3), OptionalInt(4), OptionalInt(5), Field(6),
-                value, ParseInt(8), Field(9), Field(10)));
-        }
+            using var text = new StreamReader(path);
+            using var csv = CsvReader.Create(text, Csv.ReaderOptions with { HasHeader = false }, leaveOpen: false);
+            if (!csv.Read())
+                throw new BatException(path, "empty file (expected the header " + string.Join(",", Columns) + ")");
+            var header = Enumerable.Range(0, csv.FieldCount).Select(csv.GetString).ToArray();
+            if (!header.SequenceEqual(Columns))
+                throw new BatException(path, $"header is '{string.Join(",", header)}', expected '{string.Join(",", Columns)}'");
+            while (csv.Read())
+            {
+                long line = csv.LineNumber;
+                string Field(int i) => csv.GetString(i) ?? "";
+                int? OptionalInt(int i) => Field(i) is "" ? null : ParseInt(i);
+                int ParseInt(int i) => int.TryParse(Field(i), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
+                    ? v : throw new BatException(path, $"line {line}: {Columns[i]} '{Field(i)}' is not an integer");
+                if (csv.FieldCount != Columns.Count)
+                    throw new BatException(path, $"line {line}: {csv.FieldCount} fields, expected {Columns.Count}");
+                if (!double.TryParse(Field(7), NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                    throw new BatException(path, $"line {line}: value '{Field(7)}' is not a number");
+                rows.Add(new ResultRow(Field(0), Field(1), Field(2), Field(3), OptionalInt(4), OptionalInt(5), Field(6),
+                    value, ParseInt(8), Field(9), Field(10)));
+            }
+        });
         return rows;
     }
 

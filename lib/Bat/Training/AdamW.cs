@@ -93,14 +93,3 @@ public sealed class AdamW : IDisposable
         foreach (var s in slots) { s.M.Dispose(); s.V.Dispose(); }
     }
 }
-
-/// <summary>Linear warm-up to the peak, then cosine decay to 0 at the last step.</summary>
-public static class LearningRate
-{
-    public static double At(long step, double peak, long warmup, long total)
-    {
-        if (step < warmup) return peak * (step + 1) / warmup;
-        double progress = Math.Min(1.0, (double)(step - warmup) / Math.Max(1, total - warmup));
-        return peak * 0.5 * (1 + Math.Cos(Math.PI * progress));
-    }
-}

@@ -73,12 +73,7 @@ public static class Checkpoint
         if (!File.Exists(path)) throw new BatException(path, "checkpoint not found");
         var bytes = File.ReadAllBytes(path);
         Verify(path, sha256 ?? Convert.ToHexStringLower(SHA256.HashData(bytes)));
-        if (bytes.Length < Magic.Length + 4 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
-            throw new BatException(path, "not a BAT checkpoint (bad magic)");
-        int headerLength = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(Magic.Length));
-        int dataStart = Magic.Length + 4 + headerLength;
-        var header = JsonSerializer.Deserialize<Header>(bytes.AsSpan(Magic.Length + 4, headerLength), Json.Options)
-                     ?? throw new BatException(path, "empty checkpoint header");
+        var (header, dataStart) = ParseHeader(bytes, bytes.LongLength, path);
         var tensors = new Dictionary<string, Tensor>();
         foreach (var e in header.Tensors)
         {
@@ -90,12 +85,51 @@ public static class Checkpoint
         return (header, tensors);
     }
 
+    /// <summary>
+    /// The header of a checkpoint from its first bytes (<paramref name="start"/>: at least magic, length and header
+    /// JSON) and the file's length, and where the tensor data starts. Every field is checked before anything is
+    /// allocated from it: a header that is cut, not JSON, or lists a tensor with a negative or overflowing shape,
+    /// a duplicate name or bytes beyond the end of the file is one BatException naming the file.
+    /// </summary>
+    public static (Header Header, long DataStart) ParseHeader(ReadOnlySpan<byte> start, long fileLength, string path)
+    {
+        if (start.Length < Magic.Length + 4 || !start[..Magic.Length].SequenceEqual(Magic))
+            throw new BatException(path, "not a BAT checkpoint (bad magic)");
+        long headerLength = BinaryPrimitives.ReadInt32LittleEndian(start[Magic.Length..]);
+        long dataStart = Magic.Length + 4 + headerLength;
+        if (headerLength <= 0 || dataStart > fileLength || dataStart > start.Length)
+            throw new BatException(path, $"corrupt checkpoint header: it claims {headerLength} bytes, the file has {fileLength - Magic.Length - 4} after the length field");
+        var json = start.Slice(Magic.Length + 4, (int)headerLength).ToArray();
+        var header = Json.Guard(path, () => JsonSerializer.Deserialize<Header>(json, Json.Options)
+                                           ?? throw new BatException(path, "empty checkpoint header"));
+        long dataBytes = fileLength - dataStart;
+        if (header.Step < 0) throw new BatException(path, $"corrupt checkpoint header: step {header.Step}");
+        if (header.Tensors is null) throw new BatException(path, "corrupt checkpoint header: no tensor list");
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in header.Tensors)
+        {
+            if (e is null || string.IsNullOrEmpty(e.Name) || e.Shape is null)
+                throw new BatException(path, "corrupt checkpoint header: a tensor entry without name or shape");
+            if (!names.Add(e.Name)) throw new BatException(path, $"corrupt checkpoint header: tensor '{e.Name}' is listed twice");
+            if (e.Shape.Length > 8 || e.Shape.Any(d => d < 0))
+                throw new BatException(path, $"corrupt checkpoint header: tensor '{e.Name}' has shape ({string.Join(", ", e.Shape)})");
+            long count = 1;
+            foreach (var d in e.Shape)
+                if (d != 0 && count > dataBytes / sizeof(float) / d)
+                    throw new BatException(path, $"corrupt checkpoint header: tensor '{e.Name}' of shape ({string.Join(", ", e.Shape)}) is larger than the file");
+                else count *= d;
+            if (e.Offset < 0 || e.Offset > dataBytes - count * sizeof(float))
+                throw new BatException(path, $"corrupt checkpoint header: tensor '{e.Name}' at offset {e.Offset} ({count * sizeof(float)} bytes) lies outside the {dataBytes} data bytes");
+        }
+        return (header, dataStart);
+    }
+
     /// <summary>Compares a checkpoint's SHA-256 with its sidecar's: a missing sidecar or another value is a clear error.</summary>
     static void Verify(string path, string actual)
     {
         var sidecar = path + ".sha256";
         if (!File.Exists(sidecar)) throw new BatException(path, "checksum sidecar .sha256 is missing (incomplete write?)");
-        var expected = File.ReadAllText(sidecar).Split(' ', 2)[0].Trim();
+        var expected = StrictUtf8.ReadAllText(sidecar, maxBytes: 4096).Split(' ', 2)[0].Trim();
         if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
             throw new BatException(path, $"checkpoint is corrupted: SHA-256 {actual} does not match {expected} in the sidecar");
     }
@@ -168,14 +202,27 @@ public sealed record CheckpointSource(string CheckpointPath, string RunDir, stri
 
         var configPath = Checkpoint.ConfigPath(runDir);
         if (!File.Exists(configPath)) throw new BatException(configPath, "run config not found next to the checkpoint");
-        using var doc = JsonDocument.Parse(File.ReadAllText(configPath));
-        if (!doc.RootElement.TryGetProperty("encoder", out var encoder))
+        // An edited or corrupt config.json is one error naming it (and sizes that would allocate terabytes are refused).
+        var text = StrictUtf8.ReadAllText(configPath);
+        using var doc = Json.Guard(configPath, () => JsonDocument.Parse(text));
+        if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("encoder", out var encoder) || encoder.ValueKind != JsonValueKind.Object)
             throw new BatException(configPath, "run config has no 'encoder' section");
-        var encoderConfig = encoder.Deserialize<EncoderConfig>(Json.Options)!;
+        var encoderConfig = Json.Guard(configPath, () =>
+        {
+            var c = encoder.Deserialize<EncoderConfig>(Json.Options)!;
+            c.Validate();
+            return c;
+        });
         // Runs record their frontend; a run without one used the BAT frontend at the encoder's input size.
         JsonElement frontend = doc.RootElement.TryGetProperty("frontend", out var f) && f.ValueKind == JsonValueKind.Object
             ? f.Clone()
             : JsonSerializer.SerializeToElement(Bat.Frontends.FrontendConfig.For(Bat.Frontends.FrontendConfig.Bat, encoderConfig.MelBins, encoderConfig.Frames), Json.Options);
+        Json.Guard(configPath, () =>
+        {
+            var c = frontend.Deserialize<Bat.Frontends.FrontendConfig>(Json.Options) ?? throw new BatException(configPath, "'frontend' is null");
+            c.Validate();
+            return c;
+        });
         return new CheckpointSource(Path.GetFullPath(path), Path.GetFullPath(runDir), FileHash.Sha256(path), encoder.Clone(), frontend);
     }
 
@@ -183,11 +230,7 @@ public sealed record CheckpointSource(string CheckpointPath, string RunDir, stri
     public Bat.Frontends.FrontendConfig Frontend => FrontendConfig.Deserialize<Bat.Frontends.FrontendConfig>(Json.Options)!;
 
     /// <summary>The model input of this run: 16 kHz waveforms -> frontend features (B, 1, T, M).</summary>
-    public Featurizer Featurizer()
-    {
-        var frontend = Bat.Frontends.Frontend.Create(Frontend);
-        return new Featurizer($"frontend:{JsonSerializer.Serialize(FrontendConfig)}", frontend.Compute);
-    }
+    public Featurizer Featurizer() => Data.Featurizer.From(Bat.Frontends.Frontend.Create(Frontend));
 
     /// <summary>
     /// The frozen pre-trained encoder of this checkpoint, in eval mode without gradients. Gives the student by

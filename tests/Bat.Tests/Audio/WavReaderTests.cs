@@ -142,4 +142,27 @@ public class WavReaderTests
         Assert.Equal(new[] { 32767f / 32768f, -1f }, WavReader.Read(dir.File("c.wav")).Samples);
         Assert.Single(Directory.GetFiles(dir.Path, "c.wav*"));   // no temporary file left behind
     }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(999u)]
+    [InlineData(4_000_000_000u)]
+    public void AnAbsurdSampleRateIsRefusedBeforeDecoding(uint rate)
+    {
+        var file = Riff(Fmt(1, 1, 16000, 16), Chunk("data", Int16(1, 2)));
+        BitConverter.GetBytes(rate).CopyTo(file, 24);
+        var e = Assert.Throws<BatException>(() => Parse(file));
+        Assert.Contains($"test.wav: sample rate {rate} Hz is outside", e.Message);
+    }
+
+    [Fact]
+    public void AnOddRateThatWouldNeedAHugeResamplingTableIsRefusedNamingTheFile()
+    {
+        using var dir = new Bat.Tests.Data.TempDir();
+        Bat.Tests.Data.TestAudio.WritePcm16(dir["odd.wav"], Bat.Tests.Data.TestAudio.Sine(440, 0.1, 16001), 16001);
+        var e = Assert.Throws<BatException>(() => AudioReader.Load(dir["odd.wav"]));
+        Assert.Contains("odd.wav: sample rate 16001 Hz cannot be resampled", e.Message);
+        Assert.True(Resampler.KernelFloats(44100, 16000) < Resampler.MaxKernelFloats);
+        Assert.True(Resampler.KernelFloats(44056, 16000) < Resampler.MaxKernelFloats);
+    }
 }

@@ -19,7 +19,7 @@ public class BuilderTests
         };
         File.WriteAllText(dir["esc/meta/esc50.csv"].Also(Directory.CreateDirectory),
             "filename,fold,target,category,esc10,src_file,take\n" + string.Concat(rows.Select(r => $"{r.Item1},{r.Item2},{r.Item3},{r.Item4},{r.Item5},1,A\n")));
-        foreach (var r in rows) TestAudio.WritePcm16(dir[$"esc/audio/{r.Item1}"], Tone(0.05, 44100), 44100);
+        foreach (var r in rows) TestAudio.WritePcm16(dir[$"esc/audio/{r.Item1}"], TestAudio.ToneFor(r.Item1, 0.05, 44100), 44100);
 
         var result = Esc50Builder.Build(dir["esc"]);
         var m = Manifest.Load(result.Esc50, checkAudio: true);
@@ -32,10 +32,41 @@ public class BuilderTests
         Assert.Equal(["dog", "rooster"], esc10.Task.Classes);
         Assert.Equal(2, esc10.Entries.Count);
 
+        // Manifests written elsewhere name the dataset folder as their audio root, so they load as they are.
+        var elsewhere = Esc50Builder.Build(dir["esc"], dir["manifests"]);
+        var moved = Manifest.Load(elsewhere.Esc50, checkAudio: true);
+        Assert.Equal("../esc/audio/1-100032-A-0.wav", moved.Entries[0].Path);
+        Assert.Equal(["../esc/audio"], moved.Task.AudioRoots);
+
         File.Delete(dir["esc/audio/4-100210-A-1.wav"]);
         var e = Assert.Throws<BatException>(() => Esc50Builder.Build(dir["esc"]));
         Assert.Contains("line 4", e.Message);
         Assert.Contains("4-100210-A-1.wav", e.Message);
+    }
+
+    [Fact]
+    public void Esc50WithoutEsc10RowsFailsAndWritesNeitherManifest()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir["esc/meta/esc50.csv"].Also(Directory.CreateDirectory),
+            "filename,fold,target,category,esc10,src_file,take\n1-1-A-0.wav,1,0,dog,False,1,A\n5-2-A-1.wav,5,1,cat,False,2,A\n");
+        foreach (var f in new[] { "1-1-A-0.wav", "5-2-A-1.wav" }) TestAudio.WritePcm16(dir[$"esc/audio/{f}"], TestAudio.ToneFor(f, 0.05, 44100), 44100);
+        var e = Assert.Throws<BatException>(() => Esc50Builder.Build(dir["esc"], dir["out"]));
+        Assert.Contains("esc10", e.Message);
+        Assert.False(Directory.Exists(dir["out"]) && Directory.EnumerateFileSystemEntries(dir["out"]).Any(), "a failed build left files behind");
+    }
+
+    [Fact]
+    public void NonUtf8MetadataIsAnErrorNamingTheLineNotAReplacementCharacter()
+    {
+        using var dir = new TempDir();
+        var meta = dir["esc/meta/esc50.csv"].Also(Directory.CreateDirectory);
+        File.WriteAllBytes(meta, [.. "filename,fold,target,category,esc10,src_file,take\n1-1-A-0.wav,1,0,caf"u8.ToArray(), 0xE9, .. ",True,1,A\n"u8.ToArray()]);
+        TestAudio.WritePcm16(dir["esc/audio/1-1-A-0.wav"], TestAudio.ToneFor("x", 0.05, 44100), 44100);
+        var e = Assert.Throws<BatException>(() => Esc50Builder.Build(dir["esc"]));
+        Assert.Contains(meta, e.Message);
+        Assert.Contains("line 2: invalid UTF-8", e.Message);
+        Assert.False(File.Exists(dir["esc/esc50.csv"]));
     }
 
     [Fact]
@@ -44,7 +75,7 @@ public class BuilderTests
         using var dir = new TempDir();
         var root = dir["sc"];
         foreach (var f in new[] { "yes/a_nohash_0.wav", "yes/b_nohash_0.wav", "go/a_nohash_1.wav", "house/c_nohash_0.wav", "bed/d_nohash_0.wav" })
-            TestAudio.WritePcm16(Path.Combine(root, f), Tone(), 16000);
+            TestAudio.WritePcm16(Path.Combine(root, f), TestAudio.ToneFor(f, 0.05, 16000), 16000);
         File.WriteAllText(Path.Combine(root, "validation_list.txt"), "yes/b_nohash_0.wav\n");
         File.WriteAllText(Path.Combine(root, "testing_list.txt"), "house/c_nohash_0.wav\n");
         // 2.5 s of noise -> two whole 1 s chunks.
@@ -136,9 +167,8 @@ public class BuilderTests
         File.WriteAllText(Path.Combine(task, "fold00.json"), """{"a.wav": ["erhu"], "b.wav": ["dizi"]}""");
         File.WriteAllText(Path.Combine(task, "fold01.json"), """{"c.wav": ["dizi"]}""");
         TestAudio.WritePcm16(Path.Combine(task, "48000/fold00/a.wav"), Tone(0.05, 48000), 48000);
-        TestAudio.WritePcm16(Path.Combine(task, "16000/fold00/a.wav"), Tone(), 16000);
-        TestAudio.WritePcm16(Path.Combine(task, "16000/fold00/b.wav"), Tone(), 16000);
-        TestAudio.WritePcm16(Path.Combine(task, "16000/fold01/c.wav"), Tone(), 16000);
+        foreach (var f in new[] { "16000/fold00/a.wav", "16000/fold00/b.wav", "16000/fold01/c.wav" })
+            TestAudio.WritePcm16(Path.Combine(task, f), TestAudio.ToneFor(f, 0.05, 16000), 16000);
 
         var r = HearBuilder.Build(task);
         var m = Manifest.Load(r.Manifest, checkAudio: true);

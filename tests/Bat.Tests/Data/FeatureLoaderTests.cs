@@ -40,12 +40,12 @@ public class FeatureLoaderTests
         var batches = loader.Epoch().ToList();
         Assert.Equal(3, batches.Count);                         // 10 clips, batch 4, last one partial
         Assert.Equal([4L, 1, 50, Bins], batches[0].Features.shape);
-        Assert.Equal([2L, 3], batches[2].Targets.shape);
+        Assert.Equal([2L, 3], batches[2].Labels.shape);
         Assert.Equal([0, 1, 2, 3], batches[0].Indices);
         // Clip 5: constant amplitude -> every feature equals it; label 5 % 3 = 2 -> one-hot at "c".
         var f = batches[1].Features[1];
         Assert.Equal(Amplitude(5), f.mean().item<float>(), 4);
-        Assert.Equal(new float[] { 0, 0, 1 }, batches[1].Targets[1].data<float>().ToArray());
+        Assert.Equal(new float[] { 0, 0, 1 }, batches[1].Labels[1].data<float>().ToArray());
         foreach (var b in batches) b.Dispose();
     }
 

@@ -11,6 +11,15 @@ internal static class TestAudio
 
     public static AudioClip Read(string path) => WavReader.Read(path);
 
+    /// <summary>A tone whose pitch depends on <paramref name="name"/>: distinct files for distinct names (the manifest
+    /// check refuses identical audio in two splits as leakage).</summary>
+    public static float[] ToneFor(string name, double seconds, int rate)
+    {
+        uint hash = 2166136261;
+        foreach (char c in name) hash = (hash ^ c) * 16777619;   // FNV-1a
+        return Sine(100 + hash % 3000, seconds, rate);
+    }
+
     public static float[] Sine(double freq, double seconds, int rate, double amp = 0.5) =>
         Enumerable.Range(0, (int)(seconds * rate)).Select(i => (float)(amp * Math.Sin(2 * Math.PI * freq * i / rate))).ToArray();
 }

@@ -14,7 +14,7 @@ public class ExperimentDataTests
     {
         var entries = splits.Select((split, i) => new ManifestEntry($"audio/{name}-{i}.wav", [i % 2 == 0 ? "yes" : "no"], split)).ToList();
         if (writeAudio)
-            foreach (var e in entries) TestAudio.WritePcm16(Path.Combine(folder, e.Path), TestAudio.Sine(440, 0.1, 16000), 16000);
+            foreach (var e in entries) TestAudio.WritePcm16(Path.Combine(folder, e.Path), TestAudio.ToneFor(e.Path, 0.1, 16000), 16000);
         var csv = Path.Combine(folder, name + ".csv");
         Manifest.Save(csv, Words, entries);
         return csv;
@@ -48,6 +48,19 @@ public class ExperimentDataTests
 
         var data = ExperimentData.FromFolder(dir.Path);
         Assert.Equal([instruments, keywords], data.ProbeManifests);
+    }
+
+    [Fact]
+    public void A_folder_is_checked_once_until_a_manifest_changes()
+    {
+        using var dir = new TempDir();
+        var csv = WriteManifest(dir.Path, "speechcommands", ["train", "test"]);
+        var first = ExperimentData.FromFolder(dir.Path);
+        Assert.Same(first, ExperimentData.FromFolder(dir.Path));   // bat reproduce, then notebooks 02-04: one check
+        File.Delete(Path.Combine(dir.Path, "audio", "speechcommands-1.wav"));
+        File.SetLastWriteTimeUtc(csv, File.GetLastWriteTimeUtc(csv).AddSeconds(1));   // the manifest changed: checked again
+        var e = Assert.Throws<BatException>(() => ExperimentData.FromFolder(dir.Path));
+        Assert.Contains("speechcommands-1.wav", e.Message);
     }
 
     [Fact]

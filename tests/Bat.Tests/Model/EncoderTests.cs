@@ -23,7 +23,7 @@ public class EncoderTests
     {
         using var eat = new Encoder(EncoderConfig.Base);
         Assert.Equal(85_254_144, eat.ParameterCount());
-        using var cnn = DecoderConfig.Create(new DecoderConfig { Kind = "cnn" }, EncoderConfig.Base);
+        using var cnn = DecoderConfig.Create(new DecoderConfig { Kind = DecoderKind.Cnn }, EncoderConfig.Base);
         Assert.Equal(2_585_856, cnn.ParameterCount());
         Assert.Equal(87_840_000, eat.ParameterCount() + cnn.ParameterCount());
         using var bat = new Encoder(EncoderConfig.Base with { Gated = true });
@@ -104,7 +104,7 @@ public class EncoderTests
         var config = EncoderConfig.Tiny;
         var visible = randn(4, 25, 192);
         var keep = stack(Enumerable.Range(0, 4).Select(i => randperm(128)[..25]).ToArray());
-        foreach (var kind in new[] { "cnn", "vit" })
+        foreach (var kind in new[] { DecoderKind.Cnn, DecoderKind.Vit })
         {
             using var decoder = DecoderConfig.Create(Preset.Tiny.VitDecoder with { Kind = kind }, config);
             var y = decoder.Decode(visible, keep, null);

@@ -1,5 +1,4 @@
 using Bat.Pretraining;
-using Bat.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -100,7 +99,7 @@ public class ObjectiveTests
         // One clip, CLS + 2 tokens, D = 2, two layers (the CLS row is garbage that must be dropped).
         using var a = tensor(new float[] { 99, 99, 1, 2, 3, 6 }, 1, 3, 2);
         using var b = tensor(new float[] { -99, 7, 0, 0, 0, 4 }, 1, 3, 2);
-        using var y = Targets.Build([a, b]);
+        using var y = TeacherTargets.Build([a, b]);
         const double eps = 1e-5;
         // Layer a: channel 0 (1, 3): mean 2, var 1; channel 1 (2, 6): mean 4, var 4.
         // Layer b: channel 0 (0, 0): mean 0, var 0; channel 1 (0, 4): mean 2, var 4.
@@ -130,48 +129,12 @@ public class ObjectiveTests
         using var cls = zeros(2, 2);
         // frame: errors (1, -1) at cell 1 and (-2, -2) at cell 2 -> (1 + 1 + 4 + 4) / 4 = 2.5
         // utterance: target means (1, 5/3) vs CLS 0 -> (1 + 25/9) / 2 = 17/9
-        var equal = UfoLoss.Compute(prediction, targets, masked, cls, 1.0, "equal");
+        var equal = UfoLoss.Compute(prediction, targets, masked, cls, 1.0, UtteranceWeighting.Equal);
         Assert.Equal(2.5, equal.Frame.item<float>(), 5);
         Assert.Equal(17.0 / 9, equal.Utterance.item<float>(), 5);
         Assert.Equal(2.5 + 17.0 / 9, equal.Total.item<float>(), 5);
         // fairseq (EAT): the utterance term is summed over the S = 2 rows.
-        var fairseq = UfoLoss.Compute(prediction, targets, masked, cls, 0.5, "fairseq");
+        var fairseq = UfoLoss.Compute(prediction, targets, masked, cls, 0.5, UtteranceWeighting.Fairseq);
         Assert.Equal(2.5 + 0.5 * 2 * 17.0 / 9, fairseq.Total.item<float>(), 5);
-    }
-
-    [Fact]
-    public void AdamWMatchesTorchAdamW()
-    {
-        manual_seed(5);
-        var w0 = randn(3, 4); var b0 = randn(4);
-        var mine = new[] { new TorchSharp.Modules.Parameter(w0.clone()), new TorchSharp.Modules.Parameter(b0.clone()) };
-        var theirs = new[] { new TorchSharp.Modules.Parameter(w0.clone()), new TorchSharp.Modules.Parameter(b0.clone()) };
-        using var adam = new AdamW([("w", mine[0]), ("b", mine[1])], 0.9, 0.95, 1e-8, 0.05);
-        // torch: weight decay on the matrix, none on the vector.
-        var torchW = optim.AdamW([theirs[0]], 1e-2, 0.9, 0.95, 1e-8, 0.05);
-        var torchB = optim.AdamW([theirs[1]], 1e-2, 0.9, 0.95, 1e-8, 0.0);
-        for (int step = 0; step < 3; step++)
-        {
-            using var x = randn(5, 3);
-            foreach (var (ps, isMine) in new[] { (mine, true), (theirs, false) })
-            {
-                using var loss = matmul(x, ps[0]).add(ps[1]).square().sum();
-                if (isMine) adam.ZeroGrad(); else { torchW.zero_grad(); torchB.zero_grad(); }
-                loss.backward();
-                if (isMine) adam.Step(1e-2); else { torchW.step(); torchB.step(); }
-            }
-        }
-        Assert.True(mine[0].sub(theirs[0]).abs().max().item<float>() < 1e-6);
-        Assert.True(mine[1].sub(theirs[1]).abs().max().item<float>() < 1e-6);
-    }
-
-    [Fact]
-    public void LearningRateWarmsUpThenFollowsACosine()
-    {
-        Assert.Equal(0.1, LearningRate.At(0, 1.0, 10, 110), 12);
-        Assert.Equal(1.0, LearningRate.At(9, 1.0, 10, 110), 12);
-        Assert.Equal(1.0, LearningRate.At(10, 1.0, 10, 110), 12);
-        Assert.Equal(0.5, LearningRate.At(60, 1.0, 10, 110), 12);
-        Assert.Equal(0.0, LearningRate.At(110, 1.0, 10, 110), 12);
     }
 }

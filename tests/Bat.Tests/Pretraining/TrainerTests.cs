@@ -9,13 +9,13 @@ namespace Bat.Tests.Pretraining;
 public class TrainerTests
 {
     // A very small model and grid (8 x 4 patches) so each step takes milliseconds.
-    static PretrainConfig Mini(string decoder = "cnn", string targets = "ffn", int steps = 6) => new()
+    static PretrainConfig Mini(DecoderKind decoder = DecoderKind.Cnn, TeacherTargetKind targets = TeacherTargetKind.Ffn, int steps = 6) => new()
     {
         Encoder = EncoderConfig.Tiny with { Frames = 128, Dim = 64, Depth = 2, Heads = 2 },
-        Decoder = (decoder == "vit" ? Preset.Tiny.VitDecoder with { Dim = 32 } : new DecoderConfig { Kind = "cnn" }) with { Depth = 2 },
+        Decoder = (decoder == DecoderKind.Vit ? Preset.Tiny.VitDecoder with { Dim = 32 } : new DecoderConfig { Kind = DecoderKind.Cnn }) with { Depth = 2 },
         Targets = targets, Steps = steps, Batch = 2, Clones = 3, WarmupSteps = 2, Seed = 11,
         EmaStart = 0.9, EmaEnd = 0.99, EmaAnnealSteps = 4, LogEvery = 1,
-        UtteranceWeighting = decoder == "vit" ? "equal" : "fairseq",
+        UtteranceWeighting = decoder == DecoderKind.Vit ? UtteranceWeighting.Equal : UtteranceWeighting.Fairseq,
     };
 
     static IClipSource Clips()
@@ -47,9 +47,9 @@ public class TrainerTests
     }
 
     [Theory]
-    [InlineData("cnn", "ffn")]
-    [InlineData("vit", "eob")]
-    public void ResumedRunReproducesTheUninterruptedLosses(string decoder, string targets)
+    [InlineData(DecoderKind.Cnn, TeacherTargetKind.Ffn)]
+    [InlineData(DecoderKind.Vit, TeacherTargetKind.Eob)]
+    public void ResumedRunReproducesTheUninterruptedLosses(DecoderKind decoder, TeacherTargetKind targets)
     {
         string straight = TempRun(), split = TempRun();
         try

@@ -128,14 +128,4 @@ public class ProbeModuleTests
         var cgp = new ConvexGatedProbe(L, D, 3, C);
         Assert.Same(Param(cgp, "classifier.weight"), cgp.ClassifierWeights().Single());
     }
-
-    [Fact]
-    public void ScheduleWarmsUpThenDecaysToTheMinimum()
-    {
-        var config = new ProbeTrainingConfig(Steps: 100, BatchSize: 1, WarmupSteps: 10, EvaluateEvery: 10);
-        Assert.Equal(1e-4, config.LearningRateAt(0, 1e-3), 12);
-        Assert.Equal(1e-3, config.LearningRateAt(10, 1e-3), 12);
-        Assert.Equal(1e-6 + (1e-3 - 1e-6) * 0.5, config.LearningRateAt(55, 1e-3), 12);
-        Assert.Equal(1e-6, config.LearningRateAt(100, 1e-3), 12);
-    }
 }

@@ -52,33 +52,45 @@ public static class AudioSetBuilder
         var (nameOfMid, classes) = ReadLabels(labelsCsv);
         var entries = new List<ManifestEntry>();
         var missing = new List<string[]>();
+        var audioFiles = new List<string>();
         foreach (var source in sources)
         {
             var segments = Path.GetFullPath(source.SegmentsCsv);
             if (!File.Exists(segments)) throw new BatException(segments, "segment list not found");
             var root = Path.GetFullPath(audioRoot ?? Path.GetDirectoryName(segments)!);
-            using var csv = CsvReader.FromFile(segments, SegmentOptions);
-            while (csv.Read())
+            StrictUtf8.GuardCsv(segments, () =>
             {
-                int line = (int)csv.LineNumber;
-                if (csv.FieldCount < 4) throw new BatException(segments, $"line {line}: expected YTID, start, end, \"labels\" (got {csv.FieldCount} fields)");
-                string ytid = csv.GetString(0) ?? "", start = csv.GetString(1) ?? "", end = csv.GetString(2) ?? "";
-                var labels = new List<string>();
-                foreach (var mid in (csv.GetString(3) ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-                    labels.Add(nameOfMid.TryGetValue(mid, out var name) ? name
-                        : throw new BatException(segments, $"line {line}: unknown label '{mid}' (not in {Path.GetFileName(labelsCsv)})"));
-                var audio = Path.GetFullPath(ExpandPattern(audioPattern, root, ytid, start, end), root);
-                if (!File.Exists(audio)) { missing.Add([ytid, start, end, source.Split, audio]); continue; }
-                entries.Add(new ManifestEntry(BuilderUtil.RelativeTo(outDir, audio), labels, source.Split));
-            }
+                using var csv = CsvReader.FromFile(segments, SegmentOptions);
+                while (csv.Read())
+                {
+                    int line = (int)csv.LineNumber;
+                    if (csv.FieldCount < 4) throw new BatException(segments, $"line {line}: expected YTID, start, end, \"labels\" (got {csv.FieldCount} fields)");
+                    string ytid = csv.GetString(0) ?? "", start = csv.GetString(1) ?? "", end = csv.GetString(2) ?? "";
+                    // The fields are spliced into a path: one that could climb out of its folder is not an AudioSet id.
+                    foreach (var field in new[] { ytid, start, end })
+                        if (field.Length == 0 || field.IndexOfAny(['/', '\\', '\0']) >= 0 || field.Contains(".."))
+                            throw new BatException(segments, $"line {line}: '{field}' is not a YouTube id or time");
+                    var labels = new List<string>();
+                    foreach (var mid in (csv.GetString(3) ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                        labels.Add(nameOfMid.TryGetValue(mid, out var name) ? name
+                            : throw new BatException(segments, $"line {line}: unknown label '{mid}' (not in {Path.GetFileName(labelsCsv)})"));
+                    var audio = Path.GetFullPath(ExpandPattern(audioPattern, root, ytid, start, end), root);
+                    if (!File.Exists(audio)) { missing.Add([ytid, start, end, source.Split, audio]); continue; }
+                    audioFiles.Add(audio);
+                    entries.Add(new ManifestEntry(BuilderUtil.RelativeTo(outDir, audio), labels, source.Split));
+                }
+            });
         }
-        Manifest.Save(outCsv, new TaskInfo(taskName, TaskKind.Multilabel, classes, 16000, 10, "mAP"), entries);
+        // The manifest and the missing-files report are renamed into place together (or neither is).
+        using var batch = new AtomicBatch();
+        Manifest.Save(batch, outCsv, new TaskInfo(taskName, TaskKind.Multilabel, classes, 16000, 10, "mAP", BuilderUtil.AudioRoots(outDir, audioFiles)), entries);
         string? report = null;
         if (missing.Count > 0)
         {
             report = Path.ChangeExtension(outCsv, null) + "-missing.csv";
-            CsvFiles.Write(report, ["ytid", "start_seconds", "end_seconds", "split", "expected_path"], missing);
+            CsvFiles.Write(batch, report, ["ytid", "start_seconds", "end_seconds", "split", "expected_path"], missing);
         }
+        batch.Commit();
         return new Result(outCsv, entries.Count, missing.Count, report);
     }
 }

@@ -46,11 +46,17 @@ public static class Esc50Builder
             if (!File.Exists(audio)) throw new BatException(meta, $"line {r.Line}: audio file not found: {audio}");
             entries.Add((new ManifestEntry(BuilderUtil.RelativeTo(outDir, audio), [r.Category], SplitOfFold(r.Fold), r.Fold), r.Esc10));
         }
+        if (esc10Classes.Count == 0)
+            throw new BatException(meta, "no row has esc10 = True, so esc10.csv cannot be made (is this ESC-50's meta/esc50.csv?)");
         var esc50Path = Path.Combine(outDir, "esc50.csv");
         var esc10Path = Path.Combine(outDir, "esc10.csv");
-        Manifest.Save(esc50Path, new TaskInfo("esc50", TaskKind.Multiclass, classes, 44100, 5, "accuracy"), entries.Select(e => e.Entry));
-        Manifest.Save(esc10Path, new TaskInfo("esc10", TaskKind.Multiclass, esc10Classes, 44100, 5, "accuracy"),
+        var roots = BuilderUtil.AudioRoots(outDir, [Path.Combine(root, "audio", "x.wav")]);
+        // Both manifests (and their sidecars) are staged first and renamed together: a failure leaves none of them.
+        using var batch = new AtomicBatch();
+        Manifest.Save(batch, esc50Path, new TaskInfo("esc50", TaskKind.Multiclass, classes, 44100, 5, "accuracy", roots), entries.Select(e => e.Entry));
+        Manifest.Save(batch, esc10Path, new TaskInfo("esc10", TaskKind.Multiclass, esc10Classes, 44100, 5, "accuracy", roots),
             entries.Where(e => e.Esc10).Select(e => e.Entry));
+        batch.Commit();
         return new Result(esc50Path, esc10Path, rows.Count);
     }
 }

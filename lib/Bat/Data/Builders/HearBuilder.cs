@@ -19,8 +19,9 @@ public static class HearBuilder
         var metaPath = Path.Combine(taskDir, "task_metadata.json");
         if (!File.Exists(metaPath)) throw new BatException(metaPath, "task metadata not found (is this a HEAR task folder?)");
         JsonElement meta;
-        try { meta = JsonDocument.Parse(File.ReadAllText(metaPath)).RootElement; }
-        catch (JsonException e) { throw new BatException(metaPath, $"invalid JSON: {e.Message}", e); }
+        var metaText = StrictUtf8.ReadAllText(metaPath);
+        meta = Json.Guard(metaPath, () => JsonDocument.Parse(metaText).RootElement);
+        if (meta.ValueKind != JsonValueKind.Object) throw new BatException(metaPath, "expected a JSON object");
         string name = Str(meta, "task_name") ?? Path.GetFileName(taskDir);
         string embedding = Str(meta, "embedding_type") ?? "scene";
         if (embedding != "scene")
@@ -31,10 +32,11 @@ public static class HearBuilder
             "multilabel" => TaskKind.Multilabel,
             var other => throw new BatException(metaPath, $"prediction_type '{other}' is not multiclass or multilabel"),
         };
-        string metric = meta.TryGetProperty("evaluation", out var ev) && ev.ValueKind == JsonValueKind.Array && ev.GetArrayLength() > 0
+        string metric = meta.TryGetProperty("evaluation", out var ev) && ev.ValueKind == JsonValueKind.Array && ev.GetArrayLength() > 0 && ev[0].ValueKind == JsonValueKind.String
             ? ev[0].GetString() switch { "top1_acc" => "accuracy", var m => m ?? "accuracy" }
             : kind == TaskKind.Multiclass ? "accuracy" : "mAP";
         double seconds = meta.TryGetProperty("sample_duration", out var d) && d.ValueKind == JsonValueKind.Number ? d.GetDouble() : 10;
+        if (!(seconds > 0) || seconds > 3600) throw new BatException(metaPath, $"sample_duration {seconds} is not a clip length in seconds");
 
         var vocabPath = Path.Combine(taskDir, "labelvocabulary.csv");
         var vocab = new List<(int Idx, string Label)>();
@@ -57,14 +59,15 @@ public static class HearBuilder
             var split = Path.GetFileNameWithoutExtension(splitFile);
             int fold = split.StartsWith("fold", StringComparison.Ordinal) && int.TryParse(split[4..], out var f) ? f + 1 : 0;
             JsonElement labels;
-            try { labels = JsonDocument.Parse(File.ReadAllText(splitFile)).RootElement; }
-            catch (JsonException e) { throw new BatException(splitFile, $"invalid JSON: {e.Message}", e); }
+            var splitText = StrictUtf8.ReadAllText(splitFile, maxBytes: 256 << 20);
+            labels = Json.Guard(splitFile, () => JsonDocument.Parse(splitText).RootElement);
             if (labels.ValueKind != JsonValueKind.Object) throw new BatException(splitFile, "expected an object {\"file.wav\": [labels]}");
             foreach (var clip in labels.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
             {
                 if (clip.Value.ValueKind != JsonValueKind.Array || clip.Value.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.String))
                     throw new BatException(splitFile, $"'{clip.Name}': expected a list of label strings (scene format)");
-                var audio = Path.Combine(taskDir, rate.ToString(CultureInfo.InvariantCulture), split, clip.Name);
+                var audio = Path.GetFullPath(Path.Combine(taskDir, rate.ToString(CultureInfo.InvariantCulture), split, clip.Name));
+                if (!Manifest.IsInside(audio, taskDir)) throw new BatException(splitFile, $"'{clip.Name}' leads outside the task folder");
                 if (!File.Exists(audio)) throw new BatException(splitFile, $"'{clip.Name}': audio file not found: {audio}");
                 var clipLabels = clip.Value.EnumerateArray().Select(v => v.GetString()!).ToList();
                 foreach (var l in clipLabels)
@@ -72,8 +75,11 @@ public static class HearBuilder
                 entries.Add(new ManifestEntry(BuilderUtil.RelativeTo(outDir, audio), clipLabels, split, fold));
             }
         }
+        if (name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name is "." or "..")
+            throw new BatException(metaPath, $"task_name '{name}' cannot be part of a file name");
         var path = Path.Combine(outDir, $"hear-{name}.csv");
-        Manifest.Save(path, new TaskInfo($"hear-{name}", kind, classes, rate, seconds, metric), entries);
+        var roots = BuilderUtil.AudioRoots(outDir, [Path.Combine(taskDir, "x")]);
+        Manifest.Save(path, new TaskInfo($"hear-{name}", kind, classes, rate, seconds, metric, roots), entries);
         return new Result(path, entries.Count, rate);
     }
 

@@ -39,6 +39,8 @@ public static class SpeechCommandsBuilder
         }
         if (entries.Count == 0) throw new BatException(root, "no <word>/*.wav files found (is this the Speech Commands folder?)");
 
+        // Silence chunks, manifest and sidecar are staged and renamed together: a failure leaves none of them.
+        using var batch = new AtomicBatch();
         int chunks = 0;
         var noiseDir = Path.Combine(root, NoiseFolder);
         if (Directory.Exists(noiseDir))
@@ -52,7 +54,7 @@ public static class SpeechCommandsBuilder
                 for (int k = 0; (k + 1) * rate <= samples.Length; k++)
                 {
                     var chunk = Path.Combine(silenceDir, $"{name}_{k:D4}.wav");
-                    WavWriter.Write(chunk, samples.AsSpan(k * rate, rate), rate);
+                    batch.WriteAllBytes(chunk, WavWriter.Encode(samples.AsSpan(k * rate, rate), rate));
                     var split = (k % 10) switch { 0 => "test", 1 => "valid", _ => "train" };
                     entries.Add(new ManifestEntry(BuilderUtil.RelativeTo(outDir, chunk), [Silence], split));
                     chunks++;
@@ -60,7 +62,10 @@ public static class SpeechCommandsBuilder
             }
         }
         var path = Path.Combine(outDir, "speechcommands12.csv");
-        Manifest.Save(path, new TaskInfo("speechcommands12", TaskKind.Multiclass, Classes, 16000, 1, "accuracy"), entries);
+        string[] placed = chunks > 0 ? [Path.Combine(root, "x"), Path.Combine(outDir, Silence, "x")] : [Path.Combine(root, "x")];
+        var roots = BuilderUtil.AudioRoots(outDir, placed);
+        Manifest.Save(batch, path, new TaskInfo("speechcommands12", TaskKind.Multiclass, Classes, 16000, 1, "accuracy", roots), entries);
+        batch.Commit();
         var perSplit = entries.GroupBy(e => e.Split).ToDictionary(g => g.Key, g => g.Count());
         return new Result(path, entries.Count, chunks, perSplit);
     }
@@ -68,6 +73,7 @@ public static class SpeechCommandsBuilder
     static HashSet<string> ReadList(string path)
     {
         if (!File.Exists(path)) throw new BatException(path, "split list not found");
+        StrictUtf8.Check(path);
         return File.ReadLines(path).Select(l => l.Trim().Replace('\\', '/')).Where(l => l.Length > 0).ToHashSet(StringComparer.Ordinal);
     }
 }

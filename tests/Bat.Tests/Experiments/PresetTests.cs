@@ -1,0 +1,58 @@
+using Bat.Experiments;
+using Bat.Model;
+
+namespace Bat.Tests.Experiments;
+
+/// <summary>Preset names are read in one place, and the ablation variants are built from a preset's configs.</summary>
+public class PresetTests
+{
+    [Theory]
+    [InlineData("smoke", "smoke")]
+    [InlineData("Tiny", "tiny")]
+    [InlineData(" SMALL ", "small")]
+    [InlineData("base", "base")]
+    public void Named_reads_any_letter_case(string name, string canonical) => Assert.Equal(canonical, Preset.Named(name).Name);
+
+    [Fact]
+    public void An_unknown_name_is_one_clear_error()
+    {
+        var e = Assert.Throws<BatException>(() => Preset.Named("huge"));
+        Assert.Equal("preset: unknown preset 'huge' (expected smoke|tiny|small|base)", e.Message);
+    }
+
+    [Fact]
+    public void The_presets_grow_from_smoke_to_base()
+    {
+        Assert.Equal(["smoke", "tiny", "small", "base"], Preset.Names);
+        Assert.Equal(EncoderConfig.Tiny, Preset.Smoke.Encoder);   // smoke is tiny's model with a few steps
+        Assert.True(Preset.Smoke.Pretraining.Steps < Preset.Tiny.Pretraining.Steps);
+        Assert.Equal(10_000, Preset.Base.Prototypes);             // the paper's K
+        Assert.Equal(1 << 10, Preset.Tiny.KGrid[^1]);
+        Assert.Equal(EncoderConfig.Base, Preset.Base.Encoder);
+    }
+
+    [Fact]
+    public void Ablation_variants_differ_one_step_at_a_time()
+    {
+        var frontend = new Bat.Frontends.FrontendConfig("bat", 64, 512);
+        var eat = PretrainVariant.Named("eat").Config(Preset.Smoke, frontend with { Kind = "kaldi" });
+        var bat = PretrainVariant.Named("bat").Config(Preset.Smoke, frontend);
+        Assert.False(eat.Encoder.Gated);
+        Assert.Equal(("ffn", "cnn", "fairseq"), (Json.Name(eat.Targets), Json.Name(eat.Decoder.Kind), Json.Name(eat.UtteranceWeighting)));
+        Assert.True(bat.Encoder.Gated);
+        Assert.Equal(("eob", "vit", "equal"), (Json.Name(bat.Targets), Json.Name(bat.Decoder.Kind), Json.Name(bat.UtteranceWeighting)));
+        Assert.Equal(EncoderConfig.Tiny with { Gated = true }, bat.Encoder);
+        Assert.Equal("smoke", bat.Preset);
+        Assert.Equal(Preset.Smoke.Pretraining.Steps, bat.Steps);
+        Assert.Throws<BatException>(() => PretrainVariant.Named("nope"));
+    }
+
+    [Fact]
+    public void The_K_grid_is_the_presets_unless_notebook_03_names_one()
+    {
+        Assert.Equal([2, 8, 32], ProbeComparison.KGrid(Preset.Smoke, ""));
+        Assert.Equal([1, 16, 256], ProbeComparison.KGrid(Preset.Smoke, "1, 16,256"));
+        var e = Assert.Throws<BatException>(() => ProbeComparison.KGrid(Preset.Smoke, "1,x"));
+        Assert.Equal("Ks: 'x' is not a positive whole number (comma-separated K values, e.g. 1,16,256)", e.Message);
+    }
+}
