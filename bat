@@ -8,6 +8,8 @@ if [ ! -f "$dll" ] || [ ! -f "$stamp" ] || [ -n "$(find "$here/lib" "$here/Direc
       -newer "$stamp" \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.json' \) -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; then
   echo "building bat (Release)..." >&2
   dotnet build "$here/lib/Bat.Cli/Bat.Cli.csproj" -c Release -nologo -v quiet -clp:NoSummary ${BAT_BUILD_ARGS:-} >&2
+  # The notebook kernel (.NET Interactive) and dotnet-repl, pinned in .config/dotnet-tools.json.
+  (cd "$here" && dotnet tool restore >/dev/null) >&2
   touch "$stamp"
 fi
 exec dotnet "$dll" "$@"

@@ -4,11 +4,15 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages the tests use: chromium draws the notebook HTML; sox and ffmpeg decode non-WAV audio.
+# Debian packages the tests use: chromium draws the notebook HTML; sox and ffmpeg decode non-WAV audio; Jupyter's
+# own client executes the notebooks on the .NET kernel (Debian's python3, /usr/bin/python3).
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v sox >/dev/null || missing+=(sox)
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+/usr/bin/python3 -c 'import nbclient, jupyter_client, ipykernel' 2>/dev/null \
+  || missing+=(python3-nbclient python3-jupyter-client python3-ipykernel)
+command -v jupyter-nbconvert >/dev/null || missing+=(jupyter-nbconvert)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing ${missing[*]} (apt-get)"
@@ -18,6 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "warning: ${missing[*]} missing and not root; install them with apt-get"
   fi
 fi
+
+# The .NET Interactive kernel and dotnet-repl the notebook tests drive, pinned in .config/dotnet-tools.json.
+dotnet tool restore >/dev/null || echo "warning: dotnet tool restore failed; the notebook kernel tests will fail"
 
 results=TestResults
 rm -rf "$results"

@@ -1,13 +1,15 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Bat.Reporting;
 using Markdig;
 
 namespace Bat.Notebooks;
 
 /// <summary>
 /// One standalone HTML page per executed notebook that works offline: markdown rendered, code and outputs shown,
-/// and plotly.js (the copy embedded in Plotly.NET) inlined once in the head when a chart is present.
+/// and plotly.js inlined once in the head when a chart is present: charts are drawn from their
+/// application/vnd.plotly.v1+json output (the kernel's text/html of a chart carries its own plotly.js copy).
 /// </summary>
 public static class HtmlExporter
 {
@@ -43,7 +45,7 @@ public static class HtmlExporter
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .Append($"<title>{WebUtility.HtmlEncode(title)}</title>\n<style>\n{Css}</style>\n");
-        if (charts) html.Append("<script type=\"text/javascript\">\n").Append(PlotlyJs.Value).Append("\n</script>\n");
+        if (charts) html.Append("<script type=\"text/javascript\">\n").Append(PlotlyFigure.PlotlyJs.Value).Append("\n</script>\n");
         html.Append("</head>\n<body>\n<main>\n").Append(body).Append("</main>\n</body>\n</html>\n");
         return html.ToString();
     }
@@ -60,6 +62,11 @@ public static class HtmlExporter
                 return $"<pre class=\"output error\">{WebUtility.HtmlEncode(string.Join("\n", traceback))}</pre>\n";
             case "display_data" or "execute_result":
                 if (output["data"] is not JsonObject data) return "";
+                if (data[PlotlyFigure.MimeType] is JsonObject figure)
+                {
+                    charts = true;   // drawn from the figure JSON; plotly.js is inlined once in the head
+                    return $"<div class=\"output html\">{PlotlyFigure.Html(figure.ToJsonString(), inlinePlotlyJs: false)}</div>\n";
+                }
                 if (data["text/html"] is { } h)
                 {
                     var html = NotebookDocument.JoinLines(h);
@@ -75,17 +82,6 @@ public static class HtmlExporter
                 return "";
         }
     }
-
-    /// <summary>plotly.js as shipped inside Plotly.NET.dll (the version its charts are made for).</summary>
-    public static readonly Lazy<string> PlotlyJs = new(() =>
-    {
-        var assembly = typeof(Plotly.NET.GenericChart).Assembly;
-        var resource = $"Plotly.NET.plotly-{DisplayFormatter.PlotlyJsVersion}.min.js";
-        using var stream = assembly.GetManifestResourceStream(resource)
-                           ?? throw new InvalidOperationException($"{assembly.GetName().Name} has no resource {resource}");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd().Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);
-    });
 
     const string Css = """
         body { font-family: system-ui, sans-serif; margin: 0; background: #fafafa; color: #222; }

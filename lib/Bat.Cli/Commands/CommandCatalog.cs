@@ -10,6 +10,7 @@ public static class CommandCatalog
         yield return ReproduceCommand.Create();
         yield return DataCommands.Create();
         yield return NotebookCommands.Create();
+        yield return KernelCommands.Create();
         yield return FrontendCommands.Create();
         yield return FrontendCommands.Stats();
         yield return PretrainCommands.Create();

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Bat.Reporting;
-using Plotly.NET;
 using TorchSharp;
 
 namespace Bat.Tests.Reporting;
@@ -131,7 +130,7 @@ public class ReportingTests
         Assert.Equal([2.0, 0.0, 0.25], variance);
     }
 
-    static JsonObject Figure(GenericChart chart) => (JsonObject)JsonNode.Parse(GenericChart.toJson(chart))!;
+    static JsonObject Figure(PlotlyFigure chart) => (JsonObject)JsonNode.Parse(chart.ToJson())!;
 
     [Fact]
     public void Spectrogram_heatmap_has_time_in_seconds_on_x_and_mel_bins_on_y()

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Bat.Notebooks;
+using Bat.Reporting;
 using Xunit.Abstractions;
 using static Bat.Tests.Runner.RunnerTestKit;
 
@@ -19,9 +20,9 @@ public class HtmlExportTests(ITestOutputHelper output)
         Assert.Contains("<th>a</th>", html);                       // markdown pipe table
         Assert.Contains("for (int i = 0; i &lt; Steps; i++)", html); // code escaped
         Assert.Contains("step 2 tiny", html);
-        Assert.Contains("10 more rows", html);
+        Assert.Contains("r19", html);                            // the kernel's table of the records
         Assert.Single(Regex.Matches(html, "Plotly v2\\.28\\.0|plotly\\.js v2\\.28\\.0")); // the library inlined once
-        Assert.Equal(2, Regex.Matches(html, $"class=\"{DisplayFormatter.ChartClass}\"").Count);
+        Assert.Equal(2, Regex.Matches(html, $"class=\"{PlotlyFigure.ChartClass}\"").Count);
     }
 
     /// <summary>The page draws its charts offline in headless chromium: each chart div gets Plotly's svg.</summary>
@@ -40,7 +41,7 @@ public class HtmlExportTests(ITestOutputHelper output)
         var (result, _) = Basic;
         var dom = DumpDom(chromium, result.OutputHtml!);
 
-        var chartIds = Regex.Matches(dom, $"<div id=\"(bat-plot-[^\"]+)\" class=\"{DisplayFormatter.ChartClass}[^\"]*\"").Select(m => m.Groups[1].Value).ToList();
+        var chartIds = Regex.Matches(dom, $"<div id=\"(bat-plot-[^\"]+)\" class=\"{PlotlyFigure.ChartClass}[^\"]*\"").Select(m => m.Groups[1].Value).ToList();
         Assert.Equal(2, chartIds.Count);
         foreach (var id in chartIds)
         {

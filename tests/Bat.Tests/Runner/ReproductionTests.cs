@@ -45,6 +45,7 @@ public class ReproductionTests
                         string.Join(",", new[] { ("accuracy", 0, 50.0), ("accuracy", 1, 60.0), ("map", 0, 90.0), ("map", 1, 10.0) }.Select(x =>
                             $"new Bat.Reporting.ResultRow(\"04-layerwise\", \"words\", \"kws\", \"layer-lp\", null, {x.Item2}, \"{x.Item1}\", {x.Item3}, 1, Preset, \"abc\")")) + " });";
             File.WriteAllText(Path.Combine(dir, name + ".ipynb"), Notebook(
+                ("code", $"#r \"{Path.Combine(AppContext.BaseDirectory, "Bat.Core.dll")}\"", null),   // the kernel needs the library referenced
                 ("code", "string Preset = \"tiny\";\nstring OutDir = \"../results\";\nstring Data = \"synth\";", ["parameters"]),
                 ("code", body, null)));
         }
