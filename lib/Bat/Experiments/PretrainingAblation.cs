@@ -114,14 +114,10 @@ public static class PretrainingAblation
         Score(PretrainVariant.Untrained.Name, CheckpointSource.Resolve(control), 0);
         foreach (var variant in variants)
             foreach (var file in Checkpoint.All(layout.RequirePretrainRun(variant)).Reverse())   // oldest first
-                Score(variant, CheckpointSource.Resolve(file), StepOf(file));
+                Score(variant, CheckpointSource.Resolve(file), Checkpoint.StepOf(file));
         var lines = new List<string> { "variant,step,probe,metric,value" };
         lines.AddRange(points.Select(p => FormattableString.Invariant($"{p.Variant},{p.Step},{probe},{p.Metric},{p.Score:R}")));
-        AtomicFile.WriteAllText(Path.Combine(outDir, "pretrain", "learning-curve.csv"), string.Join("\n", lines) + "\n");
+        AtomicFile.WriteAllText(layout.LearningCurve, string.Join("\n", lines) + "\n");
         return points;
     }
-
-    /// <summary>The update count in a checkpoint's name (Checkpoint.PathFor: step-000100.pt -> 100).</summary>
-    static long StepOf(string checkpointPath) =>
-        long.Parse(Path.GetFileNameWithoutExtension(checkpointPath)["step-".Length..], System.Globalization.CultureInfo.InvariantCulture);
 }

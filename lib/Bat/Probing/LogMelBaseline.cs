@@ -20,9 +20,7 @@ public static class LogMelBaseline
     public static ProbeTask Open(string manifestCsv, FrontendConfig frontend)
     {
         var manifest = Manifest.Load(manifestCsv);
-        foreach (var required in new[] { ProbeExperiment.TrainSplit, ProbeExperiment.TestSplit })
-            if (!manifest.Splits.Contains(required))
-                throw new BatException(manifestCsv, $"probing needs a '{required}' split (splits: {string.Join(", ", manifest.Splits)})");
+        ProbeExperiment.RequireProbingSplits(manifest, manifestCsv);
         var spectrogram = Frontend.Create(frontend);
         Tensor Statistics(string split)
         {

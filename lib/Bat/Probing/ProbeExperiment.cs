@@ -144,9 +144,7 @@ public static class ProbeExperiment
     {
         var manifest = Manifest.Load(manifestCsv);
         string? validation = ValidationSplit(manifest);
-        foreach (var required in new[] { TrainSplit, TestSplit })
-            if (!manifest.Splits.Contains(required))
-                throw new BatException(manifestCsv, $"probing needs a '{required}' split (splits: {string.Join(", ", manifest.Splits)})");
+        RequireProbingSplits(manifest, manifestCsv);
         var needed = validation is null ? new[] { TrainSplit, TestSplit } : new[] { TrainSplit, validation, TestSplit };
         if (embedIfMissing)
         {
@@ -177,6 +175,14 @@ public static class ProbeExperiment
             foreach (var d in owned) d.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Probing trains on 'train' and reports on 'test': a manifest without either is a clear error naming the file.</summary>
+    public static void RequireProbingSplits(Manifest manifest, string manifestCsv)
+    {
+        foreach (var required in new[] { TrainSplit, TestSplit })
+            if (!manifest.Splits.Contains(required))
+                throw new BatException(manifestCsv, $"probing needs a '{required}' split (splits: {string.Join(", ", manifest.Splits)})");
     }
 
     /// <summary>The manifest's validation split (valid, validation, val or dev), or null when it has none.</summary>

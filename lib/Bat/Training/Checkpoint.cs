@@ -34,6 +34,9 @@ public static class Checkpoint
     /// <summary>The run folder of a checkpoint file: RUN/checkpoints/step-XXXXXX.pt -> RUN.</summary>
     public static string RunDirOf(string checkpointPath) => Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(checkpointPath)))!;
     public static string PathFor(string runDir, long step) => Path.Combine(Folder(runDir), $"step-{step:D6}.pt");
+    /// <summary>The update count in a checkpoint's name, the inverse of <see cref="PathFor"/> (step-000100.pt -> 100), without reading the file.</summary>
+    public static long StepOf(string checkpointPath) =>
+        long.Parse(Path.GetFileNameWithoutExtension(checkpointPath)["step-".Length..], System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Bytes moved per read or write call: tensors of any size stream through without a managed copy.</summary>
     const int ChunkBytes = 16 << 20;
