@@ -12,8 +12,11 @@ namespace Bat.Probing;
 ///   zbar      =  sum_l alpha_l z_l               (N x D; a convex mix, deliberately not renormalised)
 ///   obar      =  sum_l alpha_l o_l               (D)
 ///   s_z       =  zbar P^T,  s_o = obar P^T       (P: K L2-normalised prototypes)
-///   features  =  [min_n s_z, s_o, max_n s_z]     (3K; the no-CLS variant uses [min, mean, max] over patches)
+///   features  =  [min_n s_z, s_o, max_n s_z]_k   (3K, prototype-major: feature 3k + j is pooling j of
+///                                                  prototype k; the no-CLS variant pools [min, mean, max])
 ///   logits    =  Linear(Dropout(features))
+/// The official head (houtan-ghaffari/BAT_ICML2026 models/heads.py CGP, head_dropout 0.2); the feature order is
+/// its torch.stack(..., dim=-1).reshape, so its classifier weights load unchanged.
 /// </summary>
 public sealed class ConvexGatedProbe : Probe
 {
@@ -51,7 +54,7 @@ public sealed class ConvexGatedProbe : Probe
         return mixed.view(perLayer.shape.Where((_, i) => i != 1).ToArray()).MoveToOuterDisposeScope();  // (B, ..., D)
     }
 
-    /// <summary>The 3K pooled prototype similarities before dropout: (B, 3K).</summary>
+    /// <summary>The 3K pooled prototype similarities before dropout: (B, 3K), prototype-major.</summary>
     public Tensor PooledFeatures(LayerEmbeddings x)
     {
         using var scope = NewDisposeScope();
@@ -71,7 +74,7 @@ public sealed class ConvexGatedProbe : Probe
             middle = matmul(obar, p.t());                             // (B, K)
         }
         else middle = sz.mean(new long[] { 1 });                      // (B, K)
-        return cat(new[] { low, middle, high }, 1).MoveToOuterDisposeScope();  // (B, 3K)
+        return stack(new[] { low, middle, high }, -1).view(low.shape[0], -1).MoveToOuterDisposeScope();  // (B, K, 3) -> (B, 3K)
     }
 
     public override Tensor forward(LayerEmbeddings x)

@@ -52,7 +52,7 @@ public sealed class FineTuneModel : nn.Module<Tensor, Tensor>
     public FineTuneModel(Encoder encoder, int classes) : base("finetune")
     {
         this.encoder = encoder;
-        norm = nn.LayerNorm(encoder.Config.Dim);
+        norm = nn.LayerNorm(encoder.Config.Dim, Probe.NormEps);
         head = nn.Linear(encoder.Config.Dim, classes);
         RegisterComponents();
         foreach (var p in parameters()) p.requires_grad = true;
@@ -67,8 +67,11 @@ public sealed class FineTuneModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// AdamW groups with layer-wise lr decay: the head gets the full lr, block i (0-based) decay^(depth - i),
-    /// the patch embedding / CLS / input norm decay^(depth + 1). Decay 0.05 only on matrices (no biases, norms, CLS).
+    /// AdamW groups with layer-wise lr decay, as the official param_groups_lrd (houtan-ghaffari/BAT_ICML2026
+    /// engine/optim.py): block i (0-based) gets decay^(depth - i), the patch embedding and CLS decay^(depth + 1),
+    /// everything else the full lr - the head, and also the input LayerNorm (pre_norm), which the official
+    /// get_layer_id_for_vit does not list and so puts with the head. Weight decay only on matrices (no biases,
+    /// norms, CLS).
     /// </summary>
     public List<(List<Parameter> Parameters, double Scale, double WeightDecay)> LayerwiseGroups(double layerDecay, double weightDecay)
     {
@@ -77,7 +80,7 @@ public sealed class FineTuneModel : nn.Module<Tensor, Tensor>
         foreach (var (name, p) in named_parameters())
         {
             int layer = name.StartsWith("encoder.blocks.") ? int.Parse(name.Split('.')[2]) + 1
-                : name.StartsWith("encoder.") ? 0
+                : name.StartsWith("encoder.patch_embed.") || name == "encoder.cls_token" ? 0
                 : depth + 1;
             bool decay = p.dim() >= 2 && !name.EndsWith("cls_token");
             var key = (layer, decay);

@@ -5,38 +5,46 @@ using static TorchSharp.torch;
 namespace Bat.Probing;
 
 /// <summary>
-/// Head2Toe (H2T) baseline: one linear layer on the concatenation of every layer's CLS (B, L*D), with a group
-/// lasso penalty lambda * sum_l ||W_l||_F over the per-layer column blocks W_l (C x D) so whole layers can
-/// switch off. The penalty is added to the loss by the trainer via <see cref="Penalty"/>.
+/// Head2Toe (H2T) baseline, as the official head (houtan-ghaffari/BAT_ICML2026 models/heads.py Head2Toe with the
+/// probing configs' head_norm and head_dropout 0.2): every layer's CLS concatenated (B, L*D) -> LayerNorm(L*D)
+/// -> Dropout -> Linear, with the group lasso lambda sqrt(C) sum_j ||W_{:,j}||_2 over the input features j (one
+/// group per feature, its C weights), which the trainer adds to the loss via <see cref="Penalty"/>; lambda 1e-4
+/// (lasso_weight of the official h2t configs).
 /// </summary>
 public sealed class Head2ToeProbe : Probe
 {
+    readonly LayerNorm norm;      // over L*D
+    readonly Dropout dropout;
     readonly Linear classifier;   // L*D -> C
     readonly int layers, dim;
     readonly double groupLasso;
 
-    public Head2ToeProbe(int layers, int dim, int classes, double groupLasso = 1e-4) : base("h2t")
+    public Head2ToeProbe(int layers, int dim, int classes, double groupLasso = 1e-4, double dropout = 0.2) : base("h2t")
     {
         this.layers = layers;
         this.dim = dim;
         this.groupLasso = groupLasso;
+        norm = nn.LayerNorm(layers * dim, NormEps);
+        this.dropout = nn.Dropout(dropout);
         classifier = nn.Linear(layers * dim, classes);
         RegisterComponents();
     }
 
     public override Tensor forward(LayerEmbeddings x)
     {
-        using var flat = x.Cls.reshape(x.Cls.shape[0], -1);   // (B, L, D) -> (B, L*D), layer-major like W's groups
-        return classifier.forward(flat);                        // (B, C)
+        using var scope = NewDisposeScope();
+        var flat = x.Cls.reshape(x.Cls.shape[0], -1);   // (B, L, D) -> (B, L*D), layer-major
+        return classifier.forward(dropout.forward(norm.forward(flat))).MoveToOuterDisposeScope();  // (B, C)
     }
 
+    /// <summary>lambda sqrt(C) sum_j ||W_{:,j}||_2: the official compute_group_lasso_penalty (not layer-wise) times lasso_weight.</summary>
     public override Tensor Penalty()
     {
         using var scope = NewDisposeScope();
-        var groups = classifier.weight!.view(-1, layers, dim);              // (C, L*D) -> (C, L, D)
-        var norms = groups.mul(groups).sum(new long[] { 0, 2 }).sqrt();     // (L): Frobenius norm per layer block
-        using Scalar strength = groupLasso;   // kept alive for the call: see ScalarLifetimeGuardTests
-        return norms.sum().mul(strength).MoveToOuterDisposeScope();
+        var weight = classifier.weight!;                                  // (C, L*D)
+        var featureNorms = linalg.vector_norm(weight, dims: [0]);         // (L*D): one group per input feature
+        using Scalar strength = groupLasso * Math.Sqrt(weight.shape[0]);  // kept alive for the call: see ScalarLifetimeGuardTests
+        return featureNorms.sum().mul(strength).MoveToOuterDisposeScope();
     }
 
     public override IEnumerable<Parameter> ClassifierWeights() { yield return classifier.weight!; }
@@ -46,7 +54,7 @@ public sealed class Head2ToeProbe : Probe
     {
         using var _ = no_grad();
         using var blocks = classifier.weight!.view(-1, layers, dim);
-        using var norms = blocks.mul(blocks).sum(new long[] { 0, 2 }).sqrt().cpu();
+        using var norms = blocks.mul(blocks).sum(new long[] { 0, 2 }).sqrt().to_type(ScalarType.Float32).cpu();
         return norms.data<float>().ToArray();
     }
 }

@@ -38,7 +38,7 @@ public sealed class LayerwiseLinearProbe : Probe
 
         public LinearProbeHead(int dim, int classes, double dropout) : base("head")
         {
-            norm = nn.LayerNorm(dim);
+            norm = nn.LayerNorm(dim, Probe.NormEps);
             this.dropout = nn.Dropout(dropout);
             Classifier = nn.Linear(dim, classes);
             RegisterComponents();

@@ -13,7 +13,7 @@ public sealed class LinearProbe : Probe
 
     public LinearProbe(int dim, int classes, double dropout = 0.2) : base("lp")
     {
-        norm = nn.LayerNorm(dim);
+        norm = nn.LayerNorm(dim, NormEps);
         this.dropout = nn.Dropout(dropout);
         classifier = nn.Linear(dim, classes);
         RegisterComponents();

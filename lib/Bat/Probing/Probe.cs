@@ -12,6 +12,10 @@ public abstract class Probe : nn.Module<LayerEmbeddings, Tensor>
 {
     protected Probe(string name) : base(name) { }
 
+    /// <summary>The eps of every head's LayerNorm: the official models/vit.py builds them as its encoder's,
+    /// partial(nn.LayerNorm, eps=1e-6), where TorchSharp's default is 1e-5.</summary>
+    public const double NormEps = 1e-6;
+
     /// <summary>The parameters that take weight decay: the linear classifier's weight matrices only
     /// (never prototypes, gates, norms or biases, which decay would pull towards meaningless zeros).</summary>
     public abstract IEnumerable<Parameter> ClassifierWeights();

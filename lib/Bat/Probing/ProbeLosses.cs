@@ -3,32 +3,45 @@ using static TorchSharp.torch;
 
 namespace Bat.Probing;
 
-/// <summary>The probe losses. Logits (B, C) or (B, H, C) for H heads; targets (B, C), broadcast over heads.
-/// Both sum over classes (and heads) and average over the batch.</summary>
+/// <summary>
+/// The probe and fine-tuning losses, as the official code has them (houtan-ghaffari/BAT_ICML2026 engine/trainer.py
+/// and engine/utils.py; tests/Bat.Tests/Probing/OfficialHeadTests.cs compares both with it). Logits (B, C) or
+/// (B, H, C) for H independent heads; targets (B, C), broadcast over heads. A multi-head loss is the sum of the
+/// heads' losses, so every head gets the gradient it would get trained alone.
+/// </summary>
 public static class ProbeLosses
 {
     /// <summary>
-    /// Asymmetric loss (Ridnik et al. 2021) with the AudioSet setting gamma- = 1, gamma+ = 0, clip m = 0:
-    ///   L = - sum_c [ y_c (1 - p_c)^{gamma+} log p_c + (1 - y_c) p_m,c^{gamma-} log(1 - p_m,c) ]
-    ///   with p = sigmoid(x), p_m = max(p - m, 0); here p_m = p and (1 - p)^0 = 1, so
-    ///   L = - sum_c [ y_c log p_c + (1 - y_c) p_c log(1 - p_c) ].
-    /// Negatives are down-weighted by their own probability: easy negatives (p ~ 0) barely count, which is
-    /// what a multi-label task with ~1 positive in hundreds of classes needs. The focusing weight p_c is
-    /// differentiated through (the formula's exact gradient). log p and log(1 - p) via log-sigmoid for stability.
+    /// Asymmetric loss (Ridnik et al. 2021) with the official AudioSet setting gamma- = 1, gamma+ = 0, clip 0
+    /// (engine/utils.py AsymmetricLossMultiLabel as engine/trainer.py builds it), for targets y in [0, 1]:
+    ///   p_t = y p + (1 - y)(1 - p),  w = (1 - p_t)^{gamma+ y + gamma- (1 - y)}      with p = sigmoid(x)
+    ///   L   = - mean over batch and classes of  w [ y log max(p, eps) + (1 - y) log max(1 - p, eps) ],  eps 1e-8.
+    /// For hard labels w is 1 on positives and p on negatives: easy negatives (p ~ 0) barely count, which is what a
+    /// multi-label task with ~1 positive in hundreds of classes needs. The focusing weight w is computed without
+    /// gradient (disable_torch_grad_focal_loss), and the eps clamp cuts the gradient of a confidently wrong logit
+    /// (|x| above ~18), both as the official loss does.
     /// </summary>
-    static readonly Scalar One = 1;   // kept Scalar: see ScalarLifetimeGuardTests
-
     public static Tensor AsymmetricLoss(Tensor logits, Tensor targets)
     {
         using var scope = NewDisposeScope();
         var y = Broadcast(targets, logits);
-        var positive = y * nn.functional.logsigmoid(logits);
-        var negative = (One - y) * logits.sigmoid() * nn.functional.logsigmoid(-logits);
-        using Scalar batch = logits.shape[0];   // kept alive for the call: see ScalarLifetimeGuardTests
-        return (-(positive + negative).sum()).div(batch).MoveToOuterDisposeScope();
+        var p = logits.sigmoid();
+        var q = One - p;
+        var logLikelihood = y * p.clamp_min(Eps).log() + (One - y) * q.clamp_min(Eps).log();
+        Tensor focus;
+        using (no_grad())
+        {
+            var pt = p * y + q * (One - y);
+            focus = (One - pt).pow(GammaPositive * y + GammaNegative * (One - y));
+        }
+        using Scalar cells = logits.shape[0] * logits.shape[^1];   // kept alive for the call: see ScalarLifetimeGuardTests
+        return (-(logLikelihood * focus).sum()).div(cells).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Softmax cross-entropy against (possibly soft, e.g. mixup) target distributions: -sum_c y_c log softmax(x)_c.</summary>
+    static readonly Scalar One = 1, Eps = 1e-8, GammaPositive = 0.0, GammaNegative = 1.0;   // kept Scalars: see ScalarLifetimeGuardTests
+
+    /// <summary>Softmax cross-entropy against (possibly soft, e.g. mixup) target distributions, mean over the batch:
+    /// -sum_c y_c log softmax(x)_c (the official single-label loss, F.cross_entropy with label_smoothing 0).</summary>
     public static Tensor SoftmaxCrossEntropy(Tensor logits, Tensor targets)
     {
         using var scope = NewDisposeScope();

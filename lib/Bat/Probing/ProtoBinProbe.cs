@@ -5,10 +5,12 @@ using static TorchSharp.torch;
 namespace Bat.Probing;
 
 /// <summary>
-/// ProtoBin (PB) baseline: K prototypes whose forward value is sign-binarised (entries +-1/sqrt(D), unit
-/// norm), compared with the L2-normalised patch tokens of the last layer only; max over tokens per prototype
-/// -> Dropout -> Linear. sign() has zero gradient almost everywhere, so the binarisation uses the
-/// straight-through estimator: forward sign(P), backward as if it were P.
+/// ProtoBin (PB) baseline, as the official head (houtan-ghaffari/BAT_ICML2026 models/heads.py Protobin, head_dropout
+/// 0.2): K prototypes binarised to +-1 (+1 where P &gt;= 0) and L2-normalised (entries +-1/sqrt(D)), compared with
+/// the L2-normalised patch tokens of the last layer only; max over tokens per prototype -> Dropout -> Linear. The
+/// sign has zero gradient almost everywhere, so the binarisation uses the straight-through estimator
+/// b = sign(P) + (P - P.detach()): forward the sign, backward the identity; the normalisation comes after it, so
+/// the gradient reaching P is the normalisation's Jacobian at the binary code applied to the incoming gradient.
 /// </summary>
 public sealed class ProtoBinProbe : Probe
 {
@@ -26,15 +28,17 @@ public sealed class ProtoBinProbe : Probe
 
     public override bool UsesPatches => true;
 
-    /// <summary>sign(P)/sqrt(D) in the forward pass, identity gradient to P in the backward pass.</summary>
+    /// <summary>normalize(sign(P) + (P - P.detach())): the unit binary codes (K, D), values +-1/sqrt(D), with the
+    /// straight-through gradient passing through the normalisation to P.</summary>
     public Tensor BinarisedPrototypes()
     {
         using var scope = NewDisposeScope();
-        using Scalar scale = 1.0 / Math.Sqrt(prototypes.shape[1]);   // kept alive: see ScalarLifetimeGuardTests
-        var binary = prototypes.sign().mul(scale);
-        // P + (sign(P)/sqrt(D) - P).detach(): value of the binary code, gradient of P.
-        return (prototypes + (binary - prototypes).detach()).MoveToOuterDisposeScope();
+        var sign = prototypes.ge(Zero).to_type(prototypes.dtype).mul(Two).sub(One);   // +1 / -1, +1 at 0 as the official (x >= 0)
+        var straightThrough = sign + (prototypes - prototypes.detach());   // value sign(P), gradient of P
+        return nn.functional.normalize(straightThrough, p: 2, dim: -1).MoveToOuterDisposeScope();
     }
+
+    static readonly Scalar Zero = 0.0, One = 1.0, Two = 2.0;   // kept Scalars: see ScalarLifetimeGuardTests
 
     public override Tensor forward(LayerEmbeddings x)
     {

@@ -74,50 +74,69 @@ public class ProbeModuleTests
     }
 
     [Fact]
-    public void ProtoBinForwardIsTheSignAndItsGradientPassesStraightThrough()
+    public void ProtoBinForwardIsTheSignAndItsGradientPassesStraightThroughTheNormalisation()
     {
         var probe = new ProtoBinProbe(dim: 4, prototypes: 2, classes: 3);
         var p = Param(probe, "prototypes");
-        using (no_grad()) p.copy_(tensor(new float[] { 0.3f, -0.01f, 2f, -5f, -0.2f, 0.1f, 0.4f, -0.6f }, 2, 4));
+        using (no_grad()) p.copy_(tensor(new float[] { 0.3f, 0f, 2f, -5f, -0.2f, 0.1f, 0.4f, -0.6f }, 2, 4));
         using var binary = probe.BinarisedPrototypes();
-        Assert.Equal(new[] { 0.5f, -0.5f, 0.5f, -0.5f, -0.5f, 0.5f, 0.5f, -0.5f }, binary.data<float>().ToArray());
-        // d/dP sum(W * binarise(P)) = W (sign's true gradient would be 0 everywhere).
-        using var w = arange(8, dtype: float32).view(2, 4);
+        // Signs +-1 (+1 at 0) scaled to unit norm: +-1/2 for D = 4.
+        Assert.Equal(new[] { 0.5f, 0.5f, 0.5f, -0.5f, -0.5f, 0.5f, 0.5f, -0.5f }, binary.data<float>().ToArray());
+        // d/dP sum(W * normalize(b)) with the identity through the sign: (W - (W.u) u) / ||b||, u = b / ||b||, ||b|| = 2
+        // (skipping the normalisation would give W itself). Row 0: W = (0, 1, 2, 7), u = (1, 1, 1, -1)/2, W.u = -2
+        // -> (W + 2u) / 2 = (0.5, 1, 1.5, 3). Row 1: W = (4, 5, 6, 7), u = (-1, 1, 1, -1)/2, W.u = 0 -> W / 2.
+        using var w = tensor(new float[] { 0, 1, 2, 7, 4, 5, 6, 7 }, 2, 4);
         using var objective = (binary * w).sum();
         objective.backward();
-        Assert.Equal(w.data<float>().ToArray(), p.grad!.data<float>().ToArray());
+        Assert.Equal(new[] { 0.5f, 1f, 1.5f, 3f, 2f, 2.5f, 3f, 3.5f }, p.grad!.data<float>().ToArray());
     }
 
     [Fact]
     public void AsymmetricLossOnAHandComputedCase()
     {
-        // Logits [[0, 2], [-1, 1]], targets [[1, 0], [0, 1]]; L = -sum_c [y log p + (1 - y) p log(1 - p)], batch mean.
+        // Logits [[0, 2], [-1, 1]], targets [[1, 0], [0, 1]]; L = -mean over batch and classes of
+        // [y log p + (1 - y) p log(1 - p)], the weight p of a negative taken as a constant.
         double S(double x) => 1 / (1 + Math.Exp(-x));
         double first = -Math.Log(S(0)) - S(2) * Math.Log(1 - S(2));
         double second = -S(-1) * Math.Log(1 - S(-1)) - Math.Log(S(1));
-        using var logits = tensor(new float[] { 0, 2, -1, 1 }, 2, 2);
+        using var logits = tensor(new float[] { 0, 2, -1, 1 }, 2, 2).requires_grad_(true);
         using var targets = tensor(new float[] { 1, 0, 0, 1 }, 2, 2);
         using var loss = ProbeLosses.AsymmetricLoss(logits, targets);
-        Assert.Equal((first + second) / 2, loss.item<float>(), 1e-5);
+        Assert.Equal((first + second) / 4, loss.item<float>(), 1e-5);
+        // Gradients over the 4 cells: positive -(1 - p) / 4; negative p * p / 4 (d -log(1 - p)/dx = p, times the
+        // constant weight p; through the weight it would be larger).
+        loss.backward();
+        var grad = logits.grad!.data<float>().ToArray();
+        Assert.Equal(-(1 - S(0)) / 4, grad[0], 1e-6);
+        Assert.Equal(S(2) * S(2) / 4, grad[1], 1e-6);
 
         // Per-head logits (B, H, C) sum the heads' losses.
-        using var twoHeads = stack(new[] { logits, logits }, 1);
+        using var twoHeads = stack(new[] { logits.detach(), logits.detach() }, 1);
         using var headLoss = ProbeLosses.AsymmetricLoss(twoHeads, targets);
-        Assert.Equal(first + second, headLoss.item<float>(), 1e-5);
+        Assert.Equal((first + second) / 2, headLoss.item<float>(), 1e-5);
 
         // Cross-entropy: -log softmax([0, 2])[1].
-        using var ce = ProbeLosses.SoftmaxCrossEntropy(logits.narrow(0, 0, 1), tensor(new float[] { 0, 1 }, 1, 2));
+        using var ce = ProbeLosses.SoftmaxCrossEntropy(logits.detach().narrow(0, 0, 1), tensor(new float[] { 0, 1 }, 1, 2));
         Assert.Equal(-Math.Log(Math.Exp(2) / (1 + Math.Exp(2))), ce.item<float>(), 1e-5);
     }
 
     [Fact]
-    public void Head2ToePenaltyIsTheGroupLassoOverLayerBlocks()
+    public void Head2ToePenaltyIsTheGroupLassoOverInputFeaturesScaledBySqrtClasses()
     {
-        var probe = new Head2ToeProbe(layers: 2, dim: 2, classes: 1, groupLasso: 0.5);
-        using (no_grad()) Param(probe, "classifier.weight").copy_(tensor(new float[] { 3, 4, 0, 1 }, 1, 4));
+        var probe = new Head2ToeProbe(layers: 2, dim: 2, classes: 2, groupLasso: 0.5);
+        var weight = Param(probe, "classifier.weight");
+        using (no_grad()) weight.copy_(tensor(new float[] { 3, 4, 0, 1, 4, 3, 0, 0 }, 2, 4));
         using var penalty = probe.Penalty();
-        Assert.Equal(0.5 * (5 + 1), penalty.item<float>(), 5);
-        Assert.Equal(new[] { 5f, 1f }, probe.LayerWeightNorms());
+        // Column norms 5, 5, 0, 1; lambda sqrt(C) = 0.5 sqrt(2).
+        Assert.Equal(0.5 * Math.Sqrt(2) * 11, penalty.item<float>(), 5);
+        penalty.backward();
+        // d/dW = lambda sqrt(C) W_:,j / ||W_:,j||; the all-zero column gets 0, not NaN.
+        var grad = weight.grad!.data<float>().ToArray();
+        Assert.Equal(0.5 * Math.Sqrt(2) * 3 / 5, grad[0], 5);
+        Assert.Equal(0f, grad[2]);
+        Assert.All(grad, g => Assert.True(float.IsFinite(g)));
+        // Per layer (D = 2 columns each) the Frobenius norms: sqrt(9 + 16 + 16 + 9) and 1.
+        Assert.Equal(new[] { MathF.Sqrt(50), 1f }, probe.LayerWeightNorms());
     }
 
     [Fact]
