@@ -108,6 +108,27 @@ public class OfficialHeadTests
     [InlineData("cgp")]
     [InlineData("cgp-nocls")]
     [InlineData("pb")]
+    public void WeightDecayFallsOnTheParametersTheOfficialProbingOptimizerDecays(string name)
+    {
+        // ProbeTrainer decays ClassifierWeights() and nothing else; the official get_optimizer decays every
+        // parameter but vectors, gates and prototypes.
+        using var scope = NewDisposeScope();
+        var fixture = Load($"{name}.pt");
+        using var probe = ProbeCatalog.Create(name, Layers, Dim, Classes, Prototypes);
+        var decayed = probe.ClassifierWeights().ToList();
+        var ours = probe.named_parameters().ToDictionary(p => p.name, p => decayed.Any(d => ReferenceEquals(d, p.parameter)));
+        var official = fixture.Keys.Cast<string>().Where(k => k.StartsWith("weight_decay.", StringComparison.Ordinal))
+            .ToDictionary(k => OurName(k["weight_decay.".Length..]), k => ((Tensor)fixture[k]!).item<double>() > 0);
+        Assert.Equal(official.OrderBy(kv => kv.Key), ours.OrderBy(kv => kv.Key));
+    }
+
+    [Theory]
+    [InlineData("lp")]
+    [InlineData("lcgp")]
+    [InlineData("h2t")]
+    [InlineData("cgp")]
+    [InlineData("cgp-nocls")]
+    [InlineData("pb")]
     public void DropoutIsTheOfficialHeadDropout(string name)
     {
         // head_dropout: 0.2 in every probing config of the official code (configs/{as20k,esc50,scv2}/*_config.yaml).
