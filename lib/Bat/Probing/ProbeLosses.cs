@@ -11,6 +11,9 @@ namespace Bat.Probing;
 /// </summary>
 public static class ProbeLosses
 {
+    // The official AsymmetricLossMultiLabel(gamma_neg=1, gamma_pos=0, clip=0.0) and its default eps.
+    static readonly Scalar One = 1, Eps = 1e-8, GammaPositive = 0.0, GammaNegative = 1.0;   // kept Scalars: see ScalarLifetimeGuardTests
+
     /// <summary>
     /// Asymmetric loss (Ridnik et al. 2021) with the official AudioSet setting gamma- = 1, gamma+ = 0, clip 0
     /// (engine/utils.py AsymmetricLossMultiLabel as engine/trainer.py builds it), for targets y in [0, 1]:
@@ -37,8 +40,6 @@ public static class ProbeLosses
         using Scalar cells = logits.shape[0] * logits.shape[^1];   // kept alive for the call: see ScalarLifetimeGuardTests
         return (-(logLikelihood * focus).sum()).div(cells).MoveToOuterDisposeScope();
     }
-
-    static readonly Scalar One = 1, Eps = 1e-8, GammaPositive = 0.0, GammaNegative = 1.0;   // kept Scalars: see ScalarLifetimeGuardTests
 
     /// <summary>Softmax cross-entropy against (possibly soft, e.g. mixup) target distributions, mean over the batch:
     /// -sum_c y_c log softmax(x)_c (the official single-label loss, F.cross_entropy with label_smoothing 0).</summary>
