@@ -15,7 +15,7 @@ public static class PretrainCommands
         var preset = new Option<string>("--preset") { Description = "Model and run size: smoke|tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
         var manifest = new Option<string>("--manifest") { Description = "Manifest CSV; its train split is used (labels ignored).", Required = true };
         var output = new Option<string>("--out") { Description = "Run folder (config.json, metrics.csv, checkpoints/).", Required = true };
-        var variant = new Option<string>("--variant") { Description = "Starting point: eat|bat-frontend|bat-eob|bat-cnn|bat (the options below override it).", DefaultValueFactory = _ => "bat" };
+        var variant = new Option<string>("--variant") { Description = $"Starting point: {string.Join("|", PretrainVariant.Ablation.Select(v => v.Name))} (the options below override it).", DefaultValueFactory = _ => "bat" };
         var steps = new Option<int?>("--steps") { Description = "Optimiser updates (default: the preset's plan)." };
         var batch = new Option<int?>("--batch") { Description = "Clips per update." };
         var clones = new Option<int?>("--clones") { Description = "Masked clones per clip." };
@@ -124,7 +124,7 @@ public static class PretrainCommands
     {
         var preset = new Option<string>("--preset") { Description = "Model size: tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 3 warm-up steps).", DefaultValueFactory = _ => 100 };
-        var variant = new Option<string>("--variant") { Description = "Ablation variant (eat, bat-frontend, bat-eob, bat-cnn, bat).", DefaultValueFactory = _ => "bat" };
+        var variant = new Option<string>("--variant") { Description = $"Ablation variant ({string.Join(", ", PretrainVariant.Ablation.Select(v => v.Name))}).", DefaultValueFactory = _ => "bat" };
         var batch = new Option<int?>("--batch") { Description = "Clips per step (default: the preset's plan)." };
         var clones = new Option<int?>("--clones") { Description = "Masked clones per clip (default: the preset's plan)." };
         var clips = new Option<int?>("--clips") { Description = "Stream this many random clips from disk, as pre-training reads a dataset (default: a few batches in memory)." };

@@ -26,6 +26,9 @@ public static class Headlines
     public static IReadOnlyList<ControlMargin> SelectControlMargins(IReadOnlyList<ResultRow> results) =>
         ControlMargins.From(results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal)));
 
+    /// <summary>Notebook 02's ablation table (<see cref="AblationTable.Lines"/>); empty when it has not run.</summary>
+    public static IReadOnlyList<AblationLine> SelectAblation(IReadOnlyList<ResultRow> results) => AblationTable.Lines(results);
+
     /// <summary>Figure 2 at our scale: the K values and, per checkpoint, the mean CGP score at each K (null where it did not run).</summary>
     public sealed record PrototypeSweep(IReadOnlyList<int> Ks, IReadOnlyList<(string Model, string Metric, double?[] ByK)> Lines);
 

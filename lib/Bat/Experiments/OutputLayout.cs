@@ -8,7 +8,7 @@ namespace Bat.Experiments;
 /// <code>
 /// data/synth/                          the embedded benchmark, made on demand
 /// 01-frontend/                         notebook 01's spectrograms, statistics and results.csv
-/// pretrain/{variant}/                  notebook 02's runs (config.json, metrics.csv, checkpoints/); pretrain/summary.csv, learning-curve.csv
+/// pretrain/{variant}/                  notebook 02's runs (config.json, metrics.csv, checkpoints/); pretrain/summary.csv, learning-curve.csv, ablation.csv
 /// embeddings/{model}/{task-key}/       frozen layer embeddings shared by notebooks 03 and 04
 /// 03-cgp-ablation/                     k-sweep.csv, table5.csv, paper-table5.csv
 /// 04-layerwise/                        layerwise.csv, attention maps, CLS shares
@@ -32,6 +32,9 @@ public sealed record OutputLayout(string Root)
 
     /// <summary>Notebook 02's learning curve: LP of every kept checkpoint against the untrained control.</summary>
     public string LearningCurve => Path.Combine(Root, "pretrain", "learning-curve.csv");
+
+    /// <summary>Notebook 02's ablation table: LP and CGP of every variant and the control (<see cref="AblationTable"/>).</summary>
+    public string Ablation => Path.Combine(Root, "pretrain", "ablation.csv");
 
     public string Notebooks => Path.Combine(Root, "notebooks");
 

@@ -51,6 +51,29 @@ public static class PaperResults
         new("Ablation: decoder", "ViT decoder (12 heads, MLP 4)", "AS-20k", "cgp", "mAP", 37.52),
     ];
 
+    /// <summary>
+    /// The paper's ablation rows a variant of ours stands for (docs/method.md section 3). The paper lists one model
+    /// twice where its groups meet (BAT frontend = MLP targets, no gate; EOB + gate = CNN decoder); our
+    /// <c>bat-gate</c> -> <c>bat-cnn</c> row in between switches the utterance weighting, which the paper does not ablate.
+    /// The control and unknown variants have none.
+    /// </summary>
+    public static IReadOnlyList<PaperNumber> AblationOf(string variant)
+    {
+        string[] rows = variant switch
+        {
+            "eat" => ["EAT frontend"],
+            "bat-frontend" => ["BAT frontend", "MLP targets, no gate"],
+            "bat-eob" => ["EOB targets, no gate"],
+            "bat-ffn-gate" => ["MLP targets + gate"],
+            "bat-gate" => ["EOB targets + gate"],
+            "bat-cnn" => ["CNN decoder"],
+            "bat-vit-half" => ["ViT decoder (6 heads, MLP 2)"],
+            "bat" => ["ViT decoder (12 heads, MLP 4)"],
+            _ => [],
+        };
+        return rows.Select(r => Ablations.Single(n => n.Model == r)).ToList();
+    }
+
     /// <summary>The paper's model an ablation variant of ours stands for (eat -> EAT, bat -> BAT), or null for the steps between.</summary>
     public static string? ModelFor(string variant) => variant switch
     {

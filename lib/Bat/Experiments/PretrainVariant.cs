@@ -8,21 +8,31 @@ namespace Bat.Experiments;
 public sealed record PretrainPlan(
     int Steps, int Batch, int Clones, int WarmupSteps, double EmaStart, double EmaEnd, int EmaAnnealSteps, int CheckpointEvery, double LearningRate = 5e-4);
 
+/// <summary>The ViT decoder's size in the paper's decoder ablation: Full (12 heads, MLP ratio 4 at ViT-B; the
+/// preset's decoder) or Half (half the heads and MLP ratio 2: the paper's "6 heads, MLP 2" row).</summary>
+public enum VitDecoderSize { Full, Half }
+
 /// <summary>
-/// One row of the EAT -> BAT ablation (docs/method.md section 3): which frontend, targets, attention and decoder.
-/// The utterance weighting switches from EAT's fairseq-style sum to BAT's equal weights together with the
-/// end-of-block targets, since both belong to BAT's objective.
+/// One row of the EAT -> BAT ablation (docs/method.md section 3): which frontend, targets, attention, decoder and
+/// utterance weighting. Every pre-trained row but <c>eat</c> differs from its <see cref="Parent"/> in exactly one
+/// of these (a test checks it), so its margin over the parent measures one change: the paper's rows, plus the
+/// utterance weighting (EAT's fairseq sum to BAT's mean) as a row of its own between the gate and the decoder rows.
 /// </summary>
+/// <param name="Parent">the row this one changes one thing of (null for eat and the control)</param>
 public sealed record PretrainVariant(string Name, string Frontend, TeacherTargetKind Targets, bool Gated, DecoderKind Decoder,
-    UtteranceWeighting UtteranceWeighting, string Description)
+    UtteranceWeighting UtteranceWeighting, string Description, string? Parent = null, VitDecoderSize DecoderSize = VitDecoderSize.Full)
 {
+    /// <summary>In the paper's order: frontend, then targets x gate, then weighting and decoder.</summary>
     public static readonly IReadOnlyList<PretrainVariant> Ablation =
     [
         new("eat", "kaldi", TeacherTargetKind.Ffn, false, DecoderKind.Cnn, UtteranceWeighting.Fairseq, "EAT: kaldi fbank, FFN targets, CNN decoder"),
-        new("bat-frontend", "bat", TeacherTargetKind.Ffn, false, DecoderKind.Cnn, UtteranceWeighting.Fairseq, "EAT + BAT frontend"),
-        new("bat-eob", "bat", TeacherTargetKind.Eob, false, DecoderKind.Cnn, UtteranceWeighting.Equal, "+ end-of-block targets"),
-        new("bat-cnn", "bat", TeacherTargetKind.Eob, true, DecoderKind.Cnn, UtteranceWeighting.Equal, "+ gated attention (BAT with EAT's CNN decoder)"),
-        new("bat", "bat", TeacherTargetKind.Eob, true, DecoderKind.Vit, UtteranceWeighting.Equal, "+ ViT decoder = BAT"),
+        new("bat-frontend", "bat", TeacherTargetKind.Ffn, false, DecoderKind.Cnn, UtteranceWeighting.Fairseq, "+ BAT frontend", "eat"),
+        new("bat-eob", "bat", TeacherTargetKind.Eob, false, DecoderKind.Cnn, UtteranceWeighting.Fairseq, "+ end-of-block targets (no gate)", "bat-frontend"),
+        new("bat-ffn-gate", "bat", TeacherTargetKind.Ffn, true, DecoderKind.Cnn, UtteranceWeighting.Fairseq, "+ gated attention (FFN targets)", "bat-frontend"),
+        new("bat-gate", "bat", TeacherTargetKind.Eob, true, DecoderKind.Cnn, UtteranceWeighting.Fairseq, "+ gated attention (end-of-block targets)", "bat-eob"),
+        new("bat-cnn", "bat", TeacherTargetKind.Eob, true, DecoderKind.Cnn, UtteranceWeighting.Equal, "+ equal utterance weighting (BAT with EAT's CNN decoder)", "bat-gate"),
+        new("bat-vit-half", "bat", TeacherTargetKind.Eob, true, DecoderKind.Vit, UtteranceWeighting.Equal, "+ ViT decoder, half heads, MLP 2", "bat-cnn", VitDecoderSize.Half),
+        new("bat", "bat", TeacherTargetKind.Eob, true, DecoderKind.Vit, UtteranceWeighting.Equal, "+ full ViT decoder = BAT", "bat-vit-half"),
     ];
 
     /// <summary>
@@ -67,11 +77,13 @@ public sealed record PretrainVariant(string Name, string Frontend, TeacherTarget
         };
     }
 
-    /// <summary>EAT's CNN decoder (the same at every size) or the preset's ViT decoder.</summary>
-    DecoderConfig DecoderFor(Preset preset) => Decoder switch
+    /// <summary>EAT's CNN decoder (the same at every size) or the preset's ViT decoder (full or half).</summary>
+    DecoderConfig DecoderFor(Preset preset) => (Decoder, DecoderSize) switch
     {
-        DecoderKind.Cnn => new DecoderConfig { Kind = DecoderKind.Cnn },
-        DecoderKind.Vit => preset.VitDecoder,
+        (DecoderKind.Cnn, _) => new DecoderConfig { Kind = DecoderKind.Cnn },
+        (DecoderKind.Vit, VitDecoderSize.Full) => preset.VitDecoder,
+        // The paper's 6-head, MLP-2 decoder is half of its 12-head, MLP-4 one; at our sizes half the preset's.
+        (DecoderKind.Vit, VitDecoderSize.Half) => preset.VitDecoder with { Heads = Math.Max(1, preset.VitDecoder.Heads / 2), MlpRatio = 2 },
         _ => throw new BatException("decoder", $"unknown decoder {Decoder} (expected cnn|vit)"),
     };
 }

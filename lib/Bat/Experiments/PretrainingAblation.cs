@@ -41,6 +41,7 @@ public static class PretrainingAblation
             {
                 var runDir = layout.PretrainRun(variant.Name);
                 RefuseOtherData(runDir, trainedOn);
+                RefuseOtherRecipe(runDir, variant.Config(preset, new FrontendConfig(variant.Frontend, encoder.MelBins, encoder.Frames), seed));
                 if (PretrainRun.IsComplete(runDir))
                 {
                     Console.Error.WriteLine($"{variant.Name}: complete, skipped");
@@ -70,6 +71,20 @@ public static class PretrainingAblation
         var saved = PretrainRun.SavedConfig(runDir)?.TrainedOn ?? "";
         if (saved.Length > 0 && saved != trainedOn)
             throw new BatException(runDir, $"was pre-trained on {saved}, not on {trainedOn}: use another output folder for other data");
+    }
+
+    /// <summary>
+    /// A run folder whose config.json is another recipe than the variant's under this preset (say, a folder made
+    /// before a variant changed, or with other bat pretrain options) must not be skipped as complete or resumed.
+    /// The frontend's constants and the data fingerprint are compared elsewhere (they are measured, not chosen).
+    /// </summary>
+    static void RefuseOtherRecipe(string runDir, PretrainConfig expected)
+    {
+        if (PretrainRun.SavedConfig(runDir) is not { } saved) return;
+        if (saved.Frontend.Kind != expected.Frontend.Kind
+            || saved with { Frontend = expected.Frontend, TrainedOn = expected.TrainedOn } != expected)
+            throw new BatException(Checkpoint.ConfigPath(runDir),
+                $"is not variant '{expected.Variant}' of preset {expected.Preset} as this version defines it: delete the folder or use another output folder");
     }
 
     /// <summary>One row per variant: final losses and content share (the last step's), throughput, peak RSS.</summary>
