@@ -101,12 +101,14 @@ public sealed record TaskRecipe(
     /// <summary>
     /// Model input frames of a clip of <paramref name="seconds"/>: the frontend's frame count, rounded up to a
     /// multiple of the patch size (zero-padded, as the official code pads 501 -> 512 frames for ESC-50 and
-    /// 101 -> 112 for SC-v2), within the encoder's position table.
+    /// 101 -> 112 for SC-v2), within the encoder's position table. A clip less than two patches short of the
+    /// pre-training length gets that length, as the official AS-20k config pads 1001 frames to 1024, not 1008.
     /// </summary>
     public static int FramesFor(double seconds, string frontendKind, EncoderConfig encoder)
     {
         int frames = Frontend.FrameCount(frontendKind, (int)Math.Round(seconds * FrontendConfig.SampleRate));
         int patch = encoder.PatchSize;
+        if (frames <= encoder.Frames && encoder.Frames - frames < 2 * patch) return encoder.Frames;
         int rounded = Math.Max(patch, (frames + patch - 1) / patch * patch);
         return Math.Min(rounded, encoder.MaxTimePatches * patch);
     }
