@@ -211,8 +211,9 @@ public static class ProbeCommands
 
     static void Print(ProbeRunResult result, string model, string dataset)
     {
+        bool selected = result.Heads.Any(h => !double.IsNaN(h.ValidationScore));
         Console.WriteLine($"{result.Probe} on {model} / {dataset}: {result.Parameters:N0} params, {result.TrainSeconds:F1} s training, " +
-                          $"{result.Steps} steps, selected by validation {result.SelectionMetric}");
+                          $"{result.Steps} steps, " + (selected ? $"selected by validation {result.SelectionMetric}" : "last step reported (no validation split)"));
         foreach (var head in result.Heads)
         {
             var label = result.Heads.Count > 1 ? $"layer {head.Head + 1,2}: " : "";
