@@ -17,18 +17,19 @@ public static class ProbeCommands
         var checkpoint = new Option<string>("--checkpoint") { Description = "Pre-training run folder or checkpoints/step-*.pt file.", Required = true };
         var manifest = new Option<string>("--manifest") { Description = "Manifest CSV (with train, valid and test splits).", Required = true };
         var probe = new Option<string>("--probe") { Description = $"Probe: {string.Join("|", ProbeCatalog.All)}.", DefaultValueFactory = _ => "cgp" };
-        var preset = new Option<string>("--preset") { Description = "Schedule preset: smoke|tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
+        var preset = new Option<string>("--preset") { Description = "Scale of the official recipe: smoke|tiny|small|base (base = the official schedules; the others shorten them, see below).", DefaultValueFactory = _ => Preset.Tiny.Name };
         var prototypes = new Option<int?>("--prototypes") { Description = "Prototypes K (cgp, cgp-nocls, pb; default by preset)." };
-        var steps = new Option<int?>("--steps") { Description = "Training steps (default by preset)." };
-        var batch = new Option<int?>("--batch") { Description = "Batch size (default by preset)." };
+        var steps = new Option<int?>("--steps") { Description = "Training steps (default: the task's recipe)." };
+        var batch = new Option<int?>("--batch") { Description = "Batch size (default: the task's recipe)." };
+        var folds = new Option<bool>("--folds") { Description = "Cross-validate over the manifest's folds (ESC-50 layout: a fold on every row): train on the other folds, test on each, report each fold, the mean and the std (the official ESC-50 report)." };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var cache = new Option<string?>("--cache") { Description = "Embedding cache folder: used when it matches, filled when empty (default: a temporary folder)." };
         var output = new Option<string?>("--out") { Description = "Results CSV to append rows to (shared schema)." };
         var experiment = new Option<string>("--experiment") { Description = "Experiment name in the results.", DefaultValueFactory = _ => "probe" };
         var model = new Option<string?>("--model") { Description = "Model name in the results (default: the run folder's name)." };
-        var command = new Command("probe", "Train a probe on a checkpoint's frozen features (or fine-tune it) and report test metrics.")
+        var command = new Command("probe", "Train a probe on a checkpoint's frozen features (or fine-tune it) and report test metrics.\n\n" + RecipeHelp())
         {
-            checkpoint, manifest, probe, preset, prototypes, steps, batch, seed, cache, output, experiment, model,
+            checkpoint, manifest, probe, preset, prototypes, steps, batch, folds, seed, cache, output, experiment, model,
         };
         command.SetGuardedAction(parse =>
         {
@@ -48,42 +49,93 @@ public static class ProbeCommands
             if (parse.GetValue(cache) is { } cacheFolder) Preflight.EnsureWritable(cacheFolder);
             var source = CheckpointSource.Resolve(checkpointPath);
             string modelName = parse.GetValue(model) ?? Path.GetFileName(source.RunDir.TrimEnd('/'));
-
-            ProbeRunResult result;
-            string dataset;
-            if (probeName == ProbeCatalog.FineTune)
+            var recipe = chosen.RecipeFor(manifestPath, source, runSeed);
+            bool crossValidate = parse.GetValue(folds);
+            if (crossValidate)
             {
-                var config = chosen.FineTuning with { Seed = runSeed };
-                if (parse.GetValue(steps) is { } s) config = config.WithSteps(s);
-                if (parse.GetValue(batch) is { } b) config = config with { BatchSize = b };
-                dataset = Bat.Data.Manifest.Load(manifestPath).Task.Name;
-                result = ProbeExperiment.FineTune(source, manifestPath, config);
+                if (recipe.Folds.Count == 0)
+                    throw new BatException(manifestPath, "--folds needs a fold (1, 2, ...) on every row and at least two folds (the ESC-50 layout of `bat data manifest esc50`)");
+                recipe = recipe.ForFolds();
             }
-            else
+            var probeConfig = recipe.Probing;
+            var fineConfig = recipe.FineTuning;
+            if (parse.GetValue(steps) is { } s) (probeConfig, fineConfig) = (probeConfig.WithSteps(s), fineConfig.WithSteps(s));
+            if (parse.GetValue(batch) is { } b) (probeConfig, fineConfig) = (probeConfig with { BatchSize = b }, fineConfig with { BatchSize = b });
+            foreach (var (what, value) in recipe.Describe(source.Encoder)) Console.WriteLine($"recipe {what}: {value}");
+
+            var cacheDir = parse.GetValue(cache);
+            var temporary = cacheDir is null ? Directory.CreateTempSubdirectory("bat-embed-").FullName : null;
+            var rows = new List<Bat.Reporting.ResultRow>();
+            try
             {
-                var config = chosen.Probing with { Seed = runSeed };
-                if (parse.GetValue(steps) is { } s) config = config.WithSteps(s);
-                if (parse.GetValue(batch) is { } b) config = config with { BatchSize = b };
-                var cacheDir = parse.GetValue(cache);
-                var temporary = cacheDir is null ? Directory.CreateTempSubdirectory("bat-embed-").FullName : null;
-                try
+                string folder = cacheDir ?? temporary!, dataset = recipe.Task;
+                if (crossValidate)
                 {
-                    using var session = ProbeExperiment.Open(source, manifestPath, cacheDir ?? temporary!);
-                    dataset = session.Task.Name;
-                    result = ProbeExperiment.Run(session.Task, probeName, k, config);
+                    CrossValidationResult cv;
+                    if (probeName == ProbeCatalog.FineTune)
+                        cv = new(recipe.Folds.Select(f => new FoldRun(f, ProbeExperiment.FineTune(source, manifestPath, fineConfig, testFold: f, normCacheDir: folder))).ToList());
+                    else
+                    {
+                        using var session = ProbeExperiment.OpenFolds(source, manifestPath, folder);
+                        Console.WriteLine($"input: {session.Session.Input.Frames} frames, frontend {Bat.Json.Serialize(session.Session.Input.Frontend)}");
+                        cv = ProbeExperiment.RunFolds(session, probeName, k, probeConfig);
+                    }
+                    foreach (var f in cv.Folds) Print(f.Result, modelName, $"{dataset}/fold{f.Fold}");
+                    var std = cv.Std;
+                    Console.WriteLine($"{probeName} on {modelName} / {dataset}, {cv.Folds.Count}-fold mean: " + string.Join("  ", cv.Mean.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                        .Select(kv => $"{kv.Key} {kv.Value.ToString("F2", CultureInfo.InvariantCulture)} +- {std[kv.Key].ToString("F2", CultureInfo.InvariantCulture)}")));
+                    rows = ProbeResults.FoldRows(cv, parse.GetValue(experiment)!, dataset, modelName, k, runSeed, chosen.Name);
                 }
-                finally { if (temporary is not null) Directory.Delete(temporary, recursive: true); }
+                else
+                {
+                    ProbeRunResult result;
+                    if (probeName == ProbeCatalog.FineTune) result = ProbeExperiment.FineTune(source, manifestPath, fineConfig, normCacheDir: folder);
+                    else
+                    {
+                        using var session = ProbeExperiment.Open(source, manifestPath, folder);
+                        Console.WriteLine($"input: {session.Input.Frames} frames, frontend {Bat.Json.Serialize(session.Input.Frontend)}");
+                        result = ProbeExperiment.Run(session.Task, probeName, k, probeConfig);
+                    }
+                    Print(result, modelName, dataset);
+                    rows = ProbeResults.Rows(result, parse.GetValue(experiment)!, dataset, modelName, k, runSeed, chosen.Name);
+                }
             }
+            finally { if (temporary is not null) Directory.Delete(temporary, recursive: true); }
 
-            Print(result, modelName, dataset);
             if (parse.GetValue(output) is { } csv)
             {
-                Bat.Reporting.ResultsTable.Append(csv, ProbeResults.Rows(result, parse.GetValue(experiment)!, dataset, modelName, k, runSeed, chosen.Name));
+                Bat.Reporting.ResultsTable.Append(csv, rows);
                 Console.WriteLine($"appended results to {csv}");
             }
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The recipes `bat probe --help` lists: each official recipe and every preset's scale.</summary>
+    static string RecipeHelp()
+    {
+        var lines = new List<string>
+        {
+            "Each task follows its official recipe (houtan-ghaffari/BAT_ICML2026 configs), chosen from the manifest: " +
+            "multi-label -> AS-20k; single-label with folds or clips over 2 s -> ESC-50; shorter single-label clips -> SC-v2. " +
+            "Every task is fed at its own clip length (rounded up to the patch size), kaldi frontends normalised with the task's own train-split constants. " +
+            "Without a validation split the probe trains on all of train and reports the last step.",
+        };
+        foreach (var family in Enum.GetValues<RecipeFamily>())
+        {
+            var p = TaskRecipe.OfficialProbing(family);
+            var f = TaskRecipe.OfficialFineTuning(family);
+            lines.Add($"  {family}: probe {p.Steps} steps x batch {p.BatchSize}, warm-up {p.WarmupSteps}, wd {p.WeightDecay}; " +
+                      $"fine-tune {f.Steps} steps x batch {f.BatchSize}, AdamW ({f.Beta1}, {f.Beta2}), drop path {f.DropPath}, head dropout {f.HeadDropout}, " +
+                      $"mixup {(f.MixupProbability > 0 ? f.MixupProbability.ToString(CultureInfo.InvariantCulture) : "off")}, masks {f.MaskRepeats} x (<= {f.FreqMaskBins} bins, <= {f.TimeMaskFrames} frames)");
+        }
+        foreach (var p in Preset.All)
+            lines.Add($"  --preset {p.Name}: " + (p.Recipes.IsOfficial ? "the official schedules"
+                : $"steps x {p.Recipes.ProbeSteps.ToString(CultureInfo.InvariantCulture)} (probe), x {p.Recipes.FineTuneSteps.ToString(CultureInfo.InvariantCulture)} (fine-tune)" +
+                  $"{(p.Recipes.ProbeMaxBatch is int pb ? $", probe batch <= {pb}" : "")}{(p.Recipes.FineTuneMaxBatch is int fb ? $", fine-tune batch <= {fb}" : "")}" +
+                  $", fine-tune lr {p.Recipes.FineTuneLearningRate.ToString(CultureInfo.InvariantCulture)}: {p.Recipes.Reason}"));
+        return string.Join("\n", lines);
     }
 
     public static Command Embed()
@@ -159,8 +211,9 @@ public static class ProbeCommands
 
     static void Print(ProbeRunResult result, string model, string dataset)
     {
+        bool selected = result.Heads.Any(h => !double.IsNaN(h.ValidationScore));
         Console.WriteLine($"{result.Probe} on {model} / {dataset}: {result.Parameters:N0} params, {result.TrainSeconds:F1} s training, " +
-                          $"{result.Steps} steps, selected by validation {result.SelectionMetric}");
+                          $"{result.Steps} steps, " + (selected ? $"selected by validation {result.SelectionMetric}" : "last step reported (no validation split)"));
         foreach (var head in result.Heads)
         {
             var label = result.Heads.Count > 1 ? $"layer {head.Head + 1,2}: " : "";

@@ -91,11 +91,16 @@ public sealed class FeatureLoader
     /// <param name="audioLoader">Path -> mono samples at 16 kHz; default <see cref="AudioReader.Load"/> (any format, resampled).</param>
     public FeatureLoader(Manifest manifest, string split, Featurizer featurizer, LoaderOptions options,
         Func<string, float[]>? audioLoader = null)
+        : this(manifest, split, manifest.Split(split), featurizer, options, audioLoader) { }
+
+    /// <summary>Loads the given rows of the manifest (a cross-validation fold spans splits) under the name <paramref name="split"/>.</summary>
+    public FeatureLoader(Manifest manifest, string split, IReadOnlyList<ManifestEntry> entries, Featurizer featurizer, LoaderOptions options,
+        Func<string, float[]>? audioLoader = null)
     {
         if (options.BatchSize <= 0) throw new ArgumentException($"batch size must be positive, got {options.BatchSize}");
         Manifest = manifest;
         SplitName = split;
-        Entries = manifest.Split(split);
+        Entries = entries;
         if (Entries.Count == 0)
             throw new BatException(manifest.CsvPath, $"split '{split}' has no rows (splits: {string.Join(", ", manifest.Splits)})");
         Options = options;

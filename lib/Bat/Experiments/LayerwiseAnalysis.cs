@@ -32,13 +32,13 @@ public static class LayerwiseAnalysis
     {
         var layout = new OutputLayout(outDir);
         var manifest = data.PrimaryTask;
-        var config = preset.Probing with { Seed = seed };
         int k = preset.Prototypes;
         var profiles = new List<LayerProfile>();
         var rows = new List<ResultRow>();
         foreach (var variant in variants ?? Variants)
         {
             var checkpoint = CheckpointSource.Resolve(layout.RequireRun(variant));
+            var config = preset.RecipeFor(manifest, checkpoint, seed).Probing;
             using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
             var perLayer = ProbeExperiment.Run(session.Task, "layer-lp", k, config);
             var cgp = ProbeExperiment.Run(session.Task, "cgp", k, config);
@@ -58,9 +58,10 @@ public static class LayerwiseAnalysis
         var manifest = Manifest.Load(data.PrimaryTask);
         var source = CheckpointSource.Resolve(new OutputLayout(outDir).RequireRun(variant));
         var config = source.Encoder;
+        var input = TaskInput.For(source, manifest, new OutputLayout(outDir).Embeddings(variant, data.PrimaryTask, source));   // the task's own length
         using (var encoder = source.LoadEncoder())
         {
-            var loader = new FeatureLoader(manifest, ProbeExperiment.TestSplit, source.Featurizer(), LoaderOptions.Eval(1, config.Frames));
+            var loader = new FeatureLoader(manifest, ProbeExperiment.TestSplit, input.Featurizer(), LoaderOptions.Eval(1, input.Frames));
             using var batch = loader.MakeBatch([clip]);
             using var _ = no_grad();
             using var scope = NewDisposeScope();

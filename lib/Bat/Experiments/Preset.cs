@@ -15,8 +15,8 @@ namespace Bat.Experiments;
 /// <param name="VitDecoder">BAT's ViT decoder at this size (EAT's CNN decoder is the same for every preset)</param>
 /// <param name="Pretraining">how long and how big each pre-training run is</param>
 /// <param name="SynthClips">clips of the embedded benchmark per task</param>
-/// <param name="Probing">the frozen probes' schedule</param>
-/// <param name="FineTuning">the fine-tuning reference's schedule</param>
+/// <param name="Probing">the frozen probes' schedule without a task (benchmarks): the AS-20k recipe at this scale</param>
+/// <param name="Recipes">how far each task's official recipe (<see cref="TaskRecipe"/>) is shortened, and why</param>
 /// <param name="Prototypes">CGP's and ProtoBin's K (the paper's 10,000 belongs to ViT-B on AudioSet)</param>
 /// <param name="KGrid">the K values of Figure 2: a log2 grid</param>
 /// <param name="RequiredBytes">rough disk need of `bat reproduce` (data, checkpoints, caches, notebooks), checked before any work</param>
@@ -27,7 +27,7 @@ public sealed record Preset(
     PretrainPlan Pretraining,
     int SynthClips,
     ProbeTrainingConfig Probing,
-    FineTuneConfig FineTuning,
+    RecipeScale Recipes,
     int Prototypes,
     IReadOnlyList<int> KGrid,
     long RequiredBytes)
@@ -37,24 +37,43 @@ public sealed record Preset(
     /// <summary>log2 grid 1, 2, 4, ... 2^(count - 1).</summary>
     static int[] Log2Grid(int count) => Enumerable.Range(0, count).Select(i => 1 << i).ToArray();
 
+    // The official schedules are GPU runs (AS-20k: 20k probe / 40k fine-tuning steps). The CPU presets keep their
+    // shape at a fraction of the steps (the same fraction for every task, so ESC-50 still gets 1/5 of AS-20k's probe
+    // steps), cap the fine-tuning batch to what a CPU step affords, and raise the fine-tuning lr so a new head
+    // converges within a few hundred steps.
+    static readonly RecipeScale SmokeScale = new(ProbeSteps: 0.003, FineTuneSteps: 0.0003, ProbeMaxBatch: 16, FineTuneMaxBatch: 8,
+        FineTuneLearningRate: 3e-4, Reason: "CI smoke run: every cell in a minute or two on 2 CPU cores; the numbers mean nothing");
+    static readonly RecipeScale TinyScale = new(ProbeSteps: 0.075, FineTuneSteps: 0.01, ProbeMaxBatch: null, FineTuneMaxBatch: 16,
+        FineTuneLearningRate: 3e-4, Reason: "the whole suite in about 25 minutes on 2 CPU cores");
+    static readonly RecipeScale SmallScale = new(ProbeSteps: 0.25, FineTuneSteps: 0.075, ProbeMaxBatch: null, FineTuneMaxBatch: 32,
+        FineTuneLearningRate: 3e-4, Reason: "hours on CPU instead of GPU days");
+
     // Short runs use a faster EMA than the paper's so that the teacher moves at all within them.
     public static Preset Smoke { get; } = new("smoke", EncoderConfig.Tiny, PaperVitDecoder with { Dim = 128, Heads = 4, Depth = 3 },
         new PretrainPlan(Steps: 12, Batch: 4, Clones: 2, WarmupSteps: 3, EmaStart: 0.99, EmaEnd: 0.999, EmaAnnealSteps: 12, CheckpointEvery: 0),
-        SynthClips: 48, ProbeTrainingConfig.Smoke, FineTuneConfig.Smoke, Prototypes: 32, KGrid: [2, 8, 32], RequiredBytes: 300L << 20);
+        SynthClips: 48, ProbeTrainingConfig.Smoke, SmokeScale, Prototypes: 32, KGrid: [2, 8, 32], RequiredBytes: 300L << 20);
 
     /// <summary>Pre-training about 4 minutes for all variants (measured).</summary>
     public static Preset Tiny { get; } = new("tiny", EncoderConfig.Tiny, PaperVitDecoder with { Dim = 128, Heads = 4, Depth = 3 },
         new PretrainPlan(Steps: 200, Batch: 8, Clones: 4, WarmupSteps: 20, EmaStart: 0.996, EmaEnd: 0.9995, EmaAnnealSteps: 200, CheckpointEvery: 50),
-        SynthClips: 400, ProbeTrainingConfig.Tiny, FineTuneConfig.Tiny, Prototypes: 256, KGrid: Log2Grid(11), RequiredBytes: 2L << 30);
+        SynthClips: 400, ProbeTrainingConfig.Tiny, TinyScale, Prototypes: 256, KGrid: Log2Grid(11), RequiredBytes: 2L << 30);
 
     public static Preset Small { get; } = new("small", EncoderConfig.Small, PaperVitDecoder with { Dim = 256, Heads = 8, Depth = 4 },
         new PretrainPlan(Steps: 3000, Batch: 16, Clones: 8, WarmupSteps: 300, EmaStart: 0.999, EmaEnd: 0.9999, EmaAnnealSteps: 3000, CheckpointEvery: 500),
-        SynthClips: 2000, ProbeTrainingConfig.Small, FineTuneConfig.Small, Prototypes: 1024, KGrid: Log2Grid(14), RequiredBytes: 8L << 30);
+        SynthClips: 2000, ProbeTrainingConfig.Small, SmallScale, Prototypes: 1024, KGrid: Log2Grid(14), RequiredBytes: 8L << 30);
 
     /// <summary>The paper: 48 clips x 16 clones, 400k updates, EMA 0.9998 -> 0.99999 over 100k.</summary>
     public static Preset Base { get; } = new("base", EncoderConfig.Base, PaperVitDecoder,
         new PretrainPlan(Steps: 400_000, Batch: 48, Clones: 16, WarmupSteps: 53_333, EmaStart: 0.9998, EmaEnd: 0.99999, EmaAnnealSteps: 100_000, CheckpointEvery: 5000),
-        SynthClips: 2000, ProbeTrainingConfig.Base, FineTuneConfig.Base, Prototypes: 10_000, KGrid: Log2Grid(14), RequiredBytes: 40L << 30);
+        SynthClips: 2000, ProbeTrainingConfig.Base, RecipeScale.Official, Prototypes: 10_000, KGrid: Log2Grid(14), RequiredBytes: 40L << 30);
+
+    /// <summary>The official recipe of a task for a checkpoint (its encoder and frontend), at this preset's scale.</summary>
+    public TaskRecipe RecipeFor(string manifestCsv, Bat.Training.CheckpointSource checkpoint, long seed = 0) =>
+        TaskRecipe.For(Bat.Data.Manifest.Load(manifestCsv), checkpoint.Encoder, checkpoint.Frontend.Kind, Recipes, seed);
+
+    /// <summary>The official recipe of a task for this preset's encoder and the BAT frontend (the plan, before any checkpoint exists).</summary>
+    public TaskRecipe RecipeFor(string manifestCsv, long seed = 0) =>
+        TaskRecipe.For(Bat.Data.Manifest.Load(manifestCsv), Encoder, Bat.Frontends.FrontendConfig.Bat, Recipes, seed);
 
     public static IReadOnlyList<Preset> All { get; } = [Smoke, Tiny, Small, Base];
 

@@ -117,12 +117,11 @@ public static class PretrainingAblation
     {
         var layout = new OutputLayout(outDir);
         var manifest = data.PrimaryTask;
-        var config = preset.Probing with { Seed = seed };
         var points = new List<LearningPoint>();
         void Score(string variant, CheckpointSource checkpoint, long step)
         {
             using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
-            var run = ProbeExperiment.Run(session.Task, probe, preset.Prototypes, config);
+            var run = ProbeExperiment.Run(session.Task, probe, preset.Prototypes, preset.RecipeFor(manifest, checkpoint, seed).Probing);
             points.Add(new LearningPoint(variant, step, run.SelectionMetric, run.Test[run.SelectionMetric]));
         }
         var control = layout.RequirePretrainRun(PretrainVariant.Untrained.Name);

@@ -48,13 +48,13 @@ public static class ProbeComparison
     {
         var layout = new OutputLayout(outDir);
         var manifest = data.PrimaryTask;
-        var config = preset.Probing with { Seed = seed };
         var points = new List<KSweepPoint>();
         var rows = new List<ResultRow>();
         var grid = ks.ToList();
         foreach (var variant in variants)
         {
             var checkpoint = CheckpointSource.Resolve(layout.RequireRun(variant));
+            var config = preset.RecipeFor(manifest, checkpoint, seed).Probing;   // the task's hold-out recipe (no folds: one CGP per K)
             using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
             foreach (var k in grid)
             {
@@ -68,47 +68,84 @@ public static class ProbeComparison
     }
 
     /// <summary>
-    /// Table 5 at our scale: every probe (and fine-tuning) on each variant and task, and once per task the
-    /// non-learned log-mel baseline (model "baseline", probe "logmel-lr", on the BAT frontend at the preset's
-    /// input size); rows written to table5.csv. Pass the untrained control among the variants so every score
-    /// can be read against it (<see cref="ControlMargins"/>). <paramref name="table"/> names the CSV and the
-    /// experiment of the rows ("table5" for notebook 03; `bat bench learn` writes its own).
+    /// Table 5 at our scale: every probe (and fine-tuning) on each variant and task, each task with its official
+    /// recipe (<see cref="TaskRecipe"/>: its own input length and normalisation, schedule, selection, and the
+    /// 5-fold cross-validation mean for an ESC-50-layout manifest), and once per task the non-learned log-mel
+    /// baseline (model "baseline", probe "logmel-lr", on the BAT frontend at the task's length); rows written to
+    /// table5.csv, each task's recipe and input to recipes.json. Pass the untrained control among the variants so
+    /// every score can be read against it (<see cref="ControlMargins"/>). <paramref name="table"/> names the CSV
+    /// and the experiment of the rows ("table5" for notebook 03; `bat bench learn` writes its own).
     /// </summary>
     public static IReadOnlyList<Table5Cell> CompareProbes(Preset preset, string outDir, ExperimentData data, IEnumerable<string> variants,
         IEnumerable<string>? probes = null, int? prototypes = null, int seed = 0, bool baseline = true, string table = "table5")
     {
         var layout = new OutputLayout(outDir);
         int k = prototypes ?? preset.Prototypes;
-        var probeConfig = preset.Probing with { Seed = seed };
-        var fineConfig = preset.FineTuning with { Seed = seed };
         var chosen = (probes ?? Table5Probes).ToList();
         var results = new List<Table5Cell>();
         var rows = new List<ResultRow>();
+        var plans = new List<RecipeRecord>();
         var models = variants.Select(v => (Variant: v, Checkpoint: CheckpointSource.Resolve(layout.RequireRun(v)))).ToList();
         foreach (var (manifest, (variant, checkpoint)) in data.ProbeManifests.SelectMany(m => models.Select(v => (m, v))))
         {
-            using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
-            string metric = session.Task.SelectionMetric;
+            var recipe = preset.RecipeFor(manifest, checkpoint, seed);
+            string model = OutputLayout.ModelName(variant), experiment = Experiment + "/" + table;
+            var cacheDir = layout.Embeddings(variant, manifest, checkpoint);
+            if (recipe.Folds.Count > 0)
+            {
+                var folds = recipe.ForFolds();
+                using var cv = ProbeExperiment.OpenFolds(checkpoint, manifest, cacheDir);
+                string dataset = cv.Session.Manifest.Task.Name, metric = cv.Folds[0].Task.SelectionMetric;
+                plans.Add(new RecipeRecord(dataset, model, folds.Describe(checkpoint.Encoder).ToDictionary(d => d.Choice, d => d.Value), cv.Session.Input.Frontend));
+                foreach (var probe in chosen)
+                {
+                    var run = probe == ProbeCatalog.FineTune
+                        ? new CrossValidationResult(folds.Folds.Select(f => new FoldRun(f, ProbeExperiment.FineTune(checkpoint, manifest, folds.FineTuning, testFold: f, normCacheDir: cacheDir))).ToList())
+                        : ProbeExperiment.RunFolds(cv, probe, k, folds.Probing);
+                    results.Add(new Table5Cell(dataset, model, probe, metric, run.Mean[metric], run.Folds[0].Result.Parameters, run.Folds.Sum(f => f.Result.TrainSeconds)));
+                    rows.AddRange(ProbeResults.FoldRows(run, experiment, dataset, model, k, seed, preset.Name));
+                }
+                continue;
+            }
+            using var session = ProbeExperiment.Open(checkpoint, manifest, cacheDir);
+            string taskMetric = session.Task.SelectionMetric;
+            plans.Add(new RecipeRecord(session.Task.Name, model, recipe.Describe(checkpoint.Encoder).ToDictionary(d => d.Choice, d => d.Value), session.Input.Frontend));
             foreach (var probe in chosen)
             {
                 var run = probe == ProbeCatalog.FineTune
-                    ? ProbeExperiment.FineTune(checkpoint, manifest, fineConfig)
-                    : ProbeExperiment.Run(session.Task, probe, k, probeConfig);
-                results.Add(new Table5Cell(session.Task.Name, OutputLayout.ModelName(variant), probe, metric, run.Test[metric], run.Parameters, run.TrainSeconds));
-                rows.AddRange(ProbeResults.Rows(run, Experiment + "/" + table, session.Task.Name, OutputLayout.ModelName(variant), k, seed, preset.Name));
+                    ? ProbeExperiment.FineTune(checkpoint, manifest, recipe.FineTuning, normCacheDir: cacheDir)
+                    : ProbeExperiment.Run(session.Task, probe, k, recipe.Probing);
+                results.Add(new Table5Cell(session.Task.Name, model, probe, taskMetric, run.Test[taskMetric], run.Parameters, run.TrainSeconds));
+                rows.AddRange(ProbeResults.Rows(run, experiment, session.Task.Name, model, k, seed, preset.Name));
             }
         }
         if (baseline)
             foreach (var manifest in data.ProbeManifests)
             {
-                var run = LogMelBaseline.Run(manifest, FrontendConfig.For(FrontendConfig.Bat, preset.Encoder.MelBins, preset.Encoder.Frames), probeConfig);
+                var recipe = preset.RecipeFor(manifest, seed);
+                var run = LogMelBaseline.Run(manifest, FrontendConfig.For(FrontendConfig.Bat, preset.Encoder.MelBins, recipe.Frames), recipe.Probing);
                 string dataset = Manifest.Load(manifest).Task.Name, metric = run.SelectionMetric;
                 results.Add(new Table5Cell(dataset, Baseline, run.Probe, metric, run.Test[metric], run.Parameters, run.TrainSeconds));
                 rows.AddRange(ProbeResults.Rows(run, Experiment + "/" + table, dataset, Baseline, null, seed, preset.Name));
             }
         ResultsTable.Write(Path.Combine(layout.Results(Experiment), table + ".csv"), rows);
+        Json.Save(Path.Combine(layout.Results(Experiment), RecipesFile), plans);
         return results;
     }
+
+    /// <summary>The file beside table5.csv that records each task's recipe and input (frontend, length, normalisation constants).</summary>
+    public const string RecipesFile = "recipes.json";
+
+    /// <summary>
+    /// The plan table of notebook 03: one row per task and recipe choice (input length, evaluation, probe and
+    /// fine-tuning schedules, the preset's scale and why), for this preset's encoder and the BAT frontend.
+    /// </summary>
+    public static IReadOnlyList<(string Task, string Choice, string Value)> Plan(Preset preset, ExperimentData data) =>
+        data.ProbeManifests.SelectMany(m =>
+        {
+            var recipe = preset.RecipeFor(m);
+            return recipe.Describe(preset.Encoder).Select(d => (recipe.Task, d.Choice, d.Value));
+        }).ToList();
 
     /// <summary>The paper's Table 5 (GPU scale, AudioSet and friends), written to paper-table5.csv; never mixed with ours.</summary>
     public static IReadOnlyList<PaperNumber> PaperTable5(string outDir)
@@ -120,3 +157,6 @@ public static class ProbeComparison
         return numbers;
     }
 }
+
+/// <summary>What recipes.json holds per task and model: the recipe's choices and the frontend the encoder was fed (its length and normalisation constants).</summary>
+public sealed record RecipeRecord(string Task, string Model, IReadOnlyDictionary<string, string> Recipe, FrontendConfig Input);

@@ -29,4 +29,29 @@ public static class ProbeResults
             for (int l = 0; l < gate.Length; l++) Add(l, "gate", gate[l]);
         return rows;
     }
+
+    /// <summary>
+    /// Rows for a cross-validation (the official ESC-50 report): each fold's rows under dataset "{dataset}/fold{k}",
+    /// then under <paramref name="dataset"/> each test metric's mean over the folds, its std as "{metric}_std",
+    /// "folds", the parameters and the summed "train_seconds".
+    /// </summary>
+    public static List<ResultRow> FoldRows(CrossValidationResult cv, string experiment, string dataset, string model, int? prototypes,
+        int seed, string preset, string? commit = null)
+    {
+        commit ??= Provenance.GitCommit();
+        var first = cv.Folds[0].Result;
+        int? k = prototypes is { } kk && ProbeCatalog.UsesPrototypes(first.Probe) ? kk : null;
+        var rows = cv.Folds.SelectMany(f => Rows(f.Result, experiment, $"{dataset}/fold{f.Fold}", model, prototypes, seed, preset, commit)).ToList();
+        void Add(string metric, double value) => rows.Add(new ResultRow(experiment, dataset, model, first.Probe, k, null, metric, value, seed, preset, commit));
+        var std = cv.Std;
+        foreach (var (metric, mean) in cv.Mean.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            Add(metric, mean);
+            Add(metric + "_std", std[metric]);
+        }
+        Add("folds", cv.Folds.Count);
+        Add("params", first.Parameters);
+        Add("train_seconds", cv.Folds.Sum(f => f.Result.TrainSeconds));
+        return rows;
+    }
 }

@@ -23,6 +23,14 @@ public static class Frontend
     public static int MinSamples(FrontendConfig config) =>
         config.Kind == FrontendConfig.Bat ? BatFrontend.NFft / 2 + 1 : KaldiFrontend.FrameLength;
 
+    /// <summary>
+    /// Frames the frontend makes of <paramref name="samples"/> 16 kHz samples: 1 + samples / 160 for "bat" (centred
+    /// STFT), 1 + (samples - 400) / 160 for the kaldi kinds (whole 25 ms frames only; 0 when shorter).
+    /// </summary>
+    public static int FrameCount(string kind, int samples) =>
+        kind == FrontendConfig.Bat ? 1 + samples / BatFrontend.Hop
+        : samples < KaldiFrontend.FrameLength ? 0 : 1 + (samples - KaldiFrontend.FrameLength) / KaldiFrontend.FrameShift;
+
     /// <summary>Throws a <see cref="BatException"/> naming the clip's file when it is too short for the frontend.</summary>
     public static void CheckLength(Bat.Audio.AudioClip clip, FrontendConfig config)
     {

@@ -137,13 +137,29 @@ public sealed class Block : Module
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Stochastic depth (fine-tuning): in training mode each sample's attention and MLP branches are dropped with
+    /// this probability before their residual sum, and kept ones scaled by 1 / (1 - p) (timm's DropPath). 0 = off.
+    /// </summary>
+    public double DropPath { get; set; }
+
     /// <summary>(S, L, D) -> block output, FFN output (before residual/LN), attention weights if asked.</summary>
     public (Tensor Output, Tensor Ffn, Tensor? Weights) Run(Tensor x, bool returnWeights)
     {
         var (a, w) = attn.Run(x, returnWeights);
-        x = norm1.forward(x.add(a));
+        x = norm1.forward(x.add(DropBranch(a)));
         var ffn = fc2.forward(functional.gelu(fc1.forward(x)));
-        return (norm2.forward(x.add(ffn)), ffn, w);
+        return (norm2.forward(x.add(DropBranch(ffn))), ffn, w);
+    }
+
+    /// <summary>branch (S, L, D) times a per-sample mask (S, 1, 1) of Bernoulli(1 - p) / (1 - p); the branch itself when off.</summary>
+    Tensor DropBranch(Tensor branch)
+    {
+        if (!training || DropPath <= 0) return branch;
+        double keep = 1 - DropPath;
+        using Scalar keepScalar = keep;   // kept alive for the call: see ScalarLifetimeGuardTests
+        var mask = empty(new long[] { branch.shape[0], 1, 1 }, branch.dtype, branch.device).bernoulli_(keep).div_(keepScalar);
+        return branch.mul(mask);
     }
 }
 
@@ -257,6 +273,16 @@ public sealed class Encoder : Module
         }
         return new EncoderOutput(layers, ffns, maps);
     }
+
+    /// <summary>Drop path rising linearly from 0 at the first block to <paramref name="rate"/> at the last (torch.linspace(0, rate, depth)).</summary>
+    public void SetDropPath(double rate)
+    {
+        for (int i = 0; i < blocks.Count; i++)
+            blocks[i].DropPath = blocks.Count > 1 ? rate * i / (blocks.Count - 1) : 0;
+    }
+
+    /// <summary>Each block's drop path probability, first block first.</summary>
+    public IReadOnlyList<double> DropPaths => blocks.Select(b => b.DropPath).ToList();
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
 }

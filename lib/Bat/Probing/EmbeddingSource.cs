@@ -51,8 +51,11 @@ public sealed record EmbeddingSplit(IEmbeddingSource Embeddings, Tensor Labels)
     public int Count => Embeddings.Count;
 }
 
-/// <summary>The three splits of a probing task and whether it is multi-label.</summary>
-public sealed record ProbeTask(string Name, bool MultiLabel, EmbeddingSplit Train, EmbeddingSplit Validation, EmbeddingSplit Test)
+/// <summary>
+/// The splits of a probing task and whether it is multi-label. Without a validation split (null) the probe trains
+/// on all of train and is scored on test at its last step, as the official ESC-50 folds and AS-20k are.
+/// </summary>
+public sealed record ProbeTask(string Name, bool MultiLabel, EmbeddingSplit Train, EmbeddingSplit? Validation, EmbeddingSplit Test)
 {
     public int Classes => (int)Train.Labels.shape[1];
     public int Layers => Train.Embeddings.Layers;

@@ -6,55 +6,61 @@ using static TorchSharp.torch;
 namespace Bat.Probing;
 
 /// <summary>
-/// Full fine-tuning, the upper reference the probes are measured against (paper: lr 5e-5, layer-wise lr decay
-/// 0.65-0.75, mixup p 0.9 Beta(0.8, 0.8), SpecAugment; AS-20k ~ tens of thousands of steps). Our runs are about
-/// a hundred times shorter on a 4-block encoder, so the peak lr is raised (3e-4) to let the new head converge;
-/// the decay still leaves the lowest blocks near the pre-trained solution. Drop path is not used (optional).
-/// SpecAugment: one frequency mask of up to 3/8 of the mel bins and one time mask of up to 3/16 of the frames
-/// (EAT's 48/128 and 192/1024), filled with 0.
+/// Full fine-tuning, the upper reference the probes are measured against, as the official configs
+/// (configs/*/..._finetune_config.yaml): AdamW (0.9, 0.95), layer-wise lr decay 0.75, weight decay 0.05, drop path
+/// 0.1 (linear over the blocks), head CLS -> LayerNorm -> dropout -> Linear, mixup (p 0.9, Beta(0.8, 0.8)) only on
+/// multi-label tasks, SpecAugment as torchaudio's iid FrequencyMasking / TimeMasking (a mask of width uniform in
+/// [0, param) per clip, zero-filled) repeated <see cref="MaskRepeats"/> times. The per-task values come from
+/// <see cref="TaskRecipe.OfficialFineTuning"/>; short CPU schedules raise the lr (<see cref="RecipeScale"/>).
 /// </summary>
 public sealed record FineTuneConfig(
     int Steps,
     int BatchSize,
     int WarmupSteps,
     int EvaluateEvery,
-    double LearningRate = 3e-4,
+    double LearningRate = 5e-5,
     double MinLearningRate = 1e-6,
     double LayerDecay = 0.75,
     double WeightDecay = 0.05,
+    double Beta1 = 0.9,
+    double Beta2 = 0.95,
+    double DropPath = 0.1,
+    double HeadDropout = 0.2,
     double MixupProbability = 0.9,
     double MixupAlpha = 0.8,
-    double FreqMaskFraction = 0.375,
-    double TimeMaskFraction = 0.1875,
+    int FreqMaskBins = 16,
+    int TimeMaskFrames = 64,
+    int MaskRepeats = 2,
     int EvalBatchSize = 16,
     long Seed = 0)
 {
-    public static FineTuneConfig Smoke => new(Steps: 12, BatchSize: 8, WarmupSteps: 2, EvaluateEvery: 6);
-    public static FineTuneConfig Tiny => new(Steps: 400, BatchSize: 16, WarmupSteps: 40, EvaluateEvery: 100);
-    public static FineTuneConfig Small => new(Steps: 3000, BatchSize: 32, WarmupSteps: 300, EvaluateEvery: 500);
-    public static FineTuneConfig Base => new(Steps: 40000, BatchSize: 48, WarmupSteps: 4000, EvaluateEvery: 2000, LearningRate: 5e-5);
-
     public FineTuneConfig WithSteps(int steps) => this with
     {
         Steps = steps,
         WarmupSteps = Math.Max(1, Math.Min(WarmupSteps, steps / 10)),
-        EvaluateEvery = Math.Max(1, steps / 4),
+        EvaluateEvery = EvaluateEvery >= Steps ? steps : Math.Max(1, steps / 4),
     };
 }
 
-/// <summary>The encoder, unfrozen, with a classifier on the last block's CLS: CLS -> LayerNorm -> Linear.</summary>
+/// <summary>
+/// The encoder, unfrozen, with a classifier on the last block's CLS: CLS -> LayerNorm -> dropout -> Linear (the
+/// official LinearHead with head_norm), and drop path rising linearly to <paramref name="dropPath"/> over the blocks.
+/// </summary>
 public sealed class FineTuneModel : nn.Module<Tensor, Tensor>
 {
     readonly Encoder encoder;
     readonly LayerNorm norm;
+    readonly Dropout dropout;
     readonly Linear head;
 
-    public FineTuneModel(Encoder encoder, int classes) : base("finetune")
+    public FineTuneModel(Encoder encoder, int classes, double headDropout = 0, double dropPath = 0) : base("finetune")
     {
         this.encoder = encoder;
         norm = nn.LayerNorm(encoder.Config.Dim, Probe.NormEps);
+        dropout = nn.Dropout(headDropout);
         head = nn.Linear(encoder.Config.Dim, classes);
         RegisterComponents();
+        encoder.SetDropPath(dropPath);
         foreach (var p in parameters()) p.requires_grad = true;
     }
 
@@ -62,8 +68,8 @@ public sealed class FineTuneModel : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         using var output = encoder.Forward(features);
-        var cls = output.Last.select(1, 0);                                     // (B, 1+N, D) -> (B, D)
-        return head.forward(norm.forward(cls)).MoveToOuterDisposeScope();       // (B, C)
+        var cls = output.Last.select(1, 0);                                                      // (B, 1+N, D) -> (B, D)
+        return head.forward(dropout.forward(norm.forward(cls))).MoveToOuterDisposeScope();      // (B, C)
     }
 
     /// <summary>

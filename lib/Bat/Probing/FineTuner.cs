@@ -9,28 +9,35 @@ using AdamW = Bat.Training.AdamW;   // not TorchSharp.Modules.AdamW
 
 namespace Bat.Probing;
 
-/// <summary>Trains a <see cref="FineTuneModel"/> on audio batches with mixup and SpecAugment, best-validation selection.</summary>
+/// <summary>The rows fine-tuning trains, selects (null: none, the last step is reported) and tests on; <paramref name="Name"/> names the test rows.</summary>
+public sealed record FineTuneSplits(string Name, IReadOnlyList<ManifestEntry> Train, IReadOnlyList<ManifestEntry>? Validation, IReadOnlyList<ManifestEntry> Test);
+
+/// <summary>
+/// Trains a <see cref="FineTuneModel"/> on audio batches at the task's own length (<see cref="TaskInput"/>) with
+/// the recipe's SpecAugment and mixup; best-validation selection, or the last step without a validation split.
+/// </summary>
 public static class FineTuner
 {
-    public static ProbeRunResult Train(Encoder encoder, Manifest manifest, Featurizer featurizer, FineTuneConfig config,
-        string? featureCacheDir = null, string validationSplit = "valid", string testSplit = "test")
+    public static ProbeRunResult Train(Encoder encoder, Manifest manifest, TaskInput input, FineTuneConfig config, FineTuneSplits splits,
+        string? featureCacheDir = null)
     {
         var device = Devices.Default;
         bool multiLabel = manifest.Task.Kind == TaskKind.Multilabel;
         string selection = TaskMetric.MainFor(manifest.Task.Kind);
-        int frames = encoder.Config.Frames;
-        var model = new FineTuneModel(encoder, manifest.Task.NumClasses).to(device);
+        var featurizer = input.Featurizer();
+        var model = new FineTuneModel(encoder, manifest.Task.NumClasses, config.HeadDropout, config.DropPath).to(device);
         model.train();
 
         var groups = model.LayerwiseGroups(config.LayerDecay, config.WeightDecay);
         using var optimizer = new AdamW(
             groups.Select((g, i) => new AdamW.Group(ProbeTrainer.Named(g.Parameters, $"group{i}"), LrScale: g.Scale, WeightDecay: g.WeightDecay)),
-            beta1: 0.9, beta2: 0.999, eps: 1e-8);
+            beta1: config.Beta1, beta2: config.Beta2, eps: 1e-8);
 
-        var trainLoader = new FeatureLoader(manifest, "train", featurizer,
-            LoaderOptions.Train(config.BatchSize, (int)config.Seed, frames) with { CacheDir = featureCacheDir });
-        var validLoader = new FeatureLoader(manifest, validationSplit, featurizer, LoaderOptions.Eval(config.EvalBatchSize, frames) with { CacheDir = featureCacheDir });
-        var testLoader = new FeatureLoader(manifest, testSplit, featurizer, LoaderOptions.Eval(config.EvalBatchSize, frames) with { CacheDir = featureCacheDir });
+        FeatureLoader Loader(string name, IReadOnlyList<ManifestEntry> entries, LoaderOptions options) =>
+            new(manifest, name, entries, featurizer, options with { CacheDir = featureCacheDir });
+        var trainLoader = Loader("train", splits.Train, LoaderOptions.Train(config.BatchSize, (int)config.Seed, input.Frames));
+        var validLoader = splits.Validation is { } valid ? Loader("valid", valid, LoaderOptions.Eval(config.EvalBatchSize, input.Frames)) : null;
+        var testLoader = Loader(splits.Name, splits.Test, LoaderOptions.Eval(config.EvalBatchSize, input.Frames));
 
         var random = new Random((int)config.Seed + 17);
         var losses = new List<double>();
@@ -50,10 +57,11 @@ public static class FineTuner
                 double lr = LearningRateSchedule.WarmupCosine(step, config.LearningRate, config.WarmupSteps, config.Steps, config.MinLearningRate);
                 using (var scope = NewDisposeScope())
                 {
-                    var x = SpecAugment(batch.Features.to(device), config, random);
+                    // As the official DataTransforms: mixup, then the masks.
                     var y = batch.Labels.to(device);
-                    (x, y) = Mixup(x, y, config, random);
-                    var loss = ProbeLosses.For(multiLabel, model.forward(x), y);
+                    var (x, mixed) = Mixup(batch.Features.to(device), y, config, random);
+                    x = SpecAugment(x, config, random);
+                    var loss = ProbeLosses.For(multiLabel, model.forward(x), mixed);
                     optimizer.ZeroGrad();
                     loss.backward();
                     losses.Add(loss.item<float>());
@@ -61,12 +69,17 @@ public static class FineTuner
                 }
                 clock.Stop();
                 step++;
+                if (validLoader is null)
+                {
+                    if (step == config.Steps) best = new ProbeHeadResult(0, step, double.NaN, Evaluate(model, testLoader, multiLabel, device));
+                    continue;
+                }
                 if (!BestOnValidation.IsEvaluationStep(step, config.EvaluateEvery, config.Steps)) continue;
 
-                var valid = Evaluate(model, validLoader, multiLabel, device);
-                if (bestModel.Offer(model, valid[selection]))
-                    best = new ProbeHeadResult(0, step, valid[selection], Evaluate(model, testLoader, multiLabel, device));
-                progress.Report(step, $"loss {losses[^1]:F4} val {selection} {valid[selection]:F2}");
+                var score = Evaluate(model, validLoader, multiLabel, device);
+                if (bestModel.Offer(model, score[selection]))
+                    best = new ProbeHeadResult(0, step, score[selection], Evaluate(model, testLoader, multiLabel, device));
+                progress.Report(step, $"loss {losses[^1]:F4} val {selection} {score[selection]:F2}");
             }
         }
         bestModel.Restore(model);
@@ -95,21 +108,30 @@ public static class FineTuner
         finally { model.train(); }
     }
 
-    /// <summary>One frequency and one time mask per clip, widths uniform in [0, fraction * size): (B, 1, T, M).</summary>
+    /// <summary>
+    /// torchaudio's FrequencyMasking(FreqMaskBins, iid) then TimeMasking(TimeMaskFrames, iid), <see cref="FineTuneConfig.MaskRepeats"/>
+    /// times: per clip a width floor(u * param) from floor(v * (size - u * param)), u, v ~ U[0, 1), zero-filled (param at most
+    /// the axis size). (B, 1, T, M).
+    /// </summary>
     public static Tensor SpecAugment(Tensor features, FineTuneConfig config, Random random)
     {
         var x = features.clone();
         long b = x.shape[0], t = x.shape[2], m = x.shape[3];
         using var _ = no_grad();
-        for (long i = 0; i < b; i++)
+        (int Start, int Width) Mask(int param, long size)
         {
-            int fw = random.Next((int)(config.FreqMaskFraction * m));
-            int f0 = random.Next((int)(m - fw) + 1);
-            if (fw > 0) x[i, TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(f0, f0 + fw)] = 0;
-            int tw = random.Next((int)(config.TimeMaskFraction * t));
-            int t0 = random.Next((int)(t - tw) + 1);
-            if (tw > 0) x[i, TensorIndex.Colon, TensorIndex.Slice(t0, t0 + tw)] = 0;
+            double value = random.NextDouble() * Math.Min(param, size);
+            double start = random.NextDouble() * (size - value);
+            return ((int)start, (int)value);   // torchaudio: [long(start), long(start) + long(value))
         }
+        for (int r = 0; r < config.MaskRepeats; r++)
+            for (long i = 0; i < b; i++)
+            {
+                var (f0, fw) = Mask(config.FreqMaskBins, m);
+                if (fw > 0) x[i, TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(f0, f0 + fw)] = 0;
+                var (t0, tw) = Mask(config.TimeMaskFrames, t);
+                if (tw > 0) x[i, TensorIndex.Colon, TensorIndex.Slice(t0, t0 + tw)] = 0;
+            }
         return x;
     }
 

@@ -50,8 +50,8 @@ public static class LogMelBaseline
         }
         var train = Split(ProbeExperiment.TrainSplit, trainStats);
         var validationName = ProbeExperiment.ValidationSplit(manifest);
-        var (fitOn, validation) = validationName is null ? ProbeExperiment.CarveValidation(train, seed: 0) : (train, Split(validationName));
-        return new ProbeTask(manifest.Task.Name, manifest.Task.Kind == TaskKind.Multilabel, fitOn, validation, Split(ProbeExperiment.TestSplit));
+        return new ProbeTask(manifest.Task.Name, manifest.Task.Kind == TaskKind.Multilabel, train,
+            validationName is null ? null : Split(validationName), Split(ProbeExperiment.TestSplit));
     }
 
     /// <summary>Trains the baseline with the probes' schedule and returns its test metrics (probe name "logmel-lr").</summary>

@@ -12,11 +12,13 @@ namespace Bat.Probing;
 public sealed record EmbedSplitReport(string Split, string Path, int Clips, long BytesPerClip, bool Reused, double Seconds);
 
 /// <summary>An open probing task: its splits read from embedding caches (dispose to unmap them).</summary>
-public sealed class ProbeSession(ProbeTask task, IReadOnlyList<IDisposable> owned, Manifest manifest, CheckpointSource checkpoint) : IDisposable
+public sealed class ProbeSession(ProbeTask task, IReadOnlyList<IDisposable> owned, Manifest manifest, CheckpointSource checkpoint, TaskInput input) : IDisposable
 {
     public ProbeTask Task { get; } = task;
     public Manifest Manifest { get; } = manifest;
     public CheckpointSource Checkpoint { get; } = checkpoint;
+    /// <summary>The frontend (the task's length and normalisation) the caches were made with.</summary>
+    public TaskInput Input { get; } = input;
 
     public void Dispose()
     {
@@ -34,14 +36,19 @@ public static class ProbeExperiment
     public const string TrainSplit = "train", TestSplit = "test";
     static readonly string[] ValidationNames = ["valid", "validation", "val", "dev"];
 
-    public static EmbeddingCacheHeader ExpectedHeader(CheckpointSource checkpoint, Manifest manifest, string split, int clips, int layers, int tokens, int dim) =>
-        new(EmbeddingCacheHeader.CurrentVersion, split, checkpoint.Sha256, checkpoint.CheckpointPath, checkpoint.EncoderConfig,
-            checkpoint.FrontendConfig, Manifest.Sha256(manifest.CsvPath), clips, layers, tokens, dim, "float16",
-            manifest.Split(split).Select(e => e.Path).ToList());
+    /// <summary>The header of a split's cache for a checkpoint and the task's input (its frontend, length and tokens).</summary>
+    public static EmbeddingCacheHeader ExpectedHeader(CheckpointSource checkpoint, TaskInput input, Manifest manifest, string split)
+    {
+        var encoder = checkpoint.Encoder;
+        var entries = manifest.Split(split);
+        return new(EmbeddingCacheHeader.CurrentVersion, split, checkpoint.Sha256, checkpoint.CheckpointPath, checkpoint.EncoderConfig,
+            JsonSerializer.SerializeToElement(input.Frontend, Json.Options), Manifest.Sha256(manifest.CsvPath), entries.Count,
+            encoder.Depth, input.Tokens, encoder.Dim, "float16", entries.Select(e => e.Path).ToList());
+    }
 
     /// <summary>
-    /// Runs the frozen encoder over every clip of the splits (default: all of the manifest's) and writes one
-    /// cache file per split under <paramref name="cacheDir"/>. A split whose cache already matches this
+    /// Runs the frozen encoder over every clip of the splits (default: all of the manifest's) at the task's own
+    /// length and normalisation (<see cref="TaskInput"/>) and writes one cache file per split under <paramref name="cacheDir"/>. A split whose cache already matches this
     /// checkpoint and manifest is reused; one made from anything else is refused with an error naming the file
     /// and what differs, unless <paramref name="force"/> (then every split is recomputed). With
     /// <paramref name="shard"/> = (i, n) only the i-th of n shares of each split is embedded, into a partial
@@ -56,8 +63,7 @@ public static class ProbeExperiment
         foreach (var s in wanted)
             if (!manifest.Splits.Contains(s)) throw new BatException(manifestCsv, $"no split '{s}' (splits: {string.Join(", ", manifest.Splits)})");
 
-        var encoderConfig = source.Encoder;
-        int layers = encoderConfig.Depth, tokens = 1 + encoderConfig.NumPatches, dim = encoderConfig.Dim;
+        var input = TaskInput.For(source, manifest, cacheDir);
         var reports = new List<EmbedSplitReport>();
         Encoder? encoder = null;
         try
@@ -66,7 +72,7 @@ public static class ProbeExperiment
             {
                 var clock = Stopwatch.StartNew();
                 var path = EmbeddingCache.FileFor(cacheDir, split);
-                var expected = ExpectedHeader(source, manifest, split, manifest.Split(split).Count, layers, tokens, dim);
+                var expected = ExpectedHeader(source, input, manifest, split);
                 var batches = Range.All;
                 if (shard is var (index, count))
                 {
@@ -88,7 +94,7 @@ public static class ProbeExperiment
                     continue;
                 }
                 encoder ??= source.LoadEncoder();
-                var loader = new FeatureLoader(manifest, split, source.Featurizer(), LoaderOptions.Eval(batchSize, encoderConfig.Frames));
+                var loader = new FeatureLoader(manifest, split, input.Featurizer(), LoaderOptions.Eval(batchSize, input.Frames));
                 using var progress = new ConsoleProgress($"embed {split}", expected.Clips);
                 int done = 0;
                 EmbeddingCache.Write(path, expected, sink =>
@@ -137,8 +143,8 @@ public static class ProbeExperiment
     /// <summary>
     /// Opens the train / validation / test caches of a manifest for a checkpoint (embedding them first when
     /// missing and <paramref name="embedIfMissing"/>). A cache from another checkpoint or config is refused
-    /// with an error naming the file and what differs. Without a validation split, a seeded 15 % of train
-    /// becomes the validation set (never the test split).
+    /// with an error naming the file and what differs. Without a validation split the task has none: the probe
+    /// trains on all of train and reports its last step (the official AS-20k recipe; no hold-out is carved).
     /// </summary>
     public static ProbeSession Open(CheckpointSource source, string manifestCsv, string cacheDir, bool embedIfMissing = true, int batchSize = 16)
     {
@@ -146,29 +152,63 @@ public static class ProbeExperiment
         string? validation = ValidationSplit(manifest);
         RequireProbingSplits(manifest, manifestCsv);
         var needed = validation is null ? new[] { TrainSplit, TestSplit } : new[] { TrainSplit, validation, TestSplit };
+        return OpenSplits(source, manifest, cacheDir, needed, embedIfMissing, batchSize, (input, split) =>
+            new ProbeTask(manifest.Task.Name, manifest.Task.Kind == TaskKind.Multilabel, split(TrainSplit),
+                validation is null ? null : split(validation), split(TestSplit)));
+    }
+
+    /// <summary>
+    /// Opens every split's cache of an ESC-50-layout manifest (<see cref="TaskRecipe.FoldsOf"/>) as one
+    /// cross-validation: for each fold, a task that trains on every other fold (all splits) and tests on this one,
+    /// without validation (the official ESC-50 recipe: 5 folds, the last step of each reported).
+    /// </summary>
+    public static CrossValidation OpenFolds(CheckpointSource source, string manifestCsv, string cacheDir, bool embedIfMissing = true, int batchSize = 16)
+    {
+        var manifest = Manifest.Load(manifestCsv);
+        var folds = TaskRecipe.FoldsOf(manifest);
+        if (folds.Count == 0)
+            throw new BatException(manifestCsv, "cross-validation needs a fold (1, 2, ...) on every row and at least two folds (the ESC-50 layout)");
+        var splits = manifest.Splits;
+        var rows = splits.SelectMany(manifest.Split).ToList();   // the stacked caches' rows, split after split
+        var tasks = new List<(int Fold, ProbeTask Task)>();
+        var session = OpenSplits(source, manifest, cacheDir, splits, embedIfMissing, batchSize, (input, split) =>
+        {
+            var all = new StackedEmbeddingSource(splits.Select(s => split(s).Embeddings).ToList());
+            EmbeddingSplit Take(Func<ManifestEntry, bool> keep)
+            {
+                var picked = Enumerable.Range(0, rows.Count).Where(i => keep(rows[i])).ToArray();
+                return new EmbeddingSplit(new SubsetEmbeddingSource(all, picked), manifest.LabelMatrix(picked.Select(i => rows[i]).ToList()));
+            }
+            foreach (var fold in folds)
+                tasks.Add((fold, new ProbeTask($"{manifest.Task.Name}/fold{fold}", manifest.Task.Kind == TaskKind.Multilabel,
+                    Take(e => e.Fold != fold), null, Take(e => e.Fold == fold))));
+            return tasks[0].Task;
+        });
+        return new CrossValidation(session, tasks);
+    }
+
+    /// <summary>Embeds what is missing, opens the caches of <paramref name="splits"/> and builds the task from them.</summary>
+    static ProbeSession OpenSplits(CheckpointSource source, Manifest manifest, string cacheDir, IReadOnlyList<string> splits, bool embedIfMissing,
+        int batchSize, Func<TaskInput, Func<string, EmbeddingSplit>, ProbeTask> build)
+    {
         if (embedIfMissing)
         {
-            var missing = needed.Where(s => !File.Exists(EmbeddingCache.FileFor(cacheDir, s))).ToList();
-            if (missing.Count > 0) Embed(source, manifestCsv, cacheDir, missing, batchSize);
+            var missing = splits.Where(s => !File.Exists(EmbeddingCache.FileFor(cacheDir, s))).ToList();
+            if (missing.Count > 0) Embed(source, manifest.CsvPath, cacheDir, missing, batchSize);
         }
-
-        var enc = source.Encoder;
+        var input = TaskInput.For(source, manifest, cacheDir);
         var owned = new List<IDisposable>();
+        var opened = new Dictionary<string, EmbeddingSplit>();
         try
         {
             EmbeddingSplit OpenSplit(string split)
             {
-                var expected = ExpectedHeader(source, manifest, split, manifest.Split(split).Count, enc.Depth, 1 + enc.NumPatches, enc.Dim);
-                var cache = EmbeddingCache.Open(EmbeddingCache.FileFor(cacheDir, split), expected);
+                if (opened.TryGetValue(split, out var known)) return known;
+                var cache = EmbeddingCache.Open(EmbeddingCache.FileFor(cacheDir, split), ExpectedHeader(source, input, manifest, split));
                 owned.Add(cache);
-                return new EmbeddingSplit(cache, manifest.LabelMatrix(manifest.Split(split)));
+                return opened[split] = new EmbeddingSplit(cache, manifest.LabelMatrix(manifest.Split(split)));
             }
-            var train = OpenSplit(TrainSplit);
-            EmbeddingSplit valid;
-            if (validation is not null) valid = OpenSplit(validation);
-            else (train, valid) = CarveValidation(train, seed: 0);
-            var task = new ProbeTask(manifest.Task.Name, manifest.Task.Kind == TaskKind.Multilabel, train, valid, OpenSplit(TestSplit));
-            return new ProbeSession(task, owned, manifest, source);
+            return new ProbeSession(build(input, OpenSplit), owned, manifest, source, input);
         }
         catch
         {
@@ -188,19 +228,6 @@ public static class ProbeExperiment
     /// <summary>The manifest's validation split (valid, validation, val or dev), or null when it has none.</summary>
     public static string? ValidationSplit(Manifest manifest) => ValidationNames.FirstOrDefault(manifest.Splits.Contains);
 
-    /// <summary>A seeded 15 % of train as the validation set, for a manifest without one (never the test split).</summary>
-    internal static (EmbeddingSplit Train, EmbeddingSplit Valid) CarveValidation(EmbeddingSplit train, int seed)
-    {
-        var order = new EpochShuffler(train.Count, (_, rows) => new Random(seed).Shuffle(rows)).Order(0);
-        int n = Math.Max(1, train.Count * 15 / 100);
-        EmbeddingSplit Take(int[] rows)
-        {
-            using var index = tensor(rows.Select(r => (long)r).ToArray());
-            return new EmbeddingSplit(new SubsetEmbeddingSource(train.Embeddings, rows), train.Labels.index_select(0, index));
-        }
-        return (Take(order[n..]), Take(order[..n]));
-    }
-
     /// <summary>Trains one frozen probe on a task (seeded) and returns its test metrics, cost and gate.</summary>
     public static ProbeRunResult Run(ProbeTask task, string probe, int prototypes, ProbeTrainingConfig config)
     {
@@ -209,15 +236,104 @@ public static class ProbeExperiment
         return ProbeTrainer.Train(model, task, config);
     }
 
-    /// <summary>Fine-tunes a copy of the checkpoint's encoder on the manifest's audio (the upper reference).</summary>
-    public static ProbeRunResult FineTune(CheckpointSource source, string manifestCsv, FineTuneConfig config, string? featureCacheDir = null)
+    /// <summary>Trains one frozen probe per fold (seeded alike) and returns each fold's result.</summary>
+    public static CrossValidationResult RunFolds(CrossValidation cv, string probe, int prototypes, ProbeTrainingConfig config) =>
+        new(cv.Folds.Select(f => new FoldRun(f.Fold, Run(f.Task, probe, prototypes, config))).ToList());
+
+    /// <summary>
+    /// Fine-tunes a copy of the checkpoint's encoder on the manifest's audio (the upper reference), at the task's
+    /// own length and normalisation. With <paramref name="testFold"/> it trains on every other fold and tests on
+    /// that one (ESC-50 cross-validation); otherwise train / the validation split if any / test.
+    /// </summary>
+    public static ProbeRunResult FineTune(CheckpointSource source, string manifestCsv, FineTuneConfig config, string? featureCacheDir = null,
+        int? testFold = null, string? normCacheDir = null)
     {
         Devices.Seed(config.Seed);
         var manifest = Manifest.Load(manifestCsv);
-        string validation = ValidationSplit(manifest)
-                            ?? throw new BatException(manifestCsv, "fine-tuning needs a validation split (valid)");
-        using (var encoder = source.LoadEncoder())
-            return FineTuner.Train(encoder, manifest, source.Featurizer(), config, featureCacheDir, validation, TestSplit);
+        FineTuneSplits splits;
+        if (testFold is int fold)
+        {
+            if (!TaskRecipe.FoldsOf(manifest).Contains(fold)) throw new BatException(manifestCsv, $"no fold {fold} (folds: {string.Join(", ", TaskRecipe.FoldsOf(manifest))})");
+            splits = new FineTuneSplits($"fold{fold}", manifest.Entries.Where(e => e.Fold != fold).ToList(), null, manifest.Entries.Where(e => e.Fold == fold).ToList());
+        }
+        else
+        {
+            RequireProbingSplits(manifest, manifestCsv);
+            var validation = ValidationSplit(manifest);
+            splits = new FineTuneSplits(TestSplit, manifest.Split(TrainSplit), validation is null ? null : manifest.Split(validation), manifest.Split(TestSplit));
+        }
+        var input = TaskInput.For(source, manifest, normCacheDir);
+        using var encoder = source.LoadEncoder();
+        return FineTuner.Train(encoder, manifest, input, config, splits, featureCacheDir);
+    }
+}
+
+/// <summary>The folds of a cross-validation (each a task: train on the other folds, test on this one) and the open caches behind them.</summary>
+public sealed class CrossValidation(ProbeSession session, IReadOnlyList<(int Fold, ProbeTask Task)> folds) : IDisposable
+{
+    public ProbeSession Session { get; } = session;
+    public IReadOnlyList<(int Fold, ProbeTask Task)> Folds { get; } = folds;
+    public void Dispose() => Session.Dispose();
+}
+
+/// <summary>One fold's run.</summary>
+public sealed record FoldRun(int Fold, ProbeRunResult Result);
+
+/// <summary>A cross-validation's runs, and each test metric's mean and (population, as numpy's) std over the folds.</summary>
+public sealed record CrossValidationResult(IReadOnlyList<FoldRun> Folds)
+{
+    public IReadOnlyDictionary<string, double> Mean => Folds[0].Result.Test.Keys.ToDictionary(k => k, k => Folds.Average(f => f.Result.Test[k]));
+
+    public IReadOnlyDictionary<string, double> Std => Folds[0].Result.Test.Keys.ToDictionary(k => k, k =>
+    {
+        double mean = Mean[k];
+        return Math.Sqrt(Folds.Average(f => (f.Result.Test[k] - mean) * (f.Result.Test[k] - mean)));
+    });
+}
+
+/// <summary>Several sources one after the other, as one (a cross-validation's folds span every split's cache).</summary>
+public sealed class StackedEmbeddingSource : IEmbeddingSource
+{
+    readonly IReadOnlyList<IEmbeddingSource> parts;
+    readonly int[] starts;
+
+    public StackedEmbeddingSource(IReadOnlyList<IEmbeddingSource> parts)
+    {
+        if (parts.Count == 0 || parts.Any(p => p.Layers != parts[0].Layers || p.Patches != parts[0].Patches || p.Dim != parts[0].Dim))
+            throw new ArgumentException("stacked sources need the same layers, patches and width");
+        this.parts = parts;
+        starts = new int[parts.Count + 1];
+        for (int i = 0; i < parts.Count; i++) starts[i + 1] = starts[i] + parts[i].Count;
+    }
+
+    public int Count => starts[^1];
+    public int Layers => parts[0].Layers;
+    public int Patches => parts[0].Patches;
+    public int Dim => parts[0].Dim;
+
+    public LayerEmbeddings Gather(IReadOnlyList<int> rows, bool withPatches, Device device)
+    {
+        using var scope = NewDisposeScope();
+        // Gather each part's rows in one call, then put them back in the order asked.
+        var located = rows.Select((r, at) => (Part: PartOf(r), Row: r, At: at)).ToList();
+        var pieces = located.GroupBy(l => l.Part).Select(g =>
+        {
+            var list = g.ToList();
+            var e = parts[g.Key].Gather(list.Select(l => l.Row - starts[g.Key]).ToArray(), withPatches, device);
+            return (Positions: list.Select(l => (long)l.At).ToArray(), e.Cls, e.Patches);
+        }).ToList();
+        using var order = tensor(pieces.SelectMany(p => p.Positions).ToArray()).argsort().to(device);
+        var cls = cat(pieces.Select(p => p.Cls).ToList(), 0).index_select(0, order);
+        var patches = cat(pieces.Select(p => p.Patches).ToList(), 0).index_select(0, order);
+        return new LayerEmbeddings(cls.MoveToOuterDisposeScope(), patches.MoveToOuterDisposeScope());
+    }
+
+    int PartOf(int row)
+    {
+        if (row < 0 || row >= Count) throw new ArgumentOutOfRangeException(nameof(row), $"row {row} outside 0..{Count - 1}");
+        int part = 0;
+        while (row >= starts[part + 1]) part++;   // a few parts: a scan is clearer than a search that must skip empty ones
+        return part;
     }
 }
 

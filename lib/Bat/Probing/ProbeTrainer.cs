@@ -29,7 +29,8 @@ public sealed record ProbeRunResult(
 /// Trains a <see cref="Probe"/> on frozen features: AdamW with decay on the classifier weights only, warm-up +
 /// cosine schedule, evaluation on the validation split every few steps, and best-validation selection: the
 /// reported test metrics are those of the evaluation with the best validation score (per head), and the probe
-/// ends holding the parameters of the evaluation with the best mean validation score.
+/// ends holding the parameters of the evaluation with the best mean validation score. A task without a
+/// validation split is scored on test once, after the last step (the probe keeps its last parameters).
 /// </summary>
 public static class ProbeTrainer
 {
@@ -80,6 +81,17 @@ public static class ProbeTrainer
             }
             clock.Stop();
 
+            if (task.Validation is null)
+            {
+                // No validation split: the last step's test score (the official recipe for ESC-50 folds and AS-20k).
+                if (step + 1 < config.Steps) continue;
+                using var finalScope = NewDisposeScope();
+                var finalLogits = Predict(probe, task.Test.Embeddings, config.EvalBatchSize, device);
+                for (int h = 0; h < heads; h++)
+                    results[h] = new ProbeHeadResult(h, step + 1, double.NaN, ProbeScores.Compute(task.MultiLabel, Head(finalLogits, h, heads), task.Test.Labels));
+                progress.Report(step + 1, $"loss {losses[^1]:F4}");
+                continue;
+            }
             if (!BestOnValidation.IsEvaluationStep(step + 1, config.EvaluateEvery, config.Steps)) continue;
             using var evalScope = NewDisposeScope();
             var valLogits = Predict(probe, task.Validation.Embeddings, config.EvalBatchSize, device);

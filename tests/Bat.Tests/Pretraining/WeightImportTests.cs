@@ -158,7 +158,7 @@ public class WeightImportTests
             Assert.Contains(Path.Combine("embeddings", "bat-official"), cache);
 
             var reports = Bat.Probing.ProbeExperiment.Embed(checkpoint, manifests.MultiLabel, cache, ["test"], batchSize: 4);
-            Assert.Equal(3 * (1 + 16 * 8) * 64 * 2, reports[0].BytesPerClip); // depth 3, 128 patches + CLS, D 64, float16
+            Assert.Equal(3 * (1 + 7 * 8) * 64 * 2, reports[0].BytesPerClip); // depth 3, 1 s clips: 7 x 8 patches + CLS, D 64, float16
 
             var missing = Assert.Throws<BatException>(() => layout.RequireRun(Path.Combine(dir, "nothing")));
             Assert.Contains("bat import", missing.Message);

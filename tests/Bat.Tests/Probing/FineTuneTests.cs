@@ -30,7 +30,7 @@ public class FineTuneTests
         Assert.Equal(0.5, draws.Average(), 2);
         Assert.Equal(1 / (4 * 2.6), draws.Select(d => (d - 0.5) * (d - 0.5)).Average(), 2);
 
-        var config = FineTuneConfig.Smoke with { MixupProbability = 1 };
+        var config = TaskRecipe.OfficialFineTuning(RecipeFamily.AudioSet) with { MixupProbability = 1 };
         using var x = arange(4, dtype: float32).view(4, 1) * 10;   // clip i holds 10 i
         using var y = eye(4);                                        // one-hot targets
         int mixedRows = 0;
@@ -54,29 +54,60 @@ public class FineTuneTests
     }
 
     [Fact]
-    public void SpecAugmentMasksOneFrequencyBandAndOneTimeSpanPerClip()
+    public void SpecAugmentMasksAsTorchaudioIidMasksWithTheRecipesParameters()
     {
-        var config = FineTuneConfig.Smoke;
-        using var x = ones(8, 1, 40, 16);
+        // ESC-50 / SC-v2: one mask of up to 16 bins and one of up to 32 frames per clip (widths floor(u * param)).
+        var config = TaskRecipe.OfficialFineTuning(RecipeFamily.Esc50);
+        Assert.Equal((16, 32, 1), (config.FreqMaskBins, config.TimeMaskFrames, config.MaskRepeats));
+        const int clips = 400, frames = 100, bins = 64;
+        using var x = ones(clips, 1, frames, bins);
         using var masked = FineTuner.SpecAugment(x, config, new Random(2));
-        long bandsMasked = 0, spansMasked = 0;
-        for (int i = 0; i < 8; i++)
+        var binWidths = new List<long>();
+        var frameWidths = new List<long>();
+        for (int i = 0; i < clips; i++)
         {
+            using var scope = NewDisposeScope();
             var clip = masked[i, 0];                                  // (T, M)
             // dim: named, because a literal 0 binds to sum(ScalarType) (0 = Byte) and sums everything into one byte.
             long zeroBins = (clip.sum(dim: 0) == 0).sum().item<long>();    // mel bins zero in every frame
             long zeroFrames = (clip.sum(dim: 1) == 0).sum().item<long>();  // frames zero in every bin
-            Assert.InRange(zeroBins, 0, (long)(0.375 * 16));
-            Assert.InRange(zeroFrames, 0, (long)(0.1875 * 40));
             // Only the band and the span are zeroed, everything else is untouched.
-            long zeros = (clip == 0).sum().item<long>();
-            Assert.Equal(zeroBins * 40 + zeroFrames * 16 - zeroBins * zeroFrames, zeros);
-            bandsMasked += zeroBins > 0 ? 1 : 0;
-            spansMasked += zeroFrames > 0 ? 1 : 0;
+            Assert.Equal(zeroBins * frames + zeroFrames * bins - zeroBins * zeroFrames, (clip == 0).sum().item<long>());
+            binWidths.Add(zeroBins);
+            frameWidths.Add(zeroFrames);
         }
-        // Widths are drawn from [0, max), so a clip may escape one mask, but not all eight clips both.
-        Assert.True(bandsMasked > 0, "no clip had a frequency band masked");
-        Assert.True(spansMasked > 0, "no clip had a time span masked");
-        Assert.Equal(8 * 40 * 16, x.sum().item<float>());            // the input is untouched
+        // floor(u * 16) is uniform on 0..15 (mean 7.5), floor(u * 32) on 0..31 (mean 15.5); 400 draws: std of the mean < 0.5.
+        Assert.Equal(15, binWidths.Max());
+        Assert.Equal(31, frameWidths.Max());
+        Assert.InRange(binWidths.Average(), 7.5 - 1, 7.5 + 1);
+        Assert.InRange(frameWidths.Average(), 15.5 - 2, 15.5 + 2);
+        Assert.Equal(clips * frames * bins, x.sum().item<float>());   // the input is untouched
+
+        // AS-20k: two rounds of masks of up to 64 frames: up to two separate spans.
+        var twice = TaskRecipe.OfficialFineTuning(RecipeFamily.AudioSet) with { FreqMaskBins = 1 };
+        using var y = ones(50, 1, 400, 8);
+        using var maskedTwice = FineTuner.SpecAugment(y, twice, new Random(3));
+        long maxFrames = Enumerable.Range(0, 50).Max(i => (maskedTwice[i, 0].sum(dim: 1) == 0).sum().item<long>());
+        Assert.InRange(maxFrames, 64, 2 * 63);   // more than one mask can give
+    }
+
+    [Fact]
+    public void DropPathRisesLinearlyOverTheBlocksAndOnlyActsInTraining()
+    {
+        var config = EncoderConfig.Tiny with { Dim = 32, Heads = 2, Depth = 3 };
+        manual_seed(1);
+        using var encoder = new Encoder(config);
+        using var model = new FineTuneModel(encoder, classes: 4, headDropout: 0.2, dropPath: 0.1);
+        Assert.Equal(new[] { 0.0, 0.05, 0.1 }, encoder.DropPaths.Select(p => Math.Round(p, 12)).ToArray());
+        using var features = randn(6, 1, 32, config.MelBins);
+        model.eval();
+        using var a = model.forward(features);
+        using var b = model.forward(features);
+        Assert.True(a.allclose(b, 0, 0));                       // eval: no drop path, no dropout
+        model.train();
+        encoder.SetDropPath(0.9);
+        using var c = model.forward(features);
+        Assert.False(c.allclose(a, 1e-4, 1e-4));       // training with drop path: other outputs
+        encoder.SetDropPath(0);
     }
 }

@@ -40,16 +40,17 @@ public class ProbeExperimentTests : IDisposable
         var first = ProbeExperiment.Embed(runA, manifests.MultiLabel, cache, batchSize: 8);
         Assert.All(first, r => Assert.False(r.Reused));
         Assert.Equal(40, first.Sum(r => r.Clips));
-        Assert.Equal(Small.Depth * (1 + Small.NumPatches) * Small.Dim * 2, first[0].BytesPerClip);
+        // 1 s clips: 7 time patches x 4 mel patches (the task's own length), not the encoder's 5.12 s.
+        Assert.Equal(Small.Depth * (1 + 7 * Small.GridFreq) * Small.Dim * 2, first[0].BytesPerClip);
         Assert.All(ProbeExperiment.Embed(runA, manifests.MultiLabel, cache), r => Assert.True(r.Reused));
 
         using (var session = ProbeExperiment.Open(runA, manifests.MultiLabel, cache, embedIfMissing: false))
         {
             Assert.True(session.Task.MultiLabel);
-            Assert.Equal(40, session.Task.Train.Count + session.Task.Validation.Count + session.Task.Test.Count);
+            Assert.Equal(40, session.Task.Train.Count + session.Task.Validation!.Count + session.Task.Test.Count);
             // The cached rows are what the encoder gives for those clips.
             var features = session.Task.Test.Embeddings.Gather([0], withPatches: true, CPU);
-            Assert.Equal(new long[] { 1, Small.Depth, Small.NumPatches, Small.Dim }, features.Patches.shape);
+            Assert.Equal(new long[] { 1, Small.Depth, 7 * Small.GridFreq, Small.Dim }, features.Patches.shape);
             var result = ProbeExperiment.Run(session.Task, "cgp", 8, ProbeTrainingConfig.Smoke.WithSteps(10) with { BatchSize = 8 });
             Assert.Equal(Small.Depth, result.GateWeights!.Length);
             Assert.InRange(result.Test["map"], 0, 100);
@@ -72,7 +73,7 @@ public class ProbeExperimentTests : IDisposable
         ProbeExperiment.Embed(source, manifests.MultiLabel, cache, ["test"], batchSize: 4);
         using var session = ProbeExperiment.Open(source, manifests.MultiLabel, cache);
         using var encoder = source.LoadEncoder();
-        var loader = new Bat.Data.FeatureLoader(session.Manifest, "test", source.Featurizer(), Bat.Data.LoaderOptions.Eval(2, Small.Frames));
+        var loader = new Bat.Data.FeatureLoader(session.Manifest, "test", session.Input.Featurizer(), Bat.Data.LoaderOptions.Eval(2, session.Input.Frames));
         using var batch = loader.MakeBatch([1]);
         using var _ = no_grad();
         using var output = encoder.Forward(batch.Features);

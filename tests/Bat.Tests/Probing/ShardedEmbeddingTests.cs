@@ -37,7 +37,7 @@ public class ShardedEmbeddingTests : IDisposable
         Assert.Empty(Directory.GetFiles(sharded, "*.shard-*"));
         // The merged caches are what the probes open.
         using var session = ProbeExperiment.Open(run, manifests.MultiLabel, sharded, embedIfMissing: false);
-        Assert.Equal(30, session.Task.Train.Count + session.Task.Validation.Count + session.Task.Test.Count);
+        Assert.Equal(30, session.Task.Train.Count + session.Task.Validation!.Count + session.Task.Test.Count);
     }
 
     [Fact]

@@ -1,0 +1,195 @@
+using Bat.Data;
+using Bat.Frontends;
+using Bat.Model;
+
+namespace Bat.Probing;
+
+/// <summary>
+/// Which official recipe a downstream task follows (houtan-ghaffari/BAT_ICML2026, configs/{esc50,scv2,as20k}):
+/// ESC-50 for single-label clip classification (5 s clips, cross-validated over its folds when the manifest has
+/// them), SC-v2 for short single-label clips (keyword spotting, 1 s), AS-20k for multi-label tagging.
+/// </summary>
+public enum RecipeFamily { Esc50, SpeechCommands, AudioSet }
+
+/// <summary>How the reported model is chosen.</summary>
+public enum RecipeSelection
+{
+    /// <summary>Train on all of train and report the last step on test (official ESC-50 folds and AS-20k: no validation).</summary>
+    FinalStep,
+    /// <summary>Evaluate on the manifest's validation split and report the test score of the best evaluation (official SC-v2).</summary>
+    BestValidation,
+}
+
+/// <summary>
+/// How far a preset shortens the official schedules (the official values are GPU runs of tens of thousands of
+/// steps). Steps are multiplied by the factor (warm-up and evaluation interval too, so the schedule keeps its
+/// shape); batches above the cap are cut to it. <see cref="Official"/> runs the official recipes unchanged.
+/// </summary>
+public sealed record RecipeScale(double ProbeSteps, double FineTuneSteps, int? ProbeMaxBatch, int? FineTuneMaxBatch,
+    double FineTuneLearningRate, string Reason)
+{
+    /// <summary>The official schedules: factor 1, no batch cap, fine-tuning lr 5e-5.</summary>
+    public static RecipeScale Official { get; } = new(1, 1, null, null, 5e-5, "none: the official schedules");
+
+    public bool IsOfficial => ProbeSteps == 1 && FineTuneSteps == 1 && ProbeMaxBatch is null && FineTuneMaxBatch is null;
+}
+
+/// <summary>
+/// The official recipe of one downstream task, chosen from the task itself (its clip length, its kind, its size,
+/// its fold layout) and scaled by the preset. It fixes every choice the official configs make per dataset:
+/// the input length (the task's own clip length rounded up to the patch size, not the pre-training length), the
+/// probe schedule, the selection rule (no 15 % hold-out: without a validation split the probe trains on all of
+/// train), the cross-validation folds of an ESC-50-layout manifest, and the fine-tuning recipe (beta2 0.95, drop
+/// path 0.1, head dropout, mixup only on multi-label tasks, BAT's SpecAugment masks). docs/method.md section 5
+/// lists the official values beside ours.
+/// </summary>
+public sealed record TaskRecipe(
+    string Task,
+    RecipeFamily Family,
+    TaskKind Kind,
+    double ClipSeconds,
+    int TrainClips,
+    int Frames,
+    IReadOnlyList<int> Folds,
+    RecipeSelection Selection,
+    ProbeTrainingConfig Probing,
+    FineTuneConfig FineTuning,
+    RecipeScale Scale)
+{
+    /// <summary>Single-label clips up to this long follow SC-v2 (keyword spotting), longer ones ESC-50.</summary>
+    public const double ShortClipSeconds = 2;
+
+    /// <summary>Official probe schedules (steps, batch, warm-up, weight decay, evaluation interval).</summary>
+    public static ProbeTrainingConfig OfficialProbing(RecipeFamily family) => family switch
+    {
+        RecipeFamily.Esc50 => new(Steps: 4000, BatchSize: 48, WarmupSteps: 400, EvaluateEvery: 4000, WeightDecay: 0.2),
+        RecipeFamily.SpeechCommands => new(Steps: 10_000, BatchSize: 256, WarmupSteps: 1000, EvaluateEvery: 500, WeightDecay: 0.05),
+        _ => new(Steps: 20_000, BatchSize: 48, WarmupSteps: 500, EvaluateEvery: 20_000, WeightDecay: 0.05),
+    };
+
+    /// <summary>
+    /// Official fine-tuning: lr 5e-5, layer decay 0.75, wd 0.05, AdamW (0.9, 0.95), drop path 0.1; head dropout
+    /// 0.2 (ESC-50, AS-20k) or 0 (SC-v2); mixup (p 0.9, Beta(0.8, 0.8)) only on AS-20k; SpecAugment masks
+    /// (torchaudio FrequencyMasking / TimeMasking, iid) of up to 16 mel bins and 32 frames once (ESC-50, SC-v2) or
+    /// 64 frames twice (AS-20k).
+    /// </summary>
+    public static FineTuneConfig OfficialFineTuning(RecipeFamily family) => family switch
+    {
+        RecipeFamily.Esc50 => new(Steps: 4000, BatchSize: 48, WarmupSteps: 400, EvaluateEvery: 4000, LearningRate: 5e-5,
+            HeadDropout: 0.2, MixupProbability: 0, FreqMaskBins: 16, TimeMaskFrames: 32, MaskRepeats: 1),
+        RecipeFamily.SpeechCommands => new(Steps: 10_000, BatchSize: 256, WarmupSteps: 1000, EvaluateEvery: 500, LearningRate: 5e-5,
+            HeadDropout: 0, MixupProbability: 0, FreqMaskBins: 16, TimeMaskFrames: 32, MaskRepeats: 1),
+        _ => new(Steps: 40_000, BatchSize: 48, WarmupSteps: 4000, EvaluateEvery: 40_000, LearningRate: 5e-5,
+            HeadDropout: 0.2, MixupProbability: 0.9, FreqMaskBins: 16, TimeMaskFrames: 64, MaskRepeats: 2),
+    };
+
+    /// <summary>The family of a task: multi-label -> AS-20k; single-label with folds or long clips -> ESC-50; short single-label clips -> SC-v2.</summary>
+    public static RecipeFamily FamilyOf(TaskInfo task, bool hasFolds) =>
+        task.Kind == TaskKind.Multilabel ? RecipeFamily.AudioSet
+        : hasFolds || task.ClipSeconds > ShortClipSeconds ? RecipeFamily.Esc50
+        : RecipeFamily.SpeechCommands;
+
+    /// <summary>
+    /// The cross-validation folds of an ESC-50-layout manifest: every row has a fold (1 or more) and there are at
+    /// least two; empty otherwise (the manifest's train/test split is used).
+    /// </summary>
+    public static IReadOnlyList<int> FoldsOf(Manifest manifest) =>
+        manifest.Entries.Count > 0 && manifest.Entries.All(e => e.Fold >= 1) && manifest.Entries.Select(e => e.Fold).Distinct().Count() >= 2
+            ? manifest.Entries.Select(e => e.Fold).Distinct().Order().ToList()
+            : [];
+
+    /// <summary>
+    /// Model input frames of a clip of <paramref name="seconds"/>: the frontend's frame count, rounded up to a
+    /// multiple of the patch size (zero-padded, as the official code pads 501 -> 512 frames for ESC-50 and
+    /// 101 -> 112 for SC-v2), within the encoder's position table. A clip less than two patches short of the
+    /// pre-training length gets that length, as the official AS-20k config pads 1001 frames to 1024, not 1008.
+    /// </summary>
+    public static int FramesFor(double seconds, string frontendKind, EncoderConfig encoder)
+    {
+        int frames = Frontend.FrameCount(frontendKind, (int)Math.Round(seconds * FrontendConfig.SampleRate));
+        int patch = encoder.PatchSize;
+        if (frames <= encoder.Frames && encoder.Frames - frames < 2 * patch) return encoder.Frames;
+        int rounded = Math.Max(patch, (frames + patch - 1) / patch * patch);
+        return Math.Min(rounded, encoder.MaxTimePatches * patch);
+    }
+
+    /// <summary>
+    /// The recipe of a manifest's task for an encoder and frontend kind, scaled by <paramref name="scale"/>.
+    /// <paramref name="seed"/> is set on both schedules.
+    /// </summary>
+    public static TaskRecipe For(Manifest manifest, EncoderConfig encoder, string frontendKind, RecipeScale scale, long seed = 0)
+    {
+        var folds = FoldsOf(manifest);
+        var family = FamilyOf(manifest.Task, folds.Count > 0);
+        var selection = ProbeExperiment.ValidationSplit(manifest) is null ? RecipeSelection.FinalStep : RecipeSelection.BestValidation;
+        int trainClips = manifest.Splits.Contains(ProbeExperiment.TrainSplit) ? manifest.Split(ProbeExperiment.TrainSplit).Count : 0;
+        return new TaskRecipe(manifest.Task.Name, family, manifest.Task.Kind, manifest.Task.ClipSeconds, trainClips,
+            FramesFor(manifest.Task.ClipSeconds, frontendKind, encoder), folds, selection,
+            ScaleProbing(OfficialProbing(family), scale) with { Seed = seed },
+            ScaleFineTuning(OfficialFineTuning(family), scale, encoder.MelBins) with { Seed = seed },
+            scale);
+    }
+
+    /// <summary>The recipe when cross-validating: every non-test fold is train, no validation, the last step is reported.</summary>
+    public TaskRecipe ForFolds() => this with { Selection = RecipeSelection.FinalStep };
+
+    /// <summary>Time patches of the input (the number of patch tokens is this times the frequency patches).</summary>
+    public int TimePatches(EncoderConfig encoder) => Frames / encoder.PatchSize;
+
+    static int Scaled(int steps, double factor) => Math.Max(1, (int)Math.Round(steps * factor));
+
+    static int Capped(int batch, int? cap) => cap is int c ? Math.Min(batch, c) : batch;
+
+    /// <summary>Steps, warm-up and evaluation interval times the factor; the batch cut to the cap; a final-step
+    /// schedule (evaluation interval = steps) stays one.</summary>
+    internal static ProbeTrainingConfig ScaleProbing(ProbeTrainingConfig official, RecipeScale scale)
+    {
+        int steps = Scaled(official.Steps, scale.ProbeSteps);
+        bool finalOnly = official.EvaluateEvery >= official.Steps;
+        return official with
+        {
+            Steps = steps,
+            BatchSize = Capped(official.BatchSize, scale.ProbeMaxBatch),
+            WarmupSteps = Math.Min(steps - 1, (int)Math.Round(official.WarmupSteps * scale.ProbeSteps)),
+            EvaluateEvery = finalOnly ? steps : Math.Max(1, Math.Min(steps, Scaled(official.EvaluateEvery, scale.ProbeSteps))),
+        };
+    }
+
+    /// <summary>As <see cref="ScaleProbing"/>, plus the lr of the scale and the frequency mask in proportion to the mel bins (16 of 128).</summary>
+    internal static FineTuneConfig ScaleFineTuning(FineTuneConfig official, RecipeScale scale, int melBins)
+    {
+        int steps = Scaled(official.Steps, scale.FineTuneSteps);
+        bool finalOnly = official.EvaluateEvery >= official.Steps;
+        return official with
+        {
+            Steps = steps,
+            BatchSize = Capped(official.BatchSize, scale.FineTuneMaxBatch),
+            WarmupSteps = Math.Min(steps - 1, (int)Math.Round(official.WarmupSteps * scale.FineTuneSteps)),
+            EvaluateEvery = finalOnly ? steps : Math.Max(1, Math.Min(steps, Scaled(official.EvaluateEvery, scale.FineTuneSteps))),
+            LearningRate = scale.FineTuneLearningRate,
+            FreqMaskBins = Math.Max(1, official.FreqMaskBins * melBins / 128),
+        };
+    }
+
+    /// <summary>One line per choice, for the notebook's plan table and `bat probe`.</summary>
+    public IReadOnlyList<(string Choice, string Value)> Describe(EncoderConfig encoder)
+    {
+        var p = Probing;
+        var f = FineTuning;
+        return
+        [
+            ("task", $"{Task} ({(Kind == TaskKind.Multilabel ? "multi-label" : "single-label")}, {ClipSeconds:0.##} s clips, {TrainClips} train clips)"),
+            ("official recipe", Family switch { RecipeFamily.Esc50 => "ESC-50", RecipeFamily.SpeechCommands => "SC-v2", _ => "AS-20k" }),
+            ("input", $"{Frames} frames = {TimePatches(encoder)} x {encoder.GridFreq} patches (own clip length, rounded up to {encoder.PatchSize})"),
+            ("evaluation", Folds.Count > 0 ? $"{Folds.Count}-fold cross-validation (folds {string.Join(",", Folds)}), mean and std"
+                : Selection == RecipeSelection.BestValidation ? "best validation evaluation, its test score" : "train on all of train, test at the last step"),
+            ("probe", $"{p.Steps} steps x batch {p.BatchSize}, warm-up {p.WarmupSteps}, lr {p.LearningRate:G3}, wd {p.WeightDecay:G3}, AdamW ({p.Beta1}, {p.Beta2})"),
+            ("fine-tune", $"{f.Steps} steps x batch {f.BatchSize}, warm-up {f.WarmupSteps}, lr {f.LearningRate:G3}, layer decay {f.LayerDecay}, wd {f.WeightDecay}, AdamW ({f.Beta1}, {f.Beta2}), " +
+                          $"drop path {f.DropPath}, head dropout {f.HeadDropout}, mixup {(f.MixupProbability > 0 ? $"p {f.MixupProbability} Beta({f.MixupAlpha}, {f.MixupAlpha})" : "off")}, " +
+                          $"SpecAugment {f.MaskRepeats} x (freq <= {f.FreqMaskBins} bins, time <= {f.TimeMaskFrames} frames)"),
+            ("scale", Scale.IsOfficial ? "official" : $"steps x {Scale.ProbeSteps:G3} (probe), x {Scale.FineTuneSteps:G3} (fine-tune)" +
+                      $"{(Scale.ProbeMaxBatch is int pb ? $", probe batch <= {pb}" : "")}{(Scale.FineTuneMaxBatch is int fb ? $", fine-tune batch <= {fb}" : "")}, " +
+                      $"fine-tune lr {Scale.FineTuneLearningRate:G3}: {Scale.Reason}"),
+        ];
+    }
+}

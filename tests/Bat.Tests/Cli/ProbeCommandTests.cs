@@ -1,0 +1,36 @@
+using Bat.Data;
+using Bat.Data.Synth;
+using Bat.Tests.Audio;
+using Bat.Tests.Probing;
+
+namespace Bat.Tests.Cli;
+
+/// <summary>`bat probe`: the recipes in its help, and --folds on a manifest without folds.</summary>
+public class ProbeCommandTests
+{
+    [Fact]
+    public void HelpListsEveryOfficialRecipeAndEveryPresetsScale()
+    {
+        var (code, output, _) = FrontendCommandTests.Bat("probe", "--help");
+        Assert.Equal(0, code);
+        var help = output.ReplaceLineEndings(" ");
+        Assert.Contains("Esc50: probe 4000 steps x batch 48, warm-up 400, wd 0.2", help);
+        Assert.Contains("SpeechCommands: probe 10000 steps x batch 256, warm-up 1000", help);
+        Assert.Contains("AudioSet: probe 20000 steps x batch 48, warm-up 500", help);
+        Assert.Contains("AdamW (0.9, 0.95), drop path 0.1", help);
+        Assert.Contains("--preset tiny: steps x 0.075 (probe)", help);
+        Assert.Contains("--preset base: the official schedules", help);
+        Assert.Contains("--folds", help);
+    }
+
+    [Fact]
+    public void FoldsOnAManifestWithoutFoldsIsOneErrorNamingIt()
+    {
+        using var dir = new TempDir();
+        var manifests = SyntheticBenchmark.Ensure(dir.File("synth"), clips: 12, seed: 0, seconds: 1);
+        var run = ProbeExperimentTests.MakeRun(dir.File("runs"), "a", 0, Bat.Model.EncoderConfig.Tiny with { Dim = 48, Heads = 2, Depth = 2 });
+        var (code, _, err) = FrontendCommandTests.Bat("probe", "--checkpoint", run, "--manifest", manifests.MultiLabel, "--folds", "--preset", "smoke");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"error: {manifests.MultiLabel}: --folds needs a fold", err);
+    }
+}
