@@ -32,7 +32,6 @@ public static class AblationTable
     {
         var layout = new OutputLayout(outDir);
         var manifest = data.PrimaryTask;
-        var config = preset.Probing with { Seed = seed };
         var rows = new List<ResultRow>();
         foreach (var variant in variants ?? PretrainVariant.WithControl.Select(v => v.Name))
         {
@@ -40,7 +39,7 @@ public static class AblationTable
             using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
             foreach (var probe in Probes)
             {
-                var run = ProbeExperiment.Run(session.Task, probe, preset.Prototypes, config);
+                var run = ProbeExperiment.Run(session.Task, probe, preset.Prototypes, preset.RecipeFor(manifest, checkpoint, seed).Probing);
                 rows.AddRange(ProbeResults.Rows(run, Experiment, session.Task.Name, variant, preset.Prototypes, seed, preset.Name));
             }
         }
