@@ -21,7 +21,7 @@ public static class PretrainCommands
         var clones = new Option<int?>("--clones") { Description = "Masked clones per clip." };
         var decoder = new Option<DecoderKind?>("--decoder") { Description = "cnn (EAT) | vit (BAT)." };
         var frontend = new Option<string?>("--frontend") { Description = "bat | kaldi | kaldi-beats." };
-        var targets = new Option<TeacherTargetKind?>("--targets") { Description = "ffn (EAT) | eob (BAT)." };
+        var targets = new Option<TeacherTargetKind?>("--targets") { Description = "ffn (EAT) | eob (BAT) | pixels (no teacher: the patches' normalised pixels, a research lever)." };
         var gated = new Option<bool?>("--gated") { Description = "Gated attention (BAT): true|false." };
         var weighting = new Option<UtteranceWeighting?>("--utterance-weighting") { Description = "fairseq (EAT) | equal (BAT)." };
         var seed = new Option<long>("--seed") { Description = "Seed of the initial weights, data order, masks and noise.", DefaultValueFactory = _ => 0 };

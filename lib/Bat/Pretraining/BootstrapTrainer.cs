@@ -61,6 +61,7 @@ public sealed class BootstrapTrainer : IDisposable
     readonly MaskSpec maskSpec;
     readonly Device device;
     EpochShuffler? shuffler;
+    Tensor? pixelProjection;
 
     public BootstrapTrainer(PretrainConfig config, Device? device = null)
     {
@@ -118,13 +119,28 @@ public sealed class BootstrapTrainer : IDisposable
         var (keep, masked) = InverseBlockMask.Batch(maskSpec, (int)x.shape[0] * clones, rng, device); // (S, K), (S, M)
         if (timings is not null) timings.Data += Lap();
 
-        // 2. Teacher targets from the full input, once per clip, repeated for the clones: (S, N, D).
+        // 2. Targets from the full input (the EMA teacher's, or the patches' own pixels), once per clip, repeated for the clones: (S, N, D).
         Tensor targets;
         double contentShare;
         using (no_grad())
         {
-            using var teacherOut = Teacher.Forward(x, returnFfn: Config.Targets == TeacherTargetKind.Ffn);
-            var perClip = TeacherTargets.Build(Config.Targets == TeacherTargetKind.Ffn ? teacherOut.FfnOutputs! : teacherOut.Layers); // (B, N, D)
+            Tensor perClip;
+            if (Config.Targets == TeacherTargetKind.Pixels)
+            {
+                if (pixelProjection is null)
+                {
+                    // A fixed random (P*P, D) projection, drawn from the seed alone so a resumed run gets the same one.
+                    using var projectionNoise = new Generator((ulong)StepSeed(Config.Seed, 0, 4), device);
+                    pixelProjection = randn(new long[] { Config.Encoder.PatchSize * Config.Encoder.PatchSize, Config.Encoder.Dim },
+                        generator: projectionNoise, device: device).DetachFromDisposeScope();
+                }
+                perClip = TeacherTargets.Pixels(x, Config.Encoder.PatchSize, pixelProjection);
+            }
+            else
+            {
+                using var teacherOut = Teacher.Forward(x, returnFfn: Config.Targets == TeacherTargetKind.Ffn);
+                perClip = TeacherTargets.Build(Config.Targets == TeacherTargetKind.Ffn ? teacherOut.FfnOutputs! : teacherOut.Layers); // (B, N, D)
+            }
             contentShare = TeacherTargets.ContentShare(perClip); // of the teacher's own targets, before any centring
             if (Config.CentreTargets) perClip = TeacherTargets.CentreOverPositions(perClip);
             targets = perClip.repeat_interleave(clones, dim: 0);
@@ -193,6 +209,7 @@ public sealed class BootstrapTrainer : IDisposable
     public void Dispose()
     {
         optimizer.Dispose();
+        pixelProjection?.Dispose();
         Student.Dispose();
         Teacher.Dispose();
         Decoder.Dispose();

@@ -31,6 +31,21 @@ public static class TeacherTargets
     }
 
     /// <summary>
+    /// Content targets that need no teacher: each patch's spectrogram pixels (B, N, P*P), normalised per patch
+    /// (MAE's norm_pix), through a fixed random projection (P*P, D) so the decoder's width is unchanged, then
+    /// LayerNorm over the features. Position cannot predict them.
+    /// </summary>
+    public static Tensor Pixels(Tensor features, int patch, Tensor projection)
+    {
+        using var scope = NewDisposeScope();
+        long b = features.shape[0], tp = features.shape[2] / patch, fp = features.shape[3] / patch;
+        var p = features.reshape(b, tp, patch, fp, patch).permute(0, 1, 3, 2, 4).reshape(b, tp * fp, patch * patch); // (B, N, P*P), token t F + f
+        p = nn.functional.layer_norm(p, [patch * patch], eps: 1e-6);
+        var projected = p.matmul(projection);                                      // (B, N, D)
+        return nn.functional.layer_norm(projected, [projected.shape[2]], eps: 1e-5).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Position-centred targets (B, N, D): each target minus the batch's mean target at the same patch position,
     /// then LayerNorm over the features again. What is left is what tells clips apart at a position (content);
     /// what every clip shares at a position (the position signal a small teacher is dominated by) is gone, so

@@ -3,9 +3,11 @@ using Bat.Model;
 
 namespace Bat.Pretraining;
 
-/// <summary>Which teacher outputs are the targets (JSON "ffn" | "eob"): each block's MLP output before the residual
-/// and LayerNorm (EAT), or each block's end output (BAT). docs/method.md section 3.</summary>
-public enum TeacherTargetKind { Ffn, Eob }
+/// <summary>Which teacher outputs are the targets (JSON "ffn" | "eob" | "pixels"): each block's MLP output before the
+/// residual and LayerNorm (EAT), or each block's end output (BAT), docs/method.md section 3; or, as a research lever
+/// outside both papers, no teacher at all: the masked patches' own normalised pixels (MAE-style content targets,
+/// docs/method.md section 7).</summary>
+public enum TeacherTargetKind { Ffn, Eob, Pixels }
 
 /// <summary>How the utterance term is weighted against the frame term (JSON "fairseq" | "equal"): summed over the
 /// S = batch x clones rows as EAT's fairseq code does, or averaged like the frame term (BAT). See UfoLoss.</summary>
@@ -28,7 +30,8 @@ public sealed record PretrainConfig : IValidated
     /// saw, so that a resume or a reuse of the folder with other data is refused. Empty when unknown.</summary>
     public string TrainedOn { get; init; } = "";
 
-    /// <summary>Ffn: teacher MLP outputs before residual/LN (EAT); Eob: end-of-block outputs (BAT).</summary>
+    /// <summary>Ffn: teacher MLP outputs before residual/LN (EAT); Eob: end-of-block outputs (BAT); Pixels: the
+    /// patches' normalised pixels (research lever, TeacherTargets.Pixels).</summary>
     public TeacherTargetKind Targets { get; init; } = TeacherTargetKind.Ffn;
     /// <summary>
     /// Subtract the batch's mean target at each patch position before the loss (TeacherTargets.CentreOverPositions).

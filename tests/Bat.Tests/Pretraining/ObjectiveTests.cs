@@ -119,6 +119,33 @@ public class ObjectiveTests
     }
 
     [Fact]
+    public void PixelTargetsNormalisePatchesInTokenOrderThenProject()
+    {
+        // A 32 x 32 spectrogram -> 2 x 2 patches of 16 x 16; token n = t F + f, as the encoder orders them.
+        static double Value(int t, int m) => Math.Sin(0.3 * t + 0.7 * m) + 0.01 * t * m;
+        var pixels = new float[32 * 32];
+        for (int t = 0; t < 32; t++) for (int m = 0; m < 32; m++) pixels[t * 32 + m] = (float)Value(t, m);
+        using var features = tensor(pixels, 1, 1, 32, 32);
+        // The projection picks three pixels of each patch: (0, 0), (1, 1) and (15, 15).
+        int[] picked = [0, 17, 255];
+        var projection = new float[256 * 3];
+        for (int j = 0; j < 3; j++) projection[picked[j] * 3 + j] = 1;
+        using var matrix = tensor(projection, 256, 3);
+        using var y = TeacherTargets.Pixels(features, 16, matrix);
+        Assert.Equal(new long[] { 1, 4, 3 }, y.shape);
+        var got = y.data<float>().ToArray();
+        for (int n = 0; n < 4; n++)
+        {
+            int t0 = n / 2 * 16, m0 = n % 2 * 16;
+            var patch = Enumerable.Range(0, 256).Select(i => Value(t0 + i / 16, m0 + i % 16)).ToArray();
+            double mean = patch.Average(), sd = Math.Sqrt(patch.Select(v => (v - mean) * (v - mean)).Average() + 1e-6);
+            var chosen = picked.Select(i => (patch[i] - mean) / sd).ToArray();
+            double cm = chosen.Average(), cs = Math.Sqrt(chosen.Select(v => (v - cm) * (v - cm)).Average() + 1e-5);
+            for (int j = 0; j < 3; j++) Assert.Equal((chosen[j] - cm) / cs, got[n * 3 + j], 3);
+        }
+    }
+
+    [Fact]
     public void UfoLossMatchesTheHandComputedValue()
     {
         // Two identical rows (S = 2), N = 3 cells, D = 2; cells 1 and 2 masked.
