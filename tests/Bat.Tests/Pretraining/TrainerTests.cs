@@ -49,6 +49,7 @@ public class TrainerTests
     [Theory]
     [InlineData(DecoderKind.Cnn, TeacherTargetKind.Ffn)]
     [InlineData(DecoderKind.Vit, TeacherTargetKind.Eob)]
+    [InlineData(DecoderKind.Vit, TeacherTargetKind.Pixels)]   // the pixel projection is drawn again from the seed alone
     public void ResumedRunReproducesTheUninterruptedLosses(DecoderKind decoder, TeacherTargetKind targets)
     {
         string straight = TempRun(), split = TempRun();
