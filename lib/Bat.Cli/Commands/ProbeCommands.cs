@@ -128,7 +128,8 @@ public static class ProbeCommands
             var f = TaskRecipe.OfficialFineTuning(family);
             lines.Add($"  {family}: probe {p.Steps} steps x batch {p.BatchSize}, warm-up {p.WarmupSteps}, wd {p.WeightDecay}; " +
                       $"fine-tune {f.Steps} steps x batch {f.BatchSize}, AdamW ({f.Beta1}, {f.Beta2}), drop path {f.DropPath}, head dropout {f.HeadDropout}, " +
-                      $"mixup {(f.MixupProbability > 0 ? f.MixupProbability.ToString(CultureInfo.InvariantCulture) : "off")}, masks {f.MaskRepeats} x (<= {f.FreqMaskBins} bins, <= {f.TimeMaskFrames} frames)");
+                      $"mixup {(f.MixupProbability > 0 ? f.MixupProbability.ToString(CultureInfo.InvariantCulture) : "off")}, masks {f.MaskRepeats} x (<= {f.FreqMaskBins} bins, <= {f.TimeMaskFrames} frames), " +
+                      $"colour noise {(f.ColourNoiseChance > 0 ? f.ColourNoiseChance.ToString(CultureInfo.InvariantCulture) : "off")}, time roll {(f.TimeRoll ? "on" : "off")}");
         }
         foreach (var p in Preset.All)
             lines.Add($"  --preset {p.Name}: " + (p.Recipes.IsOfficial ? "the official schedules"

@@ -46,6 +46,11 @@ public sealed record LoaderOptions
     public double MaxShiftFraction { get; init; }
     public int Seed { get; init; }
     public bool DropLast { get; init; }
+    /// <summary>
+    /// Chance per clip of the official colour-noise augmentation on the waveform (Bat.Audio.ColourNoise; 0 = off).
+    /// Noisy features differ every epoch, so with it on the feature cache is neither read nor written.
+    /// </summary>
+    public double ColourNoiseChance { get; init; }
     /// <summary>Folder of cached features (null = no cache). Keyed by file content hash + featurizer key.</summary>
     public string? CacheDir { get; init; }
     /// <summary>Store cached features as float16 (half the disk) instead of float32.</summary>
@@ -184,7 +189,7 @@ public sealed class FeatureLoader
         for (int i = 0; i < indices.Length; i++)
         {
             var entry = Entries[indices[i]];
-            if (Options.CacheDir is not null)
+            if (Options.CacheDir is not null && Options.ColourNoiseChance == 0)
             {
                 keys[i] = CacheKey(entry);
                 if (FeatureCache.TryRead(CachePath(keys[i]!)) is { } cached) { clips[i] = cached; continue; }
@@ -196,7 +201,13 @@ public sealed class FeatureLoader
         {
             var flat = new float[pending.Count * ClipSamples];
             for (int j = 0; j < pending.Count; j++) waves[pending[j]].CopyTo(flat, j * ClipSamples);
-            using var input = tensor(flat, [pending.Count, ClipSamples]);   // (b, S)
+            var input = tensor(flat, [pending.Count, ClipSamples]);         // (b, S)
+            if (Options.ColourNoiseChance > 0)
+            {
+                // One stream per (seed, epoch, batch): the same run draws the same noise.
+                using var noise = new Generator((ulong)new SynthRng(Options.Seed, 0xC01 + epoch, indices[0]).Int(0, int.MaxValue));
+                input = ColourNoise.Augment(input, Options.ColourNoiseChance, noise);
+            }
             var features = _featurizer.Compute(input);                      // (b, S) -> (b, 1, T, M)
             if (features.dim() != 4 || features.shape[0] != pending.Count || features.shape[1] != 1)
                 throw new BatException(_featurizer.Key, $"featurizer returned shape [{string.Join(", ", features.shape)}], expected (B, 1, T, M)");

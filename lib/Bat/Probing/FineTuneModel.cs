@@ -31,6 +31,8 @@ public sealed record FineTuneConfig(
     int FreqMaskBins = 16,
     int TimeMaskFrames = 64,
     int MaskRepeats = 2,
+    double ColourNoiseChance = 0,
+    bool TimeRoll = false,
     int EvalBatchSize = 16,
     long Seed = 0)
 {

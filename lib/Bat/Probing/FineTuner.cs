@@ -35,7 +35,11 @@ public static class FineTuner
 
         FeatureLoader Loader(string name, IReadOnlyList<ManifestEntry> entries, LoaderOptions options) =>
             new(manifest, name, entries, featurizer, options with { CacheDir = featureCacheDir });
-        var trainLoader = Loader("train", splits.Train, LoaderOptions.Train(config.BatchSize, (int)config.Seed, input.Frames));
+        var trainLoader = Loader("train", splits.Train, LoaderOptions.Train(config.BatchSize, (int)config.Seed, input.Frames) with
+        {
+            ColourNoiseChance = config.ColourNoiseChance,
+            MaxShiftFraction = config.TimeRoll ? 1.0 : 0.0,   // a circular roll by any number of frames
+        });
         var validLoader = splits.Validation is { } valid ? Loader("valid", valid, LoaderOptions.Eval(config.EvalBatchSize, input.Frames)) : null;
         var testLoader = Loader(splits.Name, splits.Test, LoaderOptions.Eval(config.EvalBatchSize, input.Frames));
 

@@ -71,14 +71,14 @@ public sealed record TaskRecipe(
     /// Official fine-tuning: lr 5e-5, layer decay 0.75, wd 0.05, AdamW (0.9, 0.95), drop path 0.1; head dropout
     /// 0.2 (ESC-50, AS-20k) or 0 (SC-v2); mixup (p 0.9, Beta(0.8, 0.8)) only on AS-20k; SpecAugment masks
     /// (torchaudio FrequencyMasking / TimeMasking, iid) of up to 16 mel bins and 32 frames once (ESC-50, SC-v2) or
-    /// 64 frames twice (AS-20k).
+    /// 64 frames twice (AS-20k); colour noise on the waveform (chance 0.3, Bat.Audio.ColourNoise) and a random circular time roll on ESC-50 and SC-v2.
     /// </summary>
     public static FineTuneConfig OfficialFineTuning(RecipeFamily family) => family switch
     {
         RecipeFamily.Esc50 => new(Steps: 4000, BatchSize: 48, WarmupSteps: 400, EvaluateEvery: 4000, LearningRate: 5e-5,
-            HeadDropout: 0.2, MixupProbability: 0, FreqMaskBins: 16, TimeMaskFrames: 32, MaskRepeats: 1),
+            HeadDropout: 0.2, MixupProbability: 0, FreqMaskBins: 16, TimeMaskFrames: 32, MaskRepeats: 1, ColourNoiseChance: 0.3, TimeRoll: true),
         RecipeFamily.SpeechCommands => new(Steps: 10_000, BatchSize: 256, WarmupSteps: 1000, EvaluateEvery: 500, LearningRate: 5e-5,
-            HeadDropout: 0, MixupProbability: 0, FreqMaskBins: 16, TimeMaskFrames: 32, MaskRepeats: 1),
+            HeadDropout: 0, MixupProbability: 0, FreqMaskBins: 16, TimeMaskFrames: 32, MaskRepeats: 1, ColourNoiseChance: 0.3, TimeRoll: true),
         _ => new(Steps: 40_000, BatchSize: 48, WarmupSteps: 4000, EvaluateEvery: 40_000, LearningRate: 5e-5,
             HeadDropout: 0.2, MixupProbability: 0.9, FreqMaskBins: 16, TimeMaskFrames: 64, MaskRepeats: 2),
     };
@@ -186,7 +186,8 @@ public sealed record TaskRecipe(
             ("probe", $"{p.Steps} steps x batch {p.BatchSize}, warm-up {p.WarmupSteps}, lr {p.LearningRate:G3}, wd {p.WeightDecay:G3}, AdamW ({p.Beta1}, {p.Beta2})"),
             ("fine-tune", $"{f.Steps} steps x batch {f.BatchSize}, warm-up {f.WarmupSteps}, lr {f.LearningRate:G3}, layer decay {f.LayerDecay}, wd {f.WeightDecay}, AdamW ({f.Beta1}, {f.Beta2}), " +
                           $"drop path {f.DropPath}, head dropout {f.HeadDropout}, mixup {(f.MixupProbability > 0 ? $"p {f.MixupProbability} Beta({f.MixupAlpha}, {f.MixupAlpha})" : "off")}, " +
-                          $"SpecAugment {f.MaskRepeats} x (freq <= {f.FreqMaskBins} bins, time <= {f.TimeMaskFrames} frames)"),
+                          $"SpecAugment {f.MaskRepeats} x (freq <= {f.FreqMaskBins} bins, time <= {f.TimeMaskFrames} frames), " +
+                          $"colour noise {(f.ColourNoiseChance > 0 ? $"p {f.ColourNoiseChance}" : "off")}, time roll {(f.TimeRoll ? "on" : "off")}"),
             ("scale", Scale.IsOfficial ? "official" : $"steps x {Scale.ProbeSteps:G3} (probe), x {Scale.FineTuneSteps:G3} (fine-tune)" +
                       $"{(Scale.ProbeMaxBatch is int pb ? $", probe batch <= {pb}" : "")}{(Scale.FineTuneMaxBatch is int fb ? $", fine-tune batch <= {fb}" : "")}, " +
                       $"fine-tune lr {Scale.FineTuneLearningRate:G3}: {Scale.Reason}"),

@@ -108,6 +108,29 @@ public class FeatureLoaderTests
     }
 
     [Fact]
+    public void ColourNoiseChangesTheFeaturesEveryEpochAndBypassesTheCache()
+    {
+        using var dir = new TempDir();
+        var m = MakeTask(dir);
+        int calls = 0;
+        var counting = new Featurizer(Frames.Key, x => { Interlocked.Increment(ref calls); return Frames.Compute(x); });
+        var clean = LoaderOptions.Eval(5) with { CacheDir = dir["cache"] };
+        var noisy = clean with { ColourNoiseChance = 1.0 };
+        Batch Make(LoaderOptions options, int epoch) => new FeatureLoader(m, "train", counting, options).MakeBatch([0, 1], epoch);
+        using var reference = Make(clean, 0);                    // fills the cache
+        calls = 0;
+        using var a = Make(noisy, 0);
+        using var again = Make(noisy, 0);
+        using var b = Make(noisy, 1);
+        Assert.Equal(3, calls);                                  // computed from the waveform each time, never from the cache
+        Assert.False(a.Features.allclose(reference.Features));   // noise reached the features
+        Assert.True(a.Features.eq(again.Features).all().item<bool>());   // same seed and epoch: same noise
+        Assert.False(a.Features.allclose(b.Features));           // another epoch: other noise
+        using var fromCache = Make(clean, 0);
+        Assert.True(fromCache.Features.eq(reference.Features).all().item<bool>());   // the cache still holds the clean features
+    }
+
+    [Fact]
     public void MissingFileNamesManifestLineAndFile()
     {
         using var dir = new TempDir();

@@ -49,6 +49,7 @@ public class TaskRecipeTests : IDisposable
         var f = recipe.FineTuning;
         Assert.Equal((0.95, 0.1, 0.2, 0.0, 16, 32, 1), (f.Beta2, f.DropPath, f.HeadDropout, f.MixupProbability, f.FreqMaskBins, f.TimeMaskFrames, f.MaskRepeats));
         Assert.Equal((4000, 48, 400, 5e-5, 0.75, 0.05), (f.Steps, f.BatchSize, f.WarmupSteps, f.LearningRate, f.LayerDecay, f.WeightDecay));
+        Assert.Equal((0.3, true), (f.ColourNoiseChance, f.TimeRoll));   // use_color_noise, color_noise_chance 0.3, use_time_roll
 
         // Without folds on every row it is no cross-validation.
         var partial = Manifest("partial", TaskKind.Multiclass, 5, Rows(10, i => i < 8 ? "train" : "test", i => i < 5 ? 1 : 0));
@@ -69,8 +70,9 @@ public class TaskRecipeTests : IDisposable
         Assert.Equal(112, recipe.Frames);
         Assert.Equal(112, TaskRecipe.FramesFor(1, FrontendConfig.Kaldi, EncoderConfig.Base));
         Assert.Equal(7, recipe.TimePatches(EncoderConfig.Base));
-        // scv2_finetune_config.yaml: head dropout 0, no mixup.
+        // scv2_finetune_config.yaml: head dropout 0, no mixup, colour noise 0.3 and time roll.
         Assert.Equal((0.0, 0.0, 0.95), (recipe.FineTuning.HeadDropout, recipe.FineTuning.MixupProbability, recipe.FineTuning.Beta2));
+        Assert.Equal((0.3, true), (recipe.FineTuning.ColourNoiseChance, recipe.FineTuning.TimeRoll));
     }
 
     [Fact]
@@ -86,6 +88,7 @@ public class TaskRecipeTests : IDisposable
         Assert.Equal(1024, recipe.Frames);
         var f = recipe.FineTuning;
         Assert.Equal((0.9, 0.8, 64, 2, 0.2, 40_000, 4000), (f.MixupProbability, f.MixupAlpha, f.TimeMaskFrames, f.MaskRepeats, f.HeadDropout, f.Steps, f.WarmupSteps));
+        Assert.Equal((0.0, false), (f.ColourNoiseChance, f.TimeRoll));    // as20k: use_color_noise false, use_time_roll false
     }
 
     [Fact]
