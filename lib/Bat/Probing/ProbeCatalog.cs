@@ -14,6 +14,24 @@ public static class ProbeCatalog
     /// <summary>Whether the probe has K prototypes (so K is part of its identity in results).</summary>
     public static bool UsesPrototypes(string probe) => probe is "cgp" or "cgp-nocls" or "pb";
 
+    /// <summary>The probes of a sound event detection task: frame-wise heads (the official DCASE 2016 task 2 recipe is CGP's).</summary>
+    public static readonly string[] FrameWise = ["cgp"];
+
+    /// <summary>
+    /// The frame-wise variant of <paramref name="probe"/> for a sound event detection task (one prediction per time
+    /// patch; <paramref name="freqPatches"/> is the encoder grid's frequency size).
+    /// </summary>
+    public static Probe CreateFrameWise(string probe, int layers, int dim, int classes, int prototypes, int freqPatches) => probe switch
+    {
+        "cgp" => new FrameConvexGatedProbe(layers, dim, prototypes, classes, freqPatches),
+        _ => throw new BatException("--probe", $"'{probe}' has no frame-wise variant for sound event detection (event tasks take: {string.Join("|", FrameWise)})"),
+    };
+
+    /// <summary>The probe a task trains: the frame-wise variant on a sound event detection task, else the clip-level one.</summary>
+    public static Probe CreateFor(ProbeTask task, string probe, int prototypes) =>
+        task.Events is { } sed ? CreateFrameWise(probe, task.Layers, task.Dim, task.Classes, prototypes, sed.FreqPatches)
+        : Create(probe, task.Layers, task.Dim, task.Classes, prototypes);
+
     public static Probe Create(string probe, int layers, int dim, int classes, int prototypes) => probe switch
     {
         "cgp" => new ConvexGatedProbe(layers, dim, prototypes, classes),
