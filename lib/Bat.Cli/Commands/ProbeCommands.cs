@@ -50,6 +50,8 @@ public static class ProbeCommands
             var source = CheckpointSource.Resolve(checkpointPath);
             string modelName = parse.GetValue(model) ?? Path.GetFileName(source.RunDir.TrimEnd('/'));
             var recipe = chosen.RecipeFor(manifestPath, source, runSeed);
+            if (recipe.Family == RecipeFamily.Dcase2016Task2 && !ProbeCatalog.FrameWise.Contains(probeName))
+                throw new BatException("--probe", $"'{probeName}' on the sound event detection task {recipe.Task}: event tasks take the frame-wise {string.Join("|", ProbeCatalog.FrameWise)}");
             bool crossValidate = parse.GetValue(folds);
             if (crossValidate)
             {
@@ -118,6 +120,7 @@ public static class ProbeCommands
         var lines = new List<string>
         {
             "Each task follows its official recipe (houtan-ghaffari/BAT_ICML2026 configs), chosen from the manifest: " +
+            "event-labelled (an events CSV named in the sidecar) -> DCASE 2016 task 2, frame-wise CGP scored by event-based onset F1; " +
             "multi-label -> AS-20k; single-label with folds or clips over 2 s -> ESC-50; shorter single-label clips -> SC-v2. " +
             "Every task is fed at its own clip length (rounded up to the patch size), kaldi frontends normalised with the task's own train-split constants. " +
             "Without a validation split the probe trains on all of train and reports the last step.",
