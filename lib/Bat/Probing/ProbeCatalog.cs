@@ -12,7 +12,7 @@ public static class ProbeCatalog
     public static IReadOnlyList<string> All => [.. Frozen, FineTune];
 
     /// <summary>Whether the probe has K prototypes (so K is part of its identity in results).</summary>
-    public static bool UsesPrototypes(string probe) => probe is "cgp" or "cgp-nocls" or "pb";
+    public static bool UsesPrototypes(string probe) => probe is "cgp" or "cgp-nocls" or "cgp-frame" or "pb";
 
     /// <summary>The probes of a sound event detection task: frame-wise heads (the official DCASE 2016 task 2 recipe is CGP's).</summary>
     public static readonly string[] FrameWise = ["cgp"];
