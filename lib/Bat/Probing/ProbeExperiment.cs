@@ -104,8 +104,9 @@ public static class ProbeExperiment
                         using var b = batch;
                         using var scope = NewDisposeScope();
                         using var _ = no_grad();
-                        using var output = encoder.Forward(b.Features.to(Devices.Default));
-                        sink(output.Layers);
+                        // Event tasks' long clips are encoded as the official ViT does, in chunks of the pre-training length.
+                        sink(manifest.Task.HasEvents ? ChunkedEncoding.Layers(encoder, b.Features.to(Devices.Default), source.Encoder.Frames)
+                            : encoder.Forward(b.Features.to(Devices.Default)).Layers);
                         done += b.Indices.Length;
                         progress.Report(done);
                     }

@@ -121,6 +121,23 @@ public sealed record TaskRecipe(
     }
 
     /// <summary>
+    /// Model input frames of a sound event detection clip: its length in 10 ms hops rounded up to the patch size, not
+    /// limited by the position table (<see cref="ChunkedEncoding"/> encodes it in chunks), as the official
+    /// DCASE 2016 task 2 input is time_frame_size 12000 frames = 750 time patches for its 120 s clips (the frontend's
+    /// 12001 frames cropped).
+    /// </summary>
+    public static int EventFramesFor(double seconds, EncoderConfig encoder)
+    {
+        int patch = encoder.PatchSize;
+        int frames = (int)Math.Ceiling(Math.Round(seconds * FrontendConfig.SampleRate) / Bat.Frontends.BatFrontend.Hop - 1e-9);
+        return Math.Max(patch, (frames + patch - 1) / patch * patch);
+    }
+
+    /// <summary>The input frames of a task: <see cref="EventFramesFor"/> for an event-labelled one, else <see cref="FramesFor"/>.</summary>
+    public static int FramesFor(TaskInfo task, string frontendKind, EncoderConfig encoder) =>
+        task.HasEvents ? EventFramesFor(task.ClipSeconds, encoder) : FramesFor(task.ClipSeconds, frontendKind, encoder);
+
+    /// <summary>
     /// The recipe of a manifest's task for an encoder and frontend kind, scaled by <paramref name="scale"/>.
     /// <paramref name="seed"/> is set on both schedules.
     /// </summary>
@@ -131,7 +148,7 @@ public sealed record TaskRecipe(
         var selection = ProbeExperiment.ValidationSplit(manifest) is null ? RecipeSelection.FinalStep : RecipeSelection.BestValidation;
         int trainClips = manifest.Splits.Contains(ProbeExperiment.TrainSplit) ? manifest.Split(ProbeExperiment.TrainSplit).Count : 0;
         return new TaskRecipe(manifest.Task.Name, family, manifest.Task.Kind, manifest.Task.ClipSeconds, trainClips,
-            FramesFor(manifest.Task.ClipSeconds, frontendKind, encoder), folds, selection,
+            FramesFor(manifest.Task, frontendKind, encoder), folds, selection,
             ScaleProbing(OfficialProbing(family), scale) with { Seed = seed },
             ScaleFineTuning(OfficialFineTuning(family), scale, encoder.MelBins) with { Seed = seed },
             scale);

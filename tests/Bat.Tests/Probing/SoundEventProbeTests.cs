@@ -47,6 +47,20 @@ public class SoundEventProbeTests : IDisposable
     }
 
     [Fact]
+    public void EventClipsAreFedWholeAtTheOfficialFrameCount()
+    {
+        // DCASE 2016 task 2: 120 s -> time_frame_size 12000 = 750 time patches, beyond any position table (encoded in
+        // chunks); short clips round up to the patch like the other tasks.
+        Assert.Equal(12000, TaskRecipe.EventFramesFor(120, EncoderConfig.Base));
+        Assert.Equal(12000, TaskRecipe.EventFramesFor(120, EncoderConfig.Tiny));
+        Assert.Equal(112, TaskRecipe.EventFramesFor(1, EncoderConfig.Tiny));
+        Assert.Equal(512, TaskRecipe.EventFramesFor(5, EncoderConfig.Tiny));
+        var task = new TaskInfo("dcase", TaskKind.Multilabel, ["a"], ClipSeconds: 120, Events: "e.csv");
+        Assert.Equal(12000, TaskRecipe.FramesFor(task, Bat.Frontends.FrontendConfig.Bat, EncoderConfig.Tiny));
+        Assert.True(TaskRecipe.FramesFor(task with { Events = null }, Bat.Frontends.FrontendConfig.Bat, EncoderConfig.Tiny) < 12000);   // clip tasks stay within the table
+    }
+
+    [Fact]
     public void FrameWiseCgpTrainsOnSyntheticEventsAndItsEventScoresAreComputedFromItsPredictions()
     {
         var manifestCsv = SedManifest(dir);
