@@ -32,6 +32,17 @@ public class SoundEventTests
         Assert.Throws<BatException>(() => source.EventsOf(source.Entries[0]));
     }
 
+    [Fact]
+    public void NotebookDataFoldersLeaveEventLabelledManifestsOut()
+    {
+        using var dir = new TempDir();
+        var synth = SyntheticBenchmark.Ensure(dir["synth"], clips: 48, seed: 3, seconds: 0.5);   // 3 per class: every split of the single-label task
+        var sed = EventManifestBuilder.Build(synth.MultiLabel, null, dir["synth/synth-sed.csv"]).Manifest;
+        var data = Bat.Experiments.ExperimentData.FromFolder(dir["synth"]);
+        Assert.Equal([synth.MultiLabel, synth.SingleLabel], data.ProbeManifests);
+        Assert.DoesNotContain(sed, data.ProbeManifests);
+    }
+
     static string EventTask(TempDir dir, string eventsCsv)
     {
         var csv = dir["task.csv"];
