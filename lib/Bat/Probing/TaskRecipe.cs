@@ -71,6 +71,19 @@ public sealed record TaskRecipe(
     };
 
     /// <summary>
+    /// The official DCASE 2016 task 2 schedule of the frame-wise baselines (sed_{lp,lcgp,h2t,pb}_config.yaml: 10k steps
+    /// x batch 16, warm-up 1000, validation every 500, wd 0.05), where CGP's (<see cref="OfficialProbing"/>) is 4000 x 4.
+    /// </summary>
+    public static ProbeTrainingConfig OfficialSedBaselineProbing { get; } =
+        new(Steps: 10_000, BatchSize: 16, WarmupSteps: 1000, EvaluateEvery: 500, WeightDecay: 0.05);
+
+    /// <summary>The probe schedule of <paramref name="probe"/>: the family's, except the DCASE baselines' own (scaled alike).</summary>
+    public ProbeTrainingConfig ProbingFor(string probe) =>
+        Family == RecipeFamily.Dcase2016Task2 && probe != "cgp"
+            ? ScaleProbing(OfficialSedBaselineProbing, Scale) with { Seed = Probing.Seed }
+            : Probing;
+
+    /// <summary>
     /// Official fine-tuning: lr 5e-5, layer decay 0.75, wd 0.05, AdamW (0.9, 0.95), drop path 0.1; head dropout
     /// 0.2 (ESC-50, AS-20k) or 0 (SC-v2); mixup (p 0.9, Beta(0.8, 0.8)) only on AS-20k; SpecAugment masks
     /// (torchaudio FrequencyMasking / TimeMasking, iid) of up to 16 mel bins and 32 frames once (ESC-50, SC-v2) or
@@ -220,8 +233,9 @@ public sealed record TaskRecipe(
                   "; main metric event-based onset F1 (collar 200 ms, threshold 0.3, median filter 3)"
                 : Folds.Count > 0 ? $"{Folds.Count}-fold cross-validation (folds {string.Join(",", Folds)}), mean and std"
                 : Selection == RecipeSelection.BestValidation ? "best validation evaluation, its test score" : "train on all of train, test at the last step"),
-            ("probe", $"{p.Steps} steps x batch {p.BatchSize}, warm-up {p.WarmupSteps}, lr {p.LearningRate:G3}, wd {p.WeightDecay:G3}, AdamW ({p.Beta1}, {p.Beta2})"),
-            ("fine-tune", $"{f.Steps} steps x batch {f.BatchSize}, warm-up {f.WarmupSteps}, lr {f.LearningRate:G3}, layer decay {f.LayerDecay}, wd {f.WeightDecay}, AdamW ({f.Beta1}, {f.Beta2}), " +
+            ("probe", (Family == RecipeFamily.Dcase2016Task2 ? "cgp: " : "") + $"{p.Steps} steps x batch {p.BatchSize}, warm-up {p.WarmupSteps}, lr {p.LearningRate:G3}, wd {p.WeightDecay:G3}, AdamW ({p.Beta1}, {p.Beta2})" +
+                      (Family == RecipeFamily.Dcase2016Task2 && ProbingFor("lp") is var b ? $"; lp, lcgp, h2t, pb: {b.Steps} steps x batch {b.BatchSize}, warm-up {b.WarmupSteps}, head dropout 0" : "")),
+            ("fine-tune", (Family == RecipeFamily.Dcase2016Task2 ? "not run on event tasks; official sed_finetune_config (scaled): " : "") + $"{f.Steps} steps x batch {f.BatchSize}, warm-up {f.WarmupSteps}, lr {f.LearningRate:G3}, layer decay {f.LayerDecay}, wd {f.WeightDecay}, AdamW ({f.Beta1}, {f.Beta2}), " +
                           $"drop path {f.DropPath}, head dropout {f.HeadDropout}, mixup {(f.MixupProbability > 0 ? $"p {f.MixupProbability} Beta({f.MixupAlpha}, {f.MixupAlpha})" : "off")}, " +
                           $"SpecAugment {f.MaskRepeats} x (freq <= {f.FreqMaskBins} bins, time <= {f.TimeMaskFrames} frames)"),
             ("scale", Scale.IsOfficial ? "official" : $"steps x {Scale.ProbeSteps:G3} (probe), x {Scale.FineTuneSteps:G3} (fine-tune)" +

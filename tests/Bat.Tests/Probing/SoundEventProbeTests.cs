@@ -40,6 +40,13 @@ public class SoundEventProbeTests : IDisposable
         Assert.Equal((4000, 4, 400, 50, 0.05), (official.Steps, official.BatchSize, official.WarmupSteps, official.EvaluateEvery, official.WeightDecay));
         Assert.Equal(TaskRecipe.ScaleProbing(official, Preset.Smoke.Recipes) with { Seed = 0 }, recipe.Probing);
         Assert.Equal(Math.Max(1, (int)Math.Round(4000 * Preset.Smoke.Recipes.ProbeSteps)), recipe.Probing.Steps);
+        // The baselines keep their own official schedule (sed_{lp,lcgp,h2t,pb}_config.yaml), scaled alike.
+        Assert.Equal(recipe.Probing, recipe.ProbingFor("cgp"));
+        Assert.Equal(TaskRecipe.ScaleProbing(TaskRecipe.OfficialSedBaselineProbing, Preset.Smoke.Recipes), recipe.ProbingFor("lp"));
+        Assert.Equal((10_000, 16, 1000, 500), (TaskRecipe.OfficialSedBaselineProbing.Steps, TaskRecipe.OfficialSedBaselineProbing.BatchSize,
+            TaskRecipe.OfficialSedBaselineProbing.WarmupSteps, TaskRecipe.OfficialSedBaselineProbing.EvaluateEvery));
+        Assert.Equal(TaskRecipe.OfficialProbing(RecipeFamily.AudioSet), TaskRecipe.For(Manifest.Load(Path.Combine(dir, "synth", "synth-multilabel.csv")),
+            source.Encoder, source.Frontend.Kind, RecipeScale.Official).ProbingFor("lp"));   // clip tasks: one schedule for every probe
         var described = recipe.Describe(source.Encoder).ToDictionary(d => d.Choice, d => d.Value);
         Assert.Equal("DCASE 2016 task 2 (sound event detection)", described["official recipe"]);
         Assert.Contains("event-based onset F1 (collar 200 ms, threshold 0.3, median filter 3)", described["evaluation"]);
@@ -110,7 +117,7 @@ public class SoundEventProbeTests : IDisposable
     {
         var manifestCsv = SedManifest(dir, clips: 12);
         var source = CheckpointSource.Resolve(ProbeExperimentTests.MakeRun(dir, "a", 3, Small));
-        Assert.Contains("'lp' has no frame-wise variant", Assert.Throws<BatException>(() => ProbeCatalog.CreateFrameWise("lp", 2, 48, 16, 8, 4)).Message);
+        Assert.Contains("'layer-lp' has no frame-wise variant", Assert.Throws<BatException>(() => ProbeCatalog.CreateFrameWise("layer-lp", 2, 48, 16, 8, 4)).Message);
         Assert.StartsWith($"{manifestCsv}: cross-validation of a sound event detection task",
             Assert.Throws<BatException>(() => ProbeExperiment.OpenFolds(source, manifestCsv, Path.Combine(dir, "cache"))).Message);
         Assert.StartsWith($"{manifestCsv}: fine-tuning a sound event detection task is not supported",
