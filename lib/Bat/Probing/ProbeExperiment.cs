@@ -262,7 +262,7 @@ public static class ProbeExperiment
         Devices.Seed(config.Seed);
         var manifest = Manifest.Load(manifestCsv);
         if (manifest.Task.HasEvents)
-            throw new BatException(manifestCsv, "fine-tuning a sound event detection task is not supported (only the frame-wise probes are: --probe cgp)");
+            throw new BatException(manifestCsv, $"fine-tuning a sound event detection task is not supported (only the frame-wise probes are: {string.Join("|", ProbeCatalog.FrameWise)})");
         FineTuneSplits splits;
         if (testFold is int fold)
         {
