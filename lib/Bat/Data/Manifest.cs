@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bat.Metrics;
 using CsvHelper;
 
 namespace Bat.Data;

@@ -1,9 +1,7 @@
 using System.Globalization;
+using Bat.Metrics;
 
 namespace Bat.Data;
-
-/// <summary>One annotated (or detected) sound event of a clip: its class and its onset and offset in seconds.</summary>
-public sealed record SoundEvent(string Class, double Onset, double Offset);
 
 /// <summary>
 /// The events CSV of an event-labelled (sound event detection) manifest: <c>path,class,onset</c> and either

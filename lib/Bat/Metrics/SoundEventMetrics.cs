@@ -1,6 +1,7 @@
-using Bat.Data;
-
 namespace Bat.Metrics;
+
+/// <summary>One annotated (or detected) sound event of a clip: its class and its onset and offset in seconds.</summary>
+public sealed record SoundEvent(string Class, double Onset, double Offset);
 
 /// <summary>Event-based counts and scores over a set of clips (sed_eval's "overall", micro over classes).</summary>
 public sealed record EventBasedScores(int Reference, int Detected, int Matched)

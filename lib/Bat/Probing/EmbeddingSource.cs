@@ -1,5 +1,6 @@
 using Bat.Data;
 using static TorchSharp.torch;
+using Bat.Metrics;
 
 namespace Bat.Probing;
 

@@ -1,5 +1,6 @@
 using Bat.Data;
 using Bat.Data.Builders;
+using Bat.Metrics;
 
 namespace Bat.Tests.Data;
 

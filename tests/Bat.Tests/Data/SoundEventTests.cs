@@ -1,6 +1,7 @@
 using Bat.Data;
 using Bat.Data.Builders;
 using Bat.Data.Synth;
+using Bat.Metrics;
 
 namespace Bat.Tests.Data;
 

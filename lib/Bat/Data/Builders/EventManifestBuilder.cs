@@ -1,3 +1,5 @@
+using Bat.Metrics;
+
 namespace Bat.Data.Builders;
 
 /// <summary>

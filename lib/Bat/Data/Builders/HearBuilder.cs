@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Bat.Metrics;
 
 namespace Bat.Data.Builders;
 
