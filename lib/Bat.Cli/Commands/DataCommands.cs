@@ -75,7 +75,27 @@ public static class DataCommands
         manifest.Subcommands.Add(SpeechCommands());
         manifest.Subcommands.Add(AudioSet());
         manifest.Subcommands.Add(Hear());
+        manifest.Subcommands.Add(Events());
         return manifest;
+    }
+
+    static Command Events()
+    {
+        var source = new Option<string>("--manifest") { Description = "Clip manifest CSV whose clips the events belong to (e.g. synth-multilabel.csv).", Required = true };
+        var events = new Option<string?>("--events") { Description = "Events CSV: path,class,onset and offset or duration, in seconds (default: <manifest>-events.csv, as `bat data synth` writes it)." };
+        var outCsv = new Option<string>("--out") { Description = "Event-labelled manifest CSV to write (its events go to <out>-events.csv).", Required = true };
+        var command = new Command("events", "Clip manifest + events CSV -> an event-labelled manifest (sound event detection: `bat probe` runs the DCASE 2016 task 2 recipe on it).")
+        {
+            source, events, outCsv,
+        };
+        command.SetGuardedAction(parse =>
+        {
+            Preflight.EnsureWritableFile(parse.GetValue(outCsv)!);
+            var r = EventManifestBuilder.Build(parse.GetValue(source)!, parse.GetValue(events), parse.GetValue(outCsv)!);
+            Console.WriteLine($"{r.Clips} clips, {r.EventCount} events -> {r.Manifest} and {r.Events}");
+            return 0;
+        });
+        return command;
     }
 
     /// <summary>Checks the manifests' folder is writable before reading a dataset (a missing dataset folder is the builder's error to report).</summary>
@@ -153,7 +173,7 @@ public static class DataCommands
         var taskDir = new Option<string>("--task-dir") { Description = "HEAR task folder (task_metadata.json, labelvocabulary.csv, <split>.json).", Required = true };
         var outDir = OutDirOption();
         var rate = new Option<int?>("--sample-rate") { Description = "Which <sample_rate>/ audio folder to use (default 16000 if present)." };
-        var command = new Command("hear", "A HEAR 2021 scene task -> manifest (event tasks are not supported yet).") { taskDir, outDir, rate };
+        var command = new Command("hear", "A HEAR 2021 task -> manifest: scene tasks as clip labels, event tasks (e.g. dcase2016_task2-hear2021) as an event-labelled manifest plus its events CSV.") { taskDir, outDir, rate };
         command.SetGuardedAction(parse =>
         {
             PreflightOut(parse.GetValue(outDir), parse.GetValue(taskDir)!);

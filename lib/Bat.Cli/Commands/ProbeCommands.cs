@@ -50,6 +50,8 @@ public static class ProbeCommands
             var source = CheckpointSource.Resolve(checkpointPath);
             string modelName = parse.GetValue(model) ?? Path.GetFileName(source.RunDir.TrimEnd('/'));
             var recipe = chosen.RecipeFor(manifestPath, source, runSeed);
+            if (recipe.Family == RecipeFamily.Dcase2016Task2 && !ProbeCatalog.FrameWise.Contains(probeName))
+                throw new BatException("--probe", $"'{probeName}' on the sound event detection task {recipe.Task}: event tasks take the frame-wise probes {string.Join("|", ProbeCatalog.FrameWise)}");
             bool crossValidate = parse.GetValue(folds);
             if (crossValidate)
             {
@@ -57,7 +59,7 @@ public static class ProbeCommands
                     throw new BatException(manifestPath, "--folds needs a fold (1, 2, ...) on every row and at least two folds (the ESC-50 layout of `bat data manifest esc50`)");
                 recipe = recipe.ForFolds();
             }
-            var probeConfig = recipe.Probing;
+            var probeConfig = recipe.ProbingFor(probeName);
             var fineConfig = recipe.FineTuning;
             if (parse.GetValue(steps) is { } s) (probeConfig, fineConfig) = (probeConfig.WithSteps(s), fineConfig.WithSteps(s));
             if (parse.GetValue(batch) is { } b) (probeConfig, fineConfig) = (probeConfig with { BatchSize = b }, fineConfig with { BatchSize = b });
@@ -118,6 +120,8 @@ public static class ProbeCommands
         var lines = new List<string>
         {
             "Each task follows its official recipe (houtan-ghaffari/BAT_ICML2026 configs), chosen from the manifest: " +
+            "event-labelled (an events CSV named in the sidecar) -> DCASE 2016 task 2: frame-wise probes (cgp, and the baselines lp, lcgp, h2t, pb on " +
+            $"their own official schedule: {TaskRecipe.OfficialSedBaselineProbing.Steps} steps x batch {TaskRecipe.OfficialSedBaselineProbing.BatchSize}, warm-up {TaskRecipe.OfficialSedBaselineProbing.WarmupSteps}), scored by event-based onset F1; " +
             "multi-label -> AS-20k; single-label with folds or clips over 2 s -> ESC-50; shorter single-label clips -> SC-v2. " +
             "Every task is fed at its own clip length (rounded up to the patch size), kaldi frontends normalised with the task's own train-split constants. " +
             "Without a validation split the probe trains on all of train and reports the last step.",

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bat.Metrics;
 using CsvHelper;
 
 namespace Bat.Data;
@@ -22,6 +23,9 @@ public static class TaskMetric
 /// <see cref="Classes"/> fixes the column order of every target matrix built from the manifest.
 /// <see cref="AudioRoots"/> are the folders (relative to the manifest's folder, or absolute) its audio may lie in
 /// (null: the manifest's own folder); <see cref="AllowLeakage"/> accepts the same audio in two splits.
+/// <see cref="Events"/> makes it an event-labelled (sound event detection) task: the events CSV (relative to the
+/// manifest's folder, see <see cref="SoundEvents"/>) gives each clip its timed events; the rows' labels are then
+/// the classes present, and the task follows the official DCASE 2016 task 2 recipe (frame-wise CGP).
 /// </summary>
 public sealed record TaskInfo(
     string Name,
@@ -31,9 +35,14 @@ public sealed record TaskInfo(
     double ClipSeconds = 10,
     string Metric = "mAP",
     IReadOnlyList<string>? AudioRoots = null,
-    bool AllowLeakage = false)
+    bool AllowLeakage = false,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    string? Events = null)
 {
     public int NumClasses => Classes.Count;
+
+    /// <summary>Whether the clips come with timed events (a sound event detection task).</summary>
+    public bool HasEvents => Events is not null;
 }
 
 /// <summary>
@@ -65,14 +74,37 @@ public sealed class Manifest
     public IReadOnlyList<ManifestEntry> Entries { get; }
 
     readonly Dictionary<string, int> _classIndex;
+    readonly Dictionary<string, List<SoundEvent>>? _events;   // by the path as written; null unless the task has events
 
-    Manifest(string csvPath, string audioRoot, TaskInfo task, IReadOnlyList<ManifestEntry> entries)
+    Manifest(string csvPath, string audioRoot, TaskInfo task, IReadOnlyList<ManifestEntry> entries, Dictionary<string, List<SoundEvent>>? events)
     {
         CsvPath = csvPath;
         AudioRoot = audioRoot;
         Task = task;
         Entries = entries;
         _classIndex = ClassIndex(task, SidecarPath(csvPath));
+        _events = events;
+    }
+
+    /// <summary>The events CSV of an event-labelled task (<see cref="TaskInfo.Events"/> resolved against the manifest's folder), or null.</summary>
+    public string? EventsPath => Task.Events is { } file ? System.IO.Path.GetFullPath(file, System.IO.Path.GetDirectoryName(CsvPath)!) : null;
+
+    /// <summary>An entry's annotated events (empty for a clip without any); only for an event-labelled task.</summary>
+    public IReadOnlyList<SoundEvent> EventsOf(ManifestEntry entry) =>
+        _events is null ? throw new BatException(SidecarPath(CsvPath), "the task has no events (no \"events\" CSV named in the sidecar)")
+        : _events.TryGetValue(entry.Path, out var list) ? list : [];
+
+    /// <summary>
+    /// The frame targets of the given entries as one (N, T, C) float tensor: patch t of clip n is active for class c
+    /// when an event of c covers t * <paramref name="patchMs"/> (<see cref="SoundEvents.FrameTargets"/>).
+    /// </summary>
+    public TorchSharp.torch.Tensor FrameTargetMatrix(IReadOnlyList<ManifestEntry> entries, int timePatches, int patchMs)
+    {
+        int c = Task.NumClasses, block = timePatches * c;
+        var values = new float[entries.Count * block];
+        for (int i = 0; i < entries.Count; i++)
+            SoundEvents.FrameTargets(EventsOf(entries[i]), IndexOf, c, timePatches, patchMs).CopyTo(values, i * block);
+        return TorchSharp.torch.tensor(values, entries.Count, timePatches, c);
     }
 
     public static string SidecarPath(string csvPath) => System.IO.Path.ChangeExtension(csvPath, ".json");
@@ -194,7 +226,11 @@ public sealed class Manifest
                 }
             }
         });
-        var manifest = new Manifest(csvPath, root, task, entries);
+        Dictionary<string, List<SoundEvent>>? events = null;
+        if (task.Events is { } eventsFile)
+            events = SoundEvents.Load(System.IO.Path.GetFullPath(eventsFile, csvFolder), entries.Select(e => e.Path).ToHashSet(StringComparer.Ordinal),
+                classes.Keys.ToHashSet(StringComparer.Ordinal));
+        var manifest = new Manifest(csvPath, root, task, entries, events);
         if (checkAudio)
         {
             manifest.CheckAudioFiles();
@@ -285,6 +321,9 @@ public sealed class Manifest
         if (!Enum.IsDefined(task.Kind)) throw new BatException(sidecar, $"kind {(int)task.Kind} is not multilabel or multiclass");
         if (task.Metric is null) throw new BatException(sidecar, "metric is missing");
         if (task.AudioRoots is not null && task.AudioRoots.Any(string.IsNullOrEmpty)) throw new BatException(sidecar, "audioRoots lists an empty folder");
+        if (task.Events is { Length: 0 }) throw new BatException(sidecar, "events names no file");
+        if (task.Events is not null && task.Kind != TaskKind.Multilabel)
+            throw new BatException(sidecar, "an event-labelled task (\"events\") is multilabel: its rows list the classes present");
         foreach (var c in task.Classes)
             if (string.IsNullOrEmpty(c) || c.Contains(LabelSeparator))
                 throw new BatException(sidecar, $"class name '{c}' is empty or contains '{LabelSeparator}'");

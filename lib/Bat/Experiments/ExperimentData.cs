@@ -13,7 +13,9 @@ namespace Bat.Experiments;
 /// <c>pretrain.csv</c>, when present, is the pre-training set (its train split, labels unused); every other
 /// manifest is a probing task with train and test splits. Tasks are taken in order of their path relative
 /// to the folder and the first is the primary task: Figure 2 and notebook 04 run on it, and without
-/// pretrain.csv the encoders are pre-trained on its train split, as with the benchmark.</item>
+/// pretrain.csv the encoders are pre-trained on its train split, as with the benchmark. Event-labelled manifests
+/// (sound event detection, e.g. a HEAR event task) are left out: the notebooks run clip-level probes and
+/// fine-tuning; `bat probe` runs the event recipe on them.</item>
 /// </list>
 /// Everything is checked here, before any long work: a missing folder, a malformed manifest, a task without a
 /// test split or a missing audio file is an error naming the file. A folder passes the check once per process
@@ -58,10 +60,11 @@ public sealed record ExperimentData(string Source, string PretrainManifest, IRea
         if (pretrainSets.Count > 1)
             throw new BatException(dir, $"more than one {PretrainFileName}: {string.Join(", ", pretrainSets)}; keep the one to pre-train on");
         var pretrain = pretrainSets.SingleOrDefault();
-        var tasks = manifests.Where(m => m != pretrain).ToList();
+        var tasks = manifests.Where(m => m != pretrain && !Json.Load<TaskInfo>(Manifest.SidecarPath(m)).HasEvents).ToList();
         if (tasks.Count == 0)
             throw new BatException(dir, "no probing task here: expected manifests NAME.csv with their NAME.json sidecar, in the folder " +
-                                        "or one level below (bat data manifest esc50|speechcommands|audioset|hear writes them), besides an optional pretrain.csv");
+                                        "or one level below (bat data manifest esc50|speechcommands|audioset|hear writes them), besides an optional pretrain.csv " +
+                                        "(event-labelled manifests do not count: run `bat probe` on them)");
 
         foreach (var csv in manifests)
         {

@@ -91,6 +91,40 @@ public static class ClassificationMetrics
         return MacroF1(predicted, actual, zeroDivision);
     }
 
+    /// <summary>
+    /// sklearn f1_score(targets, scores >= threshold, average='micro', zero_division=z) for multi-label targets: the
+    /// true positives, false positives and false negatives of every cell pooled, F1 = 2TP / (2TP + FP + FN).
+    /// </summary>
+    public static double MicroF1(float[,] scores, float[,] targets, double threshold = 0.5, double zeroDivision = 0)
+    {
+        var (n, c) = CheckSameShape(scores, targets);
+        long tp = 0, fp = 0, fn = 0;
+        for (int i = 0; i < n; i++)
+        for (int k = 0; k < c; k++)
+        {
+            bool predicted = scores[i, k] >= threshold, actual = targets[i, k] > 0.5f;
+            if (predicted && actual) tp++;
+            else if (predicted) fp++;
+            else if (actual) fn++;
+        }
+        return 2 * tp + fp + fn == 0 ? zeroDivision : 2.0 * tp / (2 * tp + fp + fn);
+    }
+
+    /// <summary>sklearn average_precision_score(targets, scores, average='micro'): one AP over every cell (NaN without positives).</summary>
+    public static double MicroAveragePrecision(float[,] scores, float[,] targets)
+    {
+        var (n, c) = CheckSameShape(scores, targets);
+        var flat = new double[n * c];
+        var positive = new bool[n * c];
+        for (int i = 0; i < n; i++)
+        for (int k = 0; k < c; k++)
+        {
+            flat[i * c + k] = scores[i, k];
+            positive[i * c + k] = targets[i, k] > 0.5f;
+        }
+        return AveragePrecision(flat, positive);
+    }
+
     /// <summary>sklearn f1_score(y, argmax(scores), labels=range(C), average='macro', zero_division=z) for single-label tasks.</summary>
     public static double MacroF1(float[,] scores, int[] labels, double zeroDivision = 0)
     {

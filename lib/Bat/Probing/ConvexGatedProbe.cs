@@ -43,7 +43,10 @@ public sealed class ConvexGatedProbe : Probe
     public override bool UsesPatches => true;
 
     /// <summary>The convex mix sum_l alpha_l x_l of L2-normalised tokens: (B, L, ..., D) -> (B, ..., D).</summary>
-    public Tensor MixLayers(Tensor perLayer)
+    public Tensor MixLayers(Tensor perLayer) => MixLayers(gate, perLayer);
+
+    /// <summary>The convex mix with the gate logits <paramref name="gate"/> (L) (shared with <see cref="FrameConvexGatedProbe"/>).</summary>
+    internal static Tensor MixLayers(Parameter gate, Tensor perLayer)
     {
         using var scope = NewDisposeScope();
         var alpha = gate.softmax(0);                                          // (L)

@@ -1,5 +1,6 @@
 using Bat.Data;
 using static TorchSharp.torch;
+using Bat.Metrics;
 
 namespace Bat.Probing;
 
@@ -45,22 +46,42 @@ public sealed class TensorEmbeddingSource : IEmbeddingSource
     }
 }
 
-/// <summary>One split for probing: its layer embeddings and its labels (N, C) float (multi-hot or one-hot).</summary>
-public sealed record EmbeddingSplit(IEmbeddingSource Embeddings, Tensor Labels)
+/// <summary>
+/// One split for probing: its layer embeddings and its labels, (N, C) float (multi-hot or one-hot), or for a sound
+/// event detection task the frame targets (N, T, C) and each clip's annotated <paramref name="Events"/>.
+/// </summary>
+public sealed record EmbeddingSplit(IEmbeddingSource Embeddings, Tensor Labels, IReadOnlyList<IReadOnlyList<SoundEvent>>? Events = null)
 {
     public int Count => Embeddings.Count;
 }
 
+/// <summary>What a sound event detection task adds: its class names, the ms between time patches, and the
+/// encoder's frequency patches (the frame-wise probe pools over them).</summary>
+public sealed record SoundEventTask(IReadOnlyList<string> ClassNames, int PatchMs, int FreqPatches);
+
 /// <summary>
 /// The splits of a probing task and whether it is multi-label. Without a validation split (null) the probe trains
-/// on all of train and is scored on test at its last step, as the official ESC-50 folds and AS-20k are.
+/// on all of train and is scored on test at its last step, as the official ESC-50 folds and AS-20k are. With
+/// <see cref="Events"/> it is a sound event detection task: frame targets, the official binary cross-entropy and
+/// the official event-based scoring (<see cref="SoundEventScores"/>).
 /// </summary>
-public sealed record ProbeTask(string Name, bool MultiLabel, EmbeddingSplit Train, EmbeddingSplit? Validation, EmbeddingSplit Test)
+public sealed record ProbeTask(string Name, bool MultiLabel, EmbeddingSplit Train, EmbeddingSplit? Validation, EmbeddingSplit Test,
+    SoundEventTask? Events = null)
 {
-    public int Classes => (int)Train.Labels.shape[1];
+    public int Classes => (int)Train.Labels.shape[^1];
     public int Layers => Train.Embeddings.Layers;
     public int Dim => Train.Embeddings.Dim;
 
-    /// <summary>The metric used to pick the best-validation checkpoint (the task's main metric).</summary>
-    public string SelectionMetric => TaskMetric.MainFor(MultiLabel ? TaskKind.Multilabel : TaskKind.Multiclass);
+    /// <summary>The metric used to pick the best-validation checkpoint (the task's main metric; frame micro mAP for
+    /// event detection, the official metric_to_track).</summary>
+    public string SelectionMetric => Events is null ? TaskMetric.MainFor(MultiLabel ? TaskKind.Multilabel : TaskKind.Multiclass) : SoundEventScores.SelectionMetric;
+
+    /// <summary>The training loss of a batch's logits against its targets.</summary>
+    public Tensor Loss(Tensor logits, Tensor targets) =>
+        Events is null ? ProbeLosses.For(MultiLabel, logits, targets) : ProbeLosses.BinaryCrossEntropy(logits, targets);
+
+    /// <summary>The metrics of one head's logits for every row of <paramref name="split"/>.</summary>
+    public Dictionary<string, double> Score(Tensor logits, EmbeddingSplit split) =>
+        Events is { } sed ? SoundEventScores.Compute(logits, split.Labels, split.Events, sed.ClassNames, sed.PatchMs)
+        : ProbeScores.Compute(MultiLabel, logits, split.Labels);
 }

@@ -104,8 +104,9 @@ public static class ProbeExperiment
                         using var b = batch;
                         using var scope = NewDisposeScope();
                         using var _ = no_grad();
-                        using var output = encoder.Forward(b.Features.to(Devices.Default));
-                        sink(output.Layers);
+                        // Event tasks' long clips are encoded as the official ViT does, in chunks of the pre-training length.
+                        sink(manifest.Task.HasEvents ? ChunkedEncoding.Layers(encoder, b.Features.to(Devices.Default), source.Encoder.Frames)
+                            : encoder.Forward(b.Features.to(Devices.Default)).Layers);
                         done += b.Indices.Length;
                         progress.Report(done);
                     }
@@ -154,7 +155,7 @@ public static class ProbeExperiment
         var needed = validation is null ? new[] { TrainSplit, TestSplit } : new[] { TrainSplit, validation, TestSplit };
         return OpenSplits(source, manifest, cacheDir, needed, embedIfMissing, batchSize, (input, split) =>
             new ProbeTask(manifest.Task.Name, manifest.Task.Kind == TaskKind.Multilabel, split(TrainSplit),
-                validation is null ? null : split(validation), split(TestSplit)));
+                validation is null ? null : split(validation), split(TestSplit), SoundEventTaskOf(manifest, source.Encoder)));
     }
 
     /// <summary>
@@ -165,6 +166,8 @@ public static class ProbeExperiment
     public static CrossValidation OpenFolds(CheckpointSource source, string manifestCsv, string cacheDir, bool embedIfMissing = true, int batchSize = 16)
     {
         var manifest = Manifest.Load(manifestCsv);
+        if (manifest.Task.HasEvents)
+            throw new BatException(manifestCsv, "cross-validation of a sound event detection task is not supported: its official recipe (DCASE 2016 task 2) uses train / valid / test");
         var folds = TaskRecipe.FoldsOf(manifest);
         if (folds.Count == 0)
             throw new BatException(manifestCsv, "cross-validation needs a fold (1, 2, ...) on every row and at least two folds (the ESC-50 layout)");
@@ -206,7 +209,11 @@ public static class ProbeExperiment
                 if (opened.TryGetValue(split, out var known)) return known;
                 var cache = EmbeddingCache.Open(EmbeddingCache.FileFor(cacheDir, split), ExpectedHeader(source, input, manifest, split));
                 owned.Add(cache);
-                return opened[split] = new EmbeddingSplit(cache, manifest.LabelMatrix(manifest.Split(split)));
+                var entries = manifest.Split(split);
+                return opened[split] = manifest.Task.HasEvents
+                    ? new EmbeddingSplit(cache, manifest.FrameTargetMatrix(entries, input.Frames / source.Encoder.PatchSize, SoundEventTaskOf(manifest, source.Encoder)!.PatchMs),
+                        entries.Select(manifest.EventsOf).ToList())
+                    : new EmbeddingSplit(cache, manifest.LabelMatrix(entries));
             }
             return new ProbeSession(build(input, OpenSplit), owned, manifest, source, input);
         }
@@ -216,6 +223,10 @@ public static class ProbeExperiment
             throw;
         }
     }
+
+    /// <summary>The event detection part of a manifest's task for an encoder (null for a clip-level task).</summary>
+    static SoundEventTask? SoundEventTaskOf(Manifest manifest, EncoderConfig encoder) =>
+        manifest.Task.HasEvents ? new SoundEventTask(manifest.Task.Classes, SoundEvents.PatchMilliseconds(encoder.PatchSize), encoder.GridFreq) : null;
 
     /// <summary>Probing trains on 'train' and reports on 'test': a manifest without either is a clear error naming the file.</summary>
     public static void RequireProbingSplits(Manifest manifest, string manifestCsv)
@@ -232,7 +243,7 @@ public static class ProbeExperiment
     public static ProbeRunResult Run(ProbeTask task, string probe, int prototypes, ProbeTrainingConfig config)
     {
         Devices.Seed(config.Seed);
-        using var model = ProbeCatalog.Create(probe, task.Layers, task.Dim, task.Classes, prototypes);
+        using var model = ProbeCatalog.CreateFor(task, probe, prototypes);
         return ProbeTrainer.Train(model, task, config);
     }
 
@@ -250,6 +261,8 @@ public static class ProbeExperiment
     {
         Devices.Seed(config.Seed);
         var manifest = Manifest.Load(manifestCsv);
+        if (manifest.Task.HasEvents)
+            throw new BatException(manifestCsv, $"fine-tuning a sound event detection task is not supported (only the frame-wise probes are: {string.Join("|", ProbeCatalog.FrameWise)})");
         FineTuneSplits splits;
         if (testFold is int fold)
         {

@@ -51,6 +51,14 @@ public static class ProbeLosses
         return (-(y * logits.log_softmax(-1)).sum()).div(batch).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Binary cross-entropy with logits, the mean over every element: the official loss of the DCASE 2016 task 2
+    /// recipe (engine/trainer.py F.binary_cross_entropy_with_logits, use_asymmetric_loss false) on frame-wise
+    /// logits and targets (B, T, C).
+    /// </summary>
+    public static Tensor BinaryCrossEntropy(Tensor logits, Tensor targets) =>
+        nn.functional.binary_cross_entropy_with_logits(logits, targets);
+
     public static Tensor For(bool multiLabel, Tensor logits, Tensor targets) =>
         multiLabel ? AsymmetricLoss(logits, targets) : SoftmaxCrossEntropy(logits, targets);
 

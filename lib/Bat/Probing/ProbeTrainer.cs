@@ -72,7 +72,7 @@ public static class ProbeTrainer
                 var x = task.Train.Embeddings.Gather(rows, probe.UsesPatches, device);
                 using var index = tensor(rows.Select(r => (long)r).ToArray());
                 var y = task.Train.Labels.index_select(0, index).to(device);
-                var loss = ProbeLosses.For(task.MultiLabel, probe.forward(x), y);
+                var loss = task.Loss(probe.forward(x), y);
                 if (probe.Penalty() is { } penalty) loss = loss + penalty;
                 optimizer.ZeroGrad();
                 loss.backward();
@@ -88,14 +88,14 @@ public static class ProbeTrainer
                 using var finalScope = NewDisposeScope();
                 var finalLogits = Predict(probe, task.Test.Embeddings, config.EvalBatchSize, device);
                 for (int h = 0; h < heads; h++)
-                    results[h] = new ProbeHeadResult(h, step + 1, double.NaN, ProbeScores.Compute(task.MultiLabel, Head(finalLogits, h, heads), task.Test.Labels));
+                    results[h] = new ProbeHeadResult(h, step + 1, double.NaN, task.Score(Head(finalLogits, h, heads), task.Test));
                 progress.Report(step + 1, $"loss {losses[^1]:F4}");
                 continue;
             }
             if (!BestOnValidation.IsEvaluationStep(step + 1, config.EvaluateEvery, config.Steps)) continue;
             using var evalScope = NewDisposeScope();
             var valLogits = Predict(probe, task.Validation.Embeddings, config.EvalBatchSize, device);
-            var valScores = HeadScores(task, valLogits, task.Validation.Labels);
+            var valScores = HeadScores(task, valLogits, task.Validation, heads);
             var improved = Enumerable.Range(0, heads)
                 .Where(h => results[h] is null || valScores[h] > bestScore[h]).ToList();
             if (improved.Count > 0)
@@ -105,7 +105,7 @@ public static class ProbeTrainer
                 {
                     bestScore[h] = valScores[h];
                     results[h] = new ProbeHeadResult(h, step + 1, valScores[h],
-                        ProbeScores.Compute(task.MultiLabel, Head(testLogits, h, heads), task.Test.Labels));
+                        task.Score(Head(testLogits, h, heads), task.Test));
                 }
             }
             double mean = valScores.Average();
@@ -119,7 +119,7 @@ public static class ProbeTrainer
             task.SelectionMetric, results.Select(r => r!).ToList(), probe.GateWeights(), losses);
     }
 
-    /// <summary>Logits for every row of a split, in eval mode, on the CPU: (N, C) or (N, H, C).</summary>
+    /// <summary>Logits for every row of a split, in eval mode, on the CPU: (N, C), (N, H, C) or frame-wise (N, T, C).</summary>
     public static Tensor Predict(Probe probe, IEmbeddingSource source, int batchSize, Device device)
     {
         bool wasTraining = probe.training;
@@ -139,11 +139,12 @@ public static class ProbeTrainer
         finally { probe.train(wasTraining); }
     }
 
-    static double[] HeadScores(ProbeTask task, Tensor logits, Tensor targets) =>
-        Enumerable.Range(0, logits.dim() == 3 ? (int)logits.shape[1] : 1)
-            .Select(h => ProbeScores.Compute(task.MultiLabel, Head(logits, h, logits.dim() == 3 ? (int)logits.shape[1] : 1), targets)[task.SelectionMetric])
+    static double[] HeadScores(ProbeTask task, Tensor logits, EmbeddingSplit split, int heads) =>
+        Enumerable.Range(0, heads)
+            .Select(h => task.Score(Head(logits, h, heads), split)[task.SelectionMetric])
             .Select(s => double.IsNaN(s) ? double.NegativeInfinity : s)
             .ToArray();
 
-    static Tensor Head(Tensor logits, int head, int heads) => heads == 1 && logits.dim() == 2 ? logits : logits.select(1, head);
+    /// <summary>One head's logits: (N, C) of (N, H, C); a single head's (N, C), or (N, T, C) frame-wise, whole.</summary>
+    static Tensor Head(Tensor logits, int head, int heads) => heads == 1 ? logits : logits.select(1, head);
 }

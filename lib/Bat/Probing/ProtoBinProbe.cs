@@ -11,6 +11,7 @@ namespace Bat.Probing;
 /// sign has zero gradient almost everywhere, so the binarisation uses the straight-through estimator
 /// b = sign(P) + (P - P.detach()): forward the sign, backward the identity; the normalisation comes after it, so
 /// the gradient reaching P is the normalisation's Jacobian at the binary code applied to the incoming gradient.
+/// Frame-wise (frame_wise_task): the max is over the frequency patches of each time patch, one prediction per time patch.
 /// </summary>
 public sealed class ProtoBinProbe : Probe
 {
@@ -18,8 +19,13 @@ public sealed class ProtoBinProbe : Probe
     readonly Dropout dropout;
     readonly Linear classifier;      // K -> C
 
-    public ProtoBinProbe(int dim, int prototypes, int classes, double dropout = 0.2) : base("pb")
+    /// <summary>The frequency patches of a frame-wise probe; null for the clip-level one.</summary>
+    public int? FreqPatches { get; }
+
+    public ProtoBinProbe(int dim, int prototypes, int classes, double dropout = 0.2, int? freqPatches = null) : base(freqPatches is null ? "pb" : "pb-frame")
     {
+        if (freqPatches is < 1) throw new ArgumentException($"frequency patches {freqPatches} must be at least 1");
+        FreqPatches = freqPatches;
         this.prototypes = new Parameter(normal(0, 0.02, new long[] { prototypes, dim }));
         this.dropout = nn.Dropout(dropout);
         classifier = nn.Linear(prototypes, classes);
@@ -46,8 +52,10 @@ public sealed class ProtoBinProbe : Probe
         var last = x.Patches.select(1, x.Patches.shape[1] - 1);         // (B, L, N, D) -> (B, N, D)
         var z = nn.functional.normalize(last, p: 2, dim: -1);
         var s = matmul(z, BinarisedPrototypes().t());                   // (B, N, K)
-        var pooled = s.max(1).values;                                   // (B, K); max with indices: see ConvexGatedProbe
-        return classifier.forward(dropout.forward(pooled)).MoveToOuterDisposeScope();  // (B, C)
+        var pooled = FreqPatches is int f
+            ? s.view(s.shape[0], -1, f, s.shape[2]).max(2).values       // (B, T, F, K) -> (B, T, K)
+            : s.max(1).values;                                          // (B, K); max with indices: see ConvexGatedProbe
+        return classifier.forward(dropout.forward(pooled)).MoveToOuterDisposeScope();  // (B, C) or (B, T, C)
     }
 
     public override IEnumerable<Parameter> ClassifierWeights() { yield return classifier.weight!; }

@@ -27,7 +27,7 @@ public sealed record TaskInput(FrontendConfig Frontend, int Frames, int Tokens)
     {
         var encoder = source.Encoder;
         var run = source.Frontend;
-        int frames = TaskRecipe.FramesFor(manifest.Task.ClipSeconds, run.Kind, encoder);
+        int frames = TaskRecipe.FramesFor(manifest.Task, run.Kind, encoder);
         var frontend = run with { TargetFrames = frames };
         if (run.Kind != FrontendConfig.Bat)
         {

@@ -7,9 +7,10 @@ namespace Bat.Probing;
 /// <summary>
 /// Which official recipe a downstream task follows (houtan-ghaffari/BAT_ICML2026, configs/{esc50,scv2,as20k}):
 /// ESC-50 for single-label clip classification (5 s clips, cross-validated over its folds when the manifest has
-/// them), SC-v2 for short single-label clips (keyword spotting, 1 s), AS-20k for multi-label tagging.
+/// them), SC-v2 for short single-label clips (keyword spotting, 1 s), AS-20k for multi-label tagging, and DCASE 2016
+/// task 2 (configs/dcase2016_task2) for sound event detection (an event-labelled manifest: frame-wise probes).
 /// </summary>
-public enum RecipeFamily { Esc50, SpeechCommands, AudioSet }
+public enum RecipeFamily { Esc50, SpeechCommands, AudioSet, Dcase2016Task2 }
 
 /// <summary>How the reported model is chosen.</summary>
 public enum RecipeSelection
@@ -64,8 +65,23 @@ public sealed record TaskRecipe(
     {
         RecipeFamily.Esc50 => new(Steps: 4000, BatchSize: 48, WarmupSteps: 400, EvaluateEvery: 4000, WeightDecay: 0.2),
         RecipeFamily.SpeechCommands => new(Steps: 10_000, BatchSize: 256, WarmupSteps: 1000, EvaluateEvery: 500, WeightDecay: 0.05),
+        // sed_cgp_config.yaml: validation (frame micro mAP) every 50 steps, the best one's test score.
+        RecipeFamily.Dcase2016Task2 => new(Steps: 4000, BatchSize: 4, WarmupSteps: 400, EvaluateEvery: 50, WeightDecay: 0.05),
         _ => new(Steps: 20_000, BatchSize: 48, WarmupSteps: 500, EvaluateEvery: 20_000, WeightDecay: 0.05),
     };
+
+    /// <summary>
+    /// The official DCASE 2016 task 2 schedule of the frame-wise baselines (sed_{lp,lcgp,h2t,pb}_config.yaml: 10k steps
+    /// x batch 16, warm-up 1000, validation every 500, wd 0.05), where CGP's (<see cref="OfficialProbing"/>) is 4000 x 4.
+    /// </summary>
+    public static ProbeTrainingConfig OfficialSedBaselineProbing { get; } =
+        new(Steps: 10_000, BatchSize: 16, WarmupSteps: 1000, EvaluateEvery: 500, WeightDecay: 0.05);
+
+    /// <summary>The probe schedule of <paramref name="probe"/>: the family's, except the DCASE baselines' own (scaled alike).</summary>
+    public ProbeTrainingConfig ProbingFor(string probe) =>
+        Family == RecipeFamily.Dcase2016Task2 && probe != "cgp"
+            ? ScaleProbing(OfficialSedBaselineProbing, Scale) with { Seed = Probing.Seed }
+            : Probing;
 
     /// <summary>
     /// Official fine-tuning: lr 5e-5, layer decay 0.75, wd 0.05, AdamW (0.9, 0.95), drop path 0.1; head dropout
@@ -79,13 +95,17 @@ public sealed record TaskRecipe(
             HeadDropout: 0.2, MixupProbability: 0, FreqMaskBins: 16, TimeMaskFrames: 32, MaskRepeats: 1, ColourNoiseChance: 0.3, TimeRoll: true),
         RecipeFamily.SpeechCommands => new(Steps: 10_000, BatchSize: 256, WarmupSteps: 1000, EvaluateEvery: 500, LearningRate: 5e-5,
             HeadDropout: 0, MixupProbability: 0, FreqMaskBins: 16, TimeMaskFrames: 32, MaskRepeats: 1, ColourNoiseChance: 0.3, TimeRoll: true),
+        // sed_finetune_config.yaml, listed for the record: fine-tuning an event task is not implemented (FineTune refuses it).
+        RecipeFamily.Dcase2016Task2 => new(Steps: 4000, BatchSize: 4, WarmupSteps: 400, EvaluateEvery: 50, LearningRate: 5e-5,
+            HeadDropout: 0.2, MixupProbability: 0.9, FreqMaskBins: 16, TimeMaskFrames: 64, MaskRepeats: 2, ColourNoiseChance: 0.3),
         _ => new(Steps: 40_000, BatchSize: 48, WarmupSteps: 4000, EvaluateEvery: 40_000, LearningRate: 5e-5,
             HeadDropout: 0.2, MixupProbability: 0.9, FreqMaskBins: 16, TimeMaskFrames: 64, MaskRepeats: 2),
     };
 
-    /// <summary>The family of a task: multi-label -> AS-20k; single-label with folds or long clips -> ESC-50; short single-label clips -> SC-v2.</summary>
+    /// <summary>The family of a task: event-labelled -> DCASE 2016 task 2; multi-label -> AS-20k; single-label with folds or long clips -> ESC-50; short single-label clips -> SC-v2.</summary>
     public static RecipeFamily FamilyOf(TaskInfo task, bool hasFolds) =>
-        task.Kind == TaskKind.Multilabel ? RecipeFamily.AudioSet
+        task.HasEvents ? RecipeFamily.Dcase2016Task2
+        : task.Kind == TaskKind.Multilabel ? RecipeFamily.AudioSet
         : hasFolds || task.ClipSeconds > ShortClipSeconds ? RecipeFamily.Esc50
         : RecipeFamily.SpeechCommands;
 
@@ -114,21 +134,47 @@ public sealed record TaskRecipe(
     }
 
     /// <summary>
+    /// Model input frames of a sound event detection clip: its length in 10 ms hops rounded up to the patch size, not
+    /// limited by the position table (<see cref="ChunkedEncoding"/> encodes it in chunks), as the official
+    /// DCASE 2016 task 2 input is time_frame_size 12000 frames = 750 time patches for its 120 s clips (the frontend's
+    /// 12001 frames cropped).
+    /// </summary>
+    public static int EventFramesFor(double seconds, EncoderConfig encoder)
+    {
+        int patch = encoder.PatchSize;
+        int frames = (int)Math.Ceiling(Math.Round(seconds * FrontendConfig.SampleRate) / Bat.Frontends.BatFrontend.Hop - 1e-9);
+        return Math.Max(patch, (frames + patch - 1) / patch * patch);
+    }
+
+    /// <summary>The input frames of a task: <see cref="EventFramesFor"/> for an event-labelled one, else <see cref="FramesFor"/>.</summary>
+    public static int FramesFor(TaskInfo task, string frontendKind, EncoderConfig encoder) =>
+        task.HasEvents ? EventFramesFor(task.ClipSeconds, encoder) : FramesFor(task.ClipSeconds, frontendKind, encoder);
+
+    /// <summary>
     /// The recipe of a manifest's task for an encoder and frontend kind, scaled by <paramref name="scale"/>.
     /// <paramref name="seed"/> is set on both schedules.
     /// </summary>
     public static TaskRecipe For(Manifest manifest, EncoderConfig encoder, string frontendKind, RecipeScale scale, long seed = 0)
     {
-        var folds = FoldsOf(manifest);
+        IReadOnlyList<int> folds = manifest.Task.HasEvents ? [] : FoldsOf(manifest);
         var family = FamilyOf(manifest.Task, folds.Count > 0);
         var selection = ProbeExperiment.ValidationSplit(manifest) is null ? RecipeSelection.FinalStep : RecipeSelection.BestValidation;
         int trainClips = manifest.Splits.Contains(ProbeExperiment.TrainSplit) ? manifest.Split(ProbeExperiment.TrainSplit).Count : 0;
         return new TaskRecipe(manifest.Task.Name, family, manifest.Task.Kind, manifest.Task.ClipSeconds, trainClips,
-            FramesFor(manifest.Task.ClipSeconds, frontendKind, encoder), folds, selection,
+            FramesFor(manifest.Task, frontendKind, encoder), folds, selection,
             ScaleProbing(OfficialProbing(family), scale) with { Seed = seed },
             ScaleFineTuning(OfficialFineTuning(family), scale, encoder.MelBins) with { Seed = seed },
             scale);
     }
+
+    /// <summary>The official recipe's name, as the tables show it.</summary>
+    public static string FamilyName(RecipeFamily family) => family switch
+    {
+        RecipeFamily.Esc50 => "ESC-50",
+        RecipeFamily.SpeechCommands => "SC-v2",
+        RecipeFamily.Dcase2016Task2 => "DCASE 2016 task 2 (sound event detection)",
+        _ => "AS-20k",
+    };
 
     /// <summary>The recipe when cross-validating: every non-test fold is train, no validation, the last step is reported.</summary>
     public TaskRecipe ForFolds() => this with { Selection = RecipeSelection.FinalStep };
@@ -178,13 +224,18 @@ public sealed record TaskRecipe(
         var f = FineTuning;
         return
         [
-            ("task", $"{Task} ({(Kind == TaskKind.Multilabel ? "multi-label" : "single-label")}, {ClipSeconds:0.##} s clips, {TrainClips} train clips)"),
-            ("official recipe", Family switch { RecipeFamily.Esc50 => "ESC-50", RecipeFamily.SpeechCommands => "SC-v2", _ => "AS-20k" }),
+            ("task", $"{Task} ({(Family == RecipeFamily.Dcase2016Task2 ? "sound events" : Kind == TaskKind.Multilabel ? "multi-label" : "single-label")}, {ClipSeconds:0.##} s clips, {TrainClips} train clips)"),
+            ("official recipe", FamilyName(Family)),
             ("input", $"{Frames} frames = {TimePatches(encoder)} x {encoder.GridFreq} patches (own clip length, rounded up to {encoder.PatchSize})"),
-            ("evaluation", Folds.Count > 0 ? $"{Folds.Count}-fold cross-validation (folds {string.Join(",", Folds)}), mean and std"
+            ("evaluation", Family == RecipeFamily.Dcase2016Task2
+                ? $"frame-wise probe (one prediction per {Bat.Data.SoundEvents.PatchMilliseconds(encoder.PatchSize)} ms time patch), binary cross-entropy; " +
+                  (Selection == RecipeSelection.BestValidation ? "best validation frame micro mAP, its test score" : "test at the last step") +
+                  "; main metric event-based onset F1 (collar 200 ms, threshold 0.3, median filter 3)"
+                : Folds.Count > 0 ? $"{Folds.Count}-fold cross-validation (folds {string.Join(",", Folds)}), mean and std"
                 : Selection == RecipeSelection.BestValidation ? "best validation evaluation, its test score" : "train on all of train, test at the last step"),
-            ("probe", $"{p.Steps} steps x batch {p.BatchSize}, warm-up {p.WarmupSteps}, lr {p.LearningRate:G3}, wd {p.WeightDecay:G3}, AdamW ({p.Beta1}, {p.Beta2})"),
-            ("fine-tune", $"{f.Steps} steps x batch {f.BatchSize}, warm-up {f.WarmupSteps}, lr {f.LearningRate:G3}, layer decay {f.LayerDecay}, wd {f.WeightDecay}, AdamW ({f.Beta1}, {f.Beta2}), " +
+            ("probe", (Family == RecipeFamily.Dcase2016Task2 ? "cgp: " : "") + $"{p.Steps} steps x batch {p.BatchSize}, warm-up {p.WarmupSteps}, lr {p.LearningRate:G3}, wd {p.WeightDecay:G3}, AdamW ({p.Beta1}, {p.Beta2})" +
+                      (Family == RecipeFamily.Dcase2016Task2 && ProbingFor("lp") is var b ? $"; lp, lcgp, h2t, pb: {b.Steps} steps x batch {b.BatchSize}, warm-up {b.WarmupSteps}, head dropout 0" : "")),
+            ("fine-tune", (Family == RecipeFamily.Dcase2016Task2 ? "not run on event tasks; official sed_finetune_config (scaled): " : "") + $"{f.Steps} steps x batch {f.BatchSize}, warm-up {f.WarmupSteps}, lr {f.LearningRate:G3}, layer decay {f.LayerDecay}, wd {f.WeightDecay}, AdamW ({f.Beta1}, {f.Beta2}), " +
                           $"drop path {f.DropPath}, head dropout {f.HeadDropout}, mixup {(f.MixupProbability > 0 ? $"p {f.MixupProbability} Beta({f.MixupAlpha}, {f.MixupAlpha})" : "off")}, " +
                           $"SpecAugment {f.MaskRepeats} x (freq <= {f.FreqMaskBins} bins, time <= {f.TimeMaskFrames} frames), " +
                           $"colour noise {(f.ColourNoiseChance > 0 ? $"p {f.ColourNoiseChance}" : "off")}, time roll {(f.TimeRoll ? "on" : "off")}"),

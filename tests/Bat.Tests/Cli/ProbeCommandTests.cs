@@ -17,6 +17,8 @@ public class ProbeCommandTests
         Assert.Contains("Esc50: probe 4000 steps x batch 48, warm-up 400, wd 0.2", help);
         Assert.Contains("SpeechCommands: probe 10000 steps x batch 256, warm-up 1000", help);
         Assert.Contains("AudioSet: probe 20000 steps x batch 48, warm-up 500", help);
+        Assert.Contains("Dcase2016Task2: probe 4000 steps x batch 4, warm-up 400, wd 0.05", help);
+        Assert.Contains("event-labelled (an events CSV named in the sidecar) -> DCASE 2016 task 2: frame-wise probes", help);
         Assert.Contains("AdamW (0.9, 0.95), drop path 0.1", help);
         Assert.Contains("--preset tiny: steps x 0.075 (probe)", help);
         Assert.Contains("--preset base: the official schedules", help);
@@ -32,5 +34,33 @@ public class ProbeCommandTests
         var (code, _, err) = FrontendCommandTests.Bat("probe", "--checkpoint", run, "--manifest", manifests.MultiLabel, "--folds", "--preset", "smoke");
         Assert.Equal(1, code);
         Assert.StartsWith($"error: {manifests.MultiLabel}: --folds needs a fold", err);
+    }
+
+    [Fact]
+    public void ProbeRunsFrameWiseCgpOnAnEventTaskAndAppendsItsEventScores()
+    {
+        using var dir = new TempDir();
+        var synth = SyntheticBenchmark.Ensure(dir.File("synth"), clips: 16, seed: 4, seconds: 1);
+        var sed = dir.File("synth/synth-sed.csv");
+        var (made, _, madeErr) = FrontendCommandTests.Bat("data", "manifest", "events", "--manifest", synth.MultiLabel, "--out", sed);
+        Assert.True(made == 0, madeErr);
+        Assert.True(Manifest.Load(sed).Task.HasEvents);
+        var run = ProbeExperimentTests.MakeRun(dir.File("runs"), "a", 0, Bat.Model.EncoderConfig.Tiny with { Dim = 48, Heads = 2, Depth = 2 });
+        var results = dir.File("results.csv");
+        var (code, _, err) = FrontendCommandTests.Bat("probe", "--checkpoint", run, "--manifest", sed, "--preset", "smoke",
+            "--prototypes", "8", "--out", results);
+        Assert.True(code == 0, err);
+        var rows = Bat.Reporting.ResultsTable.Read(results);
+        Assert.All(rows, r => Assert.Equal(("cgp-frame", "synth-sed"), (r.Probe, r.Dataset)));   // before the lp run below appends
+        foreach (var metric in new[] { "onset_f1_micro", "onset_precision_micro", "onset_recall_micro", "map_micro", "f1_micro", "map_macro", "f1_macro" })
+            Assert.Contains(rows, r => r.Metric == metric && r.K == 8);
+
+        // A baseline runs frame-wise too (its own official schedule); a clip-only probe is refused before any work.
+        var (lpCode, _, lpErr) = FrontendCommandTests.Bat("probe", "--checkpoint", run, "--manifest", sed, "--probe", "lp", "--preset", "smoke", "--out", results);
+        Assert.True(lpCode == 0, lpErr);
+        Assert.Contains(Bat.Reporting.ResultsTable.Read(results), r => r.Probe == "lp-frame" && r.Metric == "onset_f1_micro");
+        var (layerCode, _, layerErr) = FrontendCommandTests.Bat("probe", "--checkpoint", run, "--manifest", sed, "--probe", "layer-lp", "--preset", "smoke");
+        Assert.Equal(1, layerCode);
+        Assert.StartsWith("error: --probe: 'layer-lp' on the sound event detection task synth-sed", layerErr);
     }
 }

@@ -1,5 +1,6 @@
 using Bat.Data;
 using Bat.Data.Builders;
+using Bat.Metrics;
 
 namespace Bat.Tests.Data;
 
@@ -156,7 +157,7 @@ public class BuilderTests
     }
 
     [Fact]
-    public void HearSceneTaskBuildsAndEventTaskIsRefused()
+    public void HearSceneTaskBuilds()
     {
         using var dir = new TempDir();
         var task = dir["hear/beijing"];
@@ -180,10 +181,67 @@ public class BuilderTests
         Assert.Equal([1, 1, 2], m.Entries.Select(e => e.Fold));
         Assert.Equal("16000/fold00/a.wav", m.Entries[0].Path);
 
-        File.WriteAllText(Path.Combine(task, "task_metadata.json"), """{"task_name": "dcase2016_task2", "embedding_type": "event", "prediction_type": "multilabel"}""");
+    }
+
+    /// <summary>A HEAR event task folder as dcase2016_task2-hear2021 lays it out (events in ms), two clips per split.</summary>
+    static string HearEventTask(TempDir dir, string testJson = """{"e.wav": [{"label": "door", "start": 250.5, "end": 1000.0}]}""")
+    {
+        var task = dir["hear/dcase"];
+        Directory.CreateDirectory(task);
+        File.WriteAllText(Path.Combine(task, "task_metadata.json"),
+            """{"task_name": "dcase2016_task2", "embedding_type": "event", "prediction_type": "multilabel", "sample_duration": 2.0, "evaluation": ["event_onset_200ms_fms", "segment_1s_er"]}""");
+        File.WriteAllText(Path.Combine(task, "labelvocabulary.csv"), "idx,label\n0,speech\n1,door\n");
+        File.WriteAllText(Path.Combine(task, "train.json"),
+            """{"a.wav": [{"label": "speech", "start": 0.0, "end": 480.0}, {"label": "door", "start": 320.0, "end": 640.0}], "b.wav": []}""");
+        File.WriteAllText(Path.Combine(task, "test.json"), testJson);
+        foreach (var f in new[] { "16000/train/a.wav", "16000/train/b.wav", "16000/test/e.wav" })
+            TestAudio.WritePcm16(Path.Combine(task, f), TestAudio.ToneFor(f, 0.05, 16000), 16000);
+        return task;
+    }
+
+    [Fact]
+    public void HearEventTaskBuildsAnEventLabelledManifestWithItsEventsInSeconds()
+    {
+        using var dir = new TempDir();
+        var r = HearBuilder.Build(HearEventTask(dir));
+        var m = Manifest.Load(r.Manifest, checkAudio: true);
+        Assert.Equal("hear-dcase2016_task2", m.Task.Name);
+        Assert.True(m.Task.HasEvents);
+        Assert.Equal(TaskKind.Multilabel, m.Task.Kind);
+        Assert.Equal("event_onset_200ms_fms", m.Task.Metric);
+        Assert.Equal("hear-dcase2016_task2-events.csv", m.Task.Events);
+        // The rows list the classes present, in class-list order; a clip without events has none.
+        Assert.Equal(["speech", "door"], m.Entries.Single(e => e.Path.EndsWith("a.wav")).Labels);
+        Assert.Empty(m.Entries.Single(e => e.Path.EndsWith("b.wav")).Labels);
+        var a = m.EventsOf(m.Entries.Single(e => e.Path.EndsWith("a.wav")));
+        Assert.Equal([new SoundEvent("speech", 0, 0.48), new SoundEvent("door", 0.32, 0.64)], a);
+        Assert.Equal([new SoundEvent("door", 250.5 / 1000, 1000.0 / 1000)], m.EventsOf(m.Entries.Single(e => e.Split == "test")));   // start / 1000, exactly
+        Assert.Empty(m.EventsOf(m.Entries.Single(e => e.Path.EndsWith("b.wav"))));
+
+        // Frame targets at 160 ms patches: patch t is on when t * 160 ms lies in [onset, offset], ends included.
+        using var targets = m.FrameTargetMatrix(m.Split("train"), timePatches: 6, patchMs: 160);
+        Assert.Equal(new long[] { 2, 6, 2 }, targets.shape);
+        var values = targets.data<float>().ToArray();
+        Assert.Equal(new float[] { 1, 1, 1, 1, 0, 0 }, Enumerable.Range(0, 6).Select(t => values[t * 2]));        // speech 0..480: 0, 160, 320, 480
+        Assert.Equal(new float[] { 0, 0, 1, 1, 1, 0 }, Enumerable.Range(0, 6).Select(t => values[t * 2 + 1]));    // door 320..640
+        Assert.All(values.Skip(12), v => Assert.Equal(0, v));
+    }
+
+    [Theory]
+    [InlineData("""{"e.wav": {"label": "door"}}""", "'e.wav': expected a list of events")]
+    [InlineData("""{"e.wav": ["door"]}""", "'e.wav': event 1 is not")]
+    [InlineData("""{"e.wav": [{"label": "door", "start": 900, "end": 100}]}""", "event 1 (door) has start 900 ms and end 100 ms")]
+    [InlineData("""{"e.wav": [{"label": "door", "start": "0"}]}""", "event 1 is not")]
+    [InlineData("""{"e.wav": [{"label": "cat", "start": 0, "end": 100}]}""", "unknown label 'cat'")]
+    [InlineData("""[1, 2]""", "expected an object")]
+    public void HearEventTaskWithMalformedEventsIsOneErrorNamingTheFile(string testJson, string problem)
+    {
+        using var dir = new TempDir();
+        var task = HearEventTask(dir, testJson);
         var e = Assert.Throws<BatException>(() => HearBuilder.Build(task));
-        Assert.Contains("dcase2016_task2", e.Message);
-        Assert.Contains("not supported yet", e.Message);
+        Assert.StartsWith(Path.Combine(task, "test.json") + ":", e.Message);
+        Assert.Contains(problem, e.Message);
+        Assert.False(File.Exists(Path.Combine(task, "hear-dcase2016_task2.csv")));   // nothing half-written
     }
 
     static string FindRepoFile(string relative)

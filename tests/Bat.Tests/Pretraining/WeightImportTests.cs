@@ -54,6 +54,42 @@ public class WeightImportTests
     }
 
     [Fact]
+    public void LongInputIsEncodedInTheOfficialChunksOfSixtyFourTimePatches()
+    {
+        // The official extract_features_with_patch_tokens on 1600 frames: chunks of 64 and 36 time patches, each with
+        // its own CLS and positions from 0; patch tokens joined along time, CLS averaged (the DCASE 2016 task 2 input).
+        using var scope = NewDisposeScope();
+        var run = Directory.CreateTempSubdirectory("bat-import-").FullName;
+        try
+        {
+            WeightImport.ToRunFolder(Fixture("bat-tiny.safetensors"), run, Tiny).Item1.Dispose();
+            using var encoder = CheckpointSource.Resolve(run).LoadEncoder();
+            var reference = PyTorchUnpickler.UnpickleStateDict(Fixture("bat-tiny-long.pt"));
+            var input = (Tensor)reference["input"]!;
+            var officialPatches = (Tensor)reference["patch_tokens"]!;   // (L, 1, D, T, F)
+            var officialCls = (Tensor)reference["cls_tokens"]!;         // (L, 1, D)
+            using var _ = no_grad();
+            var layers = Bat.Probing.ChunkedEncoding.Layers(encoder, input.to(Devices.Default), chunkFrames: 64 * 16);
+            Assert.Equal(3, layers.Count);
+            for (int l = 0; l < layers.Count; l++)
+            {
+                Assert.Equal(new long[] { 1, 1 + 100 * 8, 64 }, layers[l].shape);
+                var patches = officialPatches[l].permute(0, 2, 3, 1).reshape(1, 100 * 8, 64);   // (1, D, T, F) -> (1, T*F, D)
+                double patchError = layers[l].narrow(1, 1, 800).cpu().sub(patches).abs().max().item<float>();
+                double clsError = layers[l].select(1, 0).cpu().sub(officialCls[l]).abs().max().item<float>();
+                Assert.True(patchError < 1e-4 && clsError < 1e-4, $"block {l}: max |ours - official| patches {patchError:E2}, CLS {clsError:E2}");
+            }
+            // Within one chunk it is the plain forward pass.
+            var short_ = input.narrow(2, 0, 256).to(Devices.Default);
+            using var plain = encoder.Forward(short_);
+            var chunked = Bat.Probing.ChunkedEncoding.Layers(encoder, short_, 1024)[^1];
+            Assert.Equal(plain.Last.shape, chunked.shape);
+            Assert.Equal(0, chunked.sub(plain.Last).abs().max().item<float>());
+        }
+        finally { Directory.Delete(run, recursive: true); }
+    }
+
+    [Fact]
     public void PositionTableKeepsTheOfficialRowOrderNotTheGridMeaning()
     {
         // BAT's table is frequency-major: row n encodes time n mod 64 and frequency n div 64. Token n = t F + f

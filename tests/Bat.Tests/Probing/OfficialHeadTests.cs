@@ -86,6 +86,58 @@ public class OfficialHeadTests
             AssertClose(Get($"grad.{official}"), ours[OurName(official)].grad!, $"{name} d loss / d {OurName(official)}");
     }
 
+    const int FreqPatches = 3;   // the fixture script's F (T = 2 time patches)
+
+    /// <summary>Copies the official head's parameters (by name) into ours; returns the official names.</summary>
+    static List<string> LoadOfficialParameters(Probe probe, Hashtable fixture)
+    {
+        var ours = probe.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var officialNames = fixture.Keys.Cast<string>().Where(k => k.StartsWith("param.", StringComparison.Ordinal))
+            .Select(k => k["param.".Length..]).ToList();
+        Assert.Equal(ours.Keys.Order(), officialNames.Select(OurName).Order());
+        using (no_grad())
+            foreach (var official in officialNames)
+                ours[OurName(official)].copy_(((Tensor)fixture[$"param.{official}"]!).reshape(ours[OurName(official)].shape));
+        return officialNames;
+    }
+
+    [Theory]
+    [InlineData("cgp", 0.2)]
+    [InlineData("lp", 0.0)]
+    [InlineData("lcgp", 0.0)]
+    [InlineData("h2t", 0.0)]
+    [InlineData("pb", 0.0)]
+    public void FrameWiseProbeGivesTheOfficialSedHeadsLogitsBceLossAndGradients(string name, double headDropout)
+    {
+        // configs/dcase2016_task2/sed_<name>_config.yaml: the head with frame_wise_task, one prediction per time patch.
+        using var scope = NewDisposeScope();
+        var fixture = Load($"{name}-frame.pt");
+        Tensor Get(string key) => (Tensor)fixture[key]!;
+        var probe = ProbeCatalog.CreateFrameWise(name, Layers, Dim, Classes, Prototypes, FreqPatches);
+        Assert.Equal($"{name}-frame", probe.GetName());
+        probe.to(ScalarType.Float64);
+        probe.eval();
+        var officialNames = LoadOfficialParameters(probe, fixture);
+
+        var logits = probe.forward(new LayerEmbeddings(Get("cls"), Get("patches")));
+        Assert.Equal(Get("logits").shape, logits.shape);   // (B, T, C)
+        var loss = ProbeLosses.BinaryCrossEntropy(logits, Get("frame_targets"));
+        if (probe.Penalty() is { } penalty) loss = loss.add(penalty);
+        loss.backward();
+        AssertClose(Get("logits"), logits, $"{name}-frame logits");
+        AssertClose(Get("loss"), loss, $"{name}-frame binary cross-entropy");
+        var ours = probe.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var official in officialNames)
+            AssertClose(Get($"grad.{official}"), ours[OurName(official)].grad!, $"{name}-frame d loss / d {OurName(official)}");
+
+        // Decay on the classifier's weights only, as the official probing optimizer; the configs' head dropout.
+        var decayed = probe.ClassifierWeights().ToList();
+        var officialDecay = fixture.Keys.Cast<string>().Where(k => k.StartsWith("weight_decay.", StringComparison.Ordinal))
+            .ToDictionary(k => OurName(k["weight_decay.".Length..]), k => ((Tensor)fixture[k]!).item<double>() > 0);
+        Assert.Equal(officialDecay.OrderBy(kv => kv.Key), ours.ToDictionary(kv => kv.Key, kv => decayed.Any(d => ReferenceEquals(d, kv.Value))).OrderBy(kv => kv.Key));
+        Assert.Equal(headDropout, Assert.Single(probe.modules().OfType<Dropout>()).p);
+    }
+
     [Fact]
     public void Head2ToeLassoIsTheOfficialPerFeatureGroupLassoScaledBySqrtClasses()
     {
