@@ -36,11 +36,12 @@ public static class ColourNoise
     {
         using var scope = NewDisposeScope();
         var spectrum = fft.rfft(noise, dim: 1);                                            // (B, S) -> (B, S/2+1) complex
-        var bins = arange(1, spectrum.shape[1] + 1, dtype: x.dtype, device: x.device).unsqueeze(0); // (1, F)
+        using Scalar first = 1, end = spectrum.shape[1] + 1;                               // kept Scalars: see ScalarLifetimeGuardTests
+        var bins = arange(first, end, dtype: x.dtype, device: x.device).unsqueeze(0);      // (1, F): bins counted from 1
         var shaping = bins.pow(decay.div(Two)).reciprocal();                               // (B, F)
         var shaped = fft.irfft(spectrum.mul(shaping), n: x.shape[1], dim: 1);             // -> (B, S)
-        shaped = shaped.div(shaped.square().mean([-1], keepdim: true).sqrt().add(Floor));
-        var cleanRms = x.square().mean([-1], keepdim: true).sqrt();                       // (B, 1)
+        shaped = shaped.div(shaped.mul(shaped).mean([-1], keepdim: true).sqrt().add(Floor));
+        var cleanRms = x.mul(x).mean([-1], keepdim: true).sqrt();                         // (B, 1)
         var amplitude = cleanRms.div(snrDb.div(Twenty).mul(Ln10).exp()).mul(on);           // rms / 10^(snr/20)
         return x.add(amplitude.mul(shaped)).MoveToOuterDisposeScope();
     }
