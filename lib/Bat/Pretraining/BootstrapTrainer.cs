@@ -167,8 +167,13 @@ public sealed class BootstrapTrainer : IDisposable
         double lr = LearningRateSchedule.WarmupCosine(Step, Config.LearningRate, Config.WarmupSteps, Config.Steps);
         optimizer.Step(lr);
         if (timings is not null) timings.Optimizer += Lap();
-        double decay = Ema.Decay(Step, Config.EmaStart, Config.EmaEnd, Config.EmaAnnealSteps);
-        Ema.Update(Teacher, Student, decay);
+        // Pixel targets need no teacher: it stays at its initial weights (decay 1) and costs nothing per step.
+        double decay = 1.0;
+        if (Config.Targets != TeacherTargetKind.Pixels)
+        {
+            decay = Ema.Decay(Step, Config.EmaStart, Config.EmaEnd, Config.EmaAnnealSteps);
+            Ema.Update(Teacher, Student, decay);
+        }
         if (timings is not null) timings.Ema += Lap();
 
         Step++;

@@ -33,12 +33,17 @@ public sealed class ConvexGatedProbe : Probe
     {
         UseCls = useCls;
         Prototypes = prototypes;
-        gate = new Parameter(ones(layers));
-        this.prototypes = new Parameter(normal(0, 0.02, new long[] { prototypes, dim }));
-        this.dropout = nn.Dropout(dropout);
-        classifier = nn.Linear(3 * prototypes, classes, hasBias: true);
+        (gate, this.prototypes, this.dropout, classifier) = NewHead(layers, dim, prototypes, classes, dropout);
         RegisterComponents();
     }
+
+    /// <summary>The parameters of a CGP head, initialised as the official CGP does (shared with
+    /// <see cref="FrameConvexGatedProbe"/>): gate logits at ones, K prototypes from N(0, 0.02^2), dropout, and the
+    /// 3K -> C classifier.</summary>
+    internal static (Parameter Gate, Parameter Prototypes, Dropout Dropout, Linear Classifier) NewHead(
+        int layers, int dim, int prototypes, int classes, double dropout) =>
+        (new Parameter(ones(layers)), new Parameter(normal(0, 0.02, new long[] { prototypes, dim })),
+         nn.Dropout(dropout), nn.Linear(3 * prototypes, classes, hasBias: true));
 
     public override bool UsesPatches => true;
 

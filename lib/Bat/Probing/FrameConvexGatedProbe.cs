@@ -32,10 +32,7 @@ public sealed class FrameConvexGatedProbe : Probe
         if (freqPatches < 1) throw new ArgumentException($"frequency patches {freqPatches} must be at least 1");
         FreqPatches = freqPatches;
         Prototypes = prototypes;
-        gate = new Parameter(ones(layers));
-        this.prototypes = new Parameter(normal(0, 0.02, new long[] { prototypes, dim }));
-        this.dropout = nn.Dropout(dropout);
-        classifier = nn.Linear(3 * prototypes, classes, hasBias: true);
+        (gate, this.prototypes, this.dropout, classifier) = ConvexGatedProbe.NewHead(layers, dim, prototypes, classes, dropout);
         RegisterComponents();
     }
 

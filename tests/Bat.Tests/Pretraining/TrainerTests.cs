@@ -46,6 +46,21 @@ public class TrainerTests
         Assert.Contains(trainer.Student.parameters(), p => p.grad is not null && p.grad.abs().sum().item<float>() > 0);
     }
 
+    [Fact]
+    public void PixelTargetsLeaveTheTeacherAtItsInitialWeights()
+    {
+        using var trainer = new BootstrapTrainer(Mini(DecoderKind.Vit, TeacherTargetKind.Pixels), CPU);
+        var before = trainer.Teacher.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        var r = trainer.TrainStep(Clips());
+        Assert.True(double.IsFinite(r.Loss) && r.Loss > 0);
+        Assert.Equal(1.0, r.EmaDecay);
+        var student = trainer.Student.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, t) in trainer.Teacher.named_parameters())
+            Assert.True(t.eq(before[name]).all().item<bool>(), name);
+        // The student did move, so an EMA step would have changed the teacher.
+        Assert.Contains(student, p => !p.Value.detach().eq(before[p.Key]).all().item<bool>());
+    }
+
     [Theory]
     [InlineData(DecoderKind.Cnn, TeacherTargetKind.Ffn)]
     [InlineData(DecoderKind.Vit, TeacherTargetKind.Eob)]
