@@ -35,12 +35,13 @@ public static class PretrainCommands
         var emaAnneal = new Option<int?>("--ema-anneal") { Description = "Updates over which the EMA decay goes from start to end." };
         var positionScale = new Option<double?>("--position-scale") { Description = "Factor on the fixed sin-cos position table (papers: 1)." };
         var centre = new Option<bool?>("--centre-targets") { Description = "Subtract the batch's mean target per patch position: true|false (papers: false)." };
+        var utteranceTarget = new Option<UtteranceTargetKind?>("--utterance-target") { Description = "What the CLS regresses: target-mean (papers) | pooled (the teacher's pooled output, centred over the batch)." };
         var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of the input (default: the preset's encoder)." };
         var frames = new Option<int?>("--frames") { Description = "Frames per training clip (default: the preset's encoder)." };
         var command = new Command("pretrain", "Bootstrap pre-training (EAT -> BAT ablation variants) on a manifest's train split.")
         {
             preset, manifest, output, variant, steps, batch, clones, decoder, frontend, targets, gated, weighting, seed, resume, every, cache,
-            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, melBins, frames,
+            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, melBins, frames,
         };
         command.SetGuardedAction(parse =>
         {
@@ -82,6 +83,7 @@ public static class PretrainCommands
                 EmaEnd = parse.GetValue(emaEnd) ?? planned.EmaEnd,
                 EmaAnnealSteps = parse.GetValue(emaAnneal) ?? planned.EmaAnnealSteps,
                 CentreTargets = parse.GetValue(centre) ?? planned.CentreTargets,
+                UtteranceTarget = parse.GetValue(utteranceTarget) ?? planned.UtteranceTarget,
                 Variant = v == named ? named.Name : "custom", // an overridden variant is no longer the named one
                 TrainedOn = Manifest.Fingerprint(manifestPath),
                 Steps = parse.GetValue(steps) ?? plan.Steps,

@@ -121,6 +121,7 @@ public sealed class BootstrapTrainer : IDisposable
 
         // 2. Targets from the full input (the EMA teacher's, or the patches' own pixels), once per clip, repeated for the clones: (S, N, D).
         Tensor targets;
+        Tensor? utteranceTargets = null;
         double contentShare;
         using (no_grad())
         {
@@ -139,7 +140,10 @@ public sealed class BootstrapTrainer : IDisposable
             else
             {
                 using var teacherOut = Teacher.Forward(x, returnFfn: Config.Targets == TeacherTargetKind.Ffn);
-                perClip = TeacherTargets.Build(Config.Targets == TeacherTargetKind.Ffn ? teacherOut.FfnOutputs! : teacherOut.Layers); // (B, N, D)
+                var targetLayers = Config.Targets == TeacherTargetKind.Ffn ? teacherOut.FfnOutputs! : teacherOut.Layers;
+                perClip = TeacherTargets.Build(targetLayers); // (B, N, D)
+                if (Config.UtteranceTarget == UtteranceTargetKind.Pooled)
+                    utteranceTargets = TeacherTargets.PooledUtterance(targetLayers).repeat_interleave(clones, dim: 0); // (B, D) -> (S, D)
             }
             contentShare = TeacherTargets.ContentShare(perClip); // of the teacher's own targets, before any centring
             if (Config.CentreTargets) perClip = TeacherTargets.CentreOverPositions(perClip);
@@ -156,7 +160,7 @@ public sealed class BootstrapTrainer : IDisposable
         // 4. Decoder predictions for all cells, loss on the masked ones.
         using var noise = new Generator((ulong)StepSeed(Config.Seed, Step, 3), device);
         var prediction = Decoder.Decode(last[.., 1..], keep, noise); // (S, N, D)
-        var loss = UfoLoss.Compute(prediction, targets, masked, last[.., 0], Config.UtteranceLambda, Config.UtteranceWeighting);
+        var loss = UfoLoss.Compute(prediction, targets, masked, last[.., 0], Config.UtteranceLambda, Config.UtteranceWeighting, utteranceTargets);
         if (timings is not null) timings.Decoder += Lap();
 
         // 5. Update.

@@ -59,6 +59,28 @@ public static class TeacherTargets
     }
 
     /// <summary>
+    /// The pooled utterance target (B, D), a research lever outside both papers: the teacher's raw outputs
+    /// (B, 1+N, D) per target layer, averaged over the patches (CLS dropped) and the layers; minus the batch's mean
+    /// (what every clip shares: the position table, the biases); LayerNorm over the features. The papers' target,
+    /// the frame targets' mean over the patches, is close to zero by construction (each layer is instance-normed
+    /// over the patches), so it gives the CLS little to tell clips apart by; this one is content only.
+    /// </summary>
+    public static Tensor PooledUtterance(IReadOnlyList<Tensor> layers)
+    {
+        using var scope = NewDisposeScope();
+        Tensor? sum = null;
+        foreach (var layer in layers)
+        {
+            var pooled = layer[.., 1..].mean([1]);                                   // (B, N, D) -> (B, D)
+            sum = sum is null ? pooled : sum.add(pooled);
+        }
+        using Scalar count = layers.Count;   // kept Scalars: see ScalarLifetimeGuardTests
+        var average = sum!.div(count);
+        var centred = average.sub(average.mean([0], keepdim: true));                 // (B, D) - (1, D)
+        return nn.functional.layer_norm(centred, [centred.shape[1]], eps: 1e-5).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The collapse check: the share of the targets' variance that is content, content / (content + position),
     /// for targets (B, N, D) of B different clips. Content = variance across clips at the same patch position;
     /// position = variance across positions of the mean target over clips (both averaged over channels and
@@ -82,6 +104,7 @@ public static class TeacherTargets
 /// The Utterance-Frame Objective. With S = batch x clones rows, M masked cells per row and D channels:
 ///   frame     = 1/(S M D) * sum_{s, masked i, d} (prediction - target)^2
 ///   utterance = 1/(S D)   * sum_{s, d} (CLS_s - mean_i target_{s, i})^2
+///               (or CLS_s - u_s for given utterance targets u, TeacherTargets.PooledUtterance)
 /// Equal (BAT):   total = frame + lambda * utterance.
 /// Fairseq (EAT): total = frame + lambda * S * utterance. EAT's fairseq code sums per-row utterance losses,
 ///   multiplies them by the sample size and then divides the whole loss by that sample size, so the utterance
@@ -96,12 +119,14 @@ public static class UfoLoss
     /// <param name="targets">teacher targets repeated per clone (S, N, D)</param>
     /// <param name="masked">masked cell indices (S, M)</param>
     /// <param name="cls">student final-layer CLS (S, D)</param>
-    public static Parts Compute(Tensor prediction, Tensor targets, Tensor masked, Tensor cls, double lambda, UtteranceWeighting weighting)
+    /// <param name="utteranceTargets">what the CLS regresses (S, D); null: the frame targets' mean over the patches</param>
+    public static Parts Compute(Tensor prediction, Tensor targets, Tensor masked, Tensor cls, double lambda, UtteranceWeighting weighting,
+        Tensor? utteranceTargets = null)
     {
         var index = masked.unsqueeze(-1).expand(-1, -1, prediction.shape[2]);       // (S, M, D)
         var frameError = prediction.gather(1, index).sub(targets.gather(1, index));
         var frame = frameError.mul(frameError).mean();
-        var utteranceError = cls.sub(targets.mean([1]));
+        var utteranceError = cls.sub(utteranceTargets ?? targets.mean([1]));
         var utterance = utteranceError.mul(utteranceError).mean();
         double weight = weighting switch
         {

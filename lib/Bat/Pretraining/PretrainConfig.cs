@@ -13,6 +13,11 @@ public enum TeacherTargetKind { Ffn, Eob, Pixels }
 /// S = batch x clones rows as EAT's fairseq code does, or averaged like the frame term (BAT). See UfoLoss.</summary>
 public enum UtteranceWeighting { Fairseq, Equal }
 
+/// <summary>What the student's CLS regresses (JSON "target-mean" | "pooled"): the mean of the frame targets over the
+/// patches (EAT, BAT), or, as a research lever outside both papers, the teacher's pooled output with the batch's mean
+/// taken away (TeacherTargets.PooledUtterance, docs/method.md section 7).</summary>
+public enum UtteranceTargetKind { TargetMean, Pooled }
+
 /// <summary>
 /// Everything a bootstrap pre-training run depends on (docs/method.md section 3), saved as RUN/config.json.
 /// Defaults are the paper's (EAT/BAT on AS-2M) unless a comment says otherwise.
@@ -38,6 +43,9 @@ public sealed record PretrainConfig : IValidated
     /// Off in both papers (docs/method.md section 7: the collapse check and this lever).
     /// </summary>
     public bool CentreTargets { get; init; }
+    /// <summary>TargetMean: the CLS regresses the frame targets' mean over the patches (both papers). Pooled: the
+    /// teacher's raw outputs pooled over patches and target layers, centred over the batch (research lever).</summary>
+    public UtteranceTargetKind UtteranceTarget { get; init; } = UtteranceTargetKind.TargetMean;
     /// <summary>Weight of the utterance (CLS) term; 1 in both papers.</summary>
     public double UtteranceLambda { get; init; } = 1.0;
     /// <summary>Fairseq (EAT: utterance term summed over the S = batch x clones rows) or Equal (BAT: mean). See UfoLoss.</summary>
@@ -93,6 +101,9 @@ public sealed record PretrainConfig : IValidated
         if (!Enum.IsDefined(Decoder.Kind)) throw new BatException("pretrain config", $"decoder must be cnn|vit, not {Decoder.Kind}");
         if (Steps < 0 || Batch < 1 || Clones < 1) throw new BatException("pretrain config", "steps must be 0 or more (0: the untrained control), batch and clones positive");
         if (CentreTargets && Batch < 2) throw new BatException("pretrain config", "centred targets need a batch of at least 2 clips");
+        if (!Enum.IsDefined(UtteranceTarget)) throw new BatException("pretrain config", $"utterance target must be target-mean|pooled, not {UtteranceTarget}");
+        if (UtteranceTarget == UtteranceTargetKind.Pooled && (Targets == TeacherTargetKind.Pixels || Batch < 2))
+            throw new BatException("pretrain config", "the pooled utterance target needs a teacher (targets ffn|eob) and a batch of at least 2 clips");
         if (KeepRatio is <= 0 or >= 1) throw new BatException("pretrain config", $"keep ratio must be in (0, 1), not {KeepRatio}");
         if (MaskBlock < 1 || CheckpointEvery < 0 || LogEvery < 1 || WarmupSteps < 0 || EmaAnnealSteps < 0)
             throw new BatException("pretrain config", "mask block and log interval must be positive, checkpoint interval, warm-up and EMA steps not negative");

@@ -163,5 +163,26 @@ public class ObjectiveTests
         // fairseq (EAT): the utterance term is summed over the S = 2 rows.
         var fairseq = UfoLoss.Compute(prediction, targets, masked, cls, 0.5, UtteranceWeighting.Fairseq);
         Assert.Equal(2.5 + 0.5 * 2 * 17.0 / 9, fairseq.Total.item<float>(), 5);
+        // Given utterance targets replace the target means: CLS 0 against (1, 2) and (3, 0) -> (1 + 4 + 9) / 4 = 3.5
+        using var utterance = tensor(new float[] { 1, 2, 3, 0 }).view(2, 2);
+        var given = UfoLoss.Compute(prediction, targets, masked, cls, 1.0, UtteranceWeighting.Equal, utterance);
+        Assert.Equal(3.5, given.Utterance.item<float>(), 5);
+        Assert.Equal(2.5, given.Frame.item<float>(), 5);
+    }
+
+    [Fact]
+    public void PooledUtteranceAveragesPatchesAndLayersCentresOverTheBatchAndLayerNorms()
+    {
+        // Two clips, CLS + 2 patches, 3 channels, 2 layers. The CLS (100s) must be ignored.
+        // Clip 0: layer means (2, 1, 0) and (2, 1, 0); clip 1: (0, 1, 2) and (0, 1, 2).
+        using var layer1 = tensor(new float[] { 100, 100, 100, 1, 1, 0, 3, 1, 0,   100, 100, 100, 0, 2, 2, 0, 0, 2 }).view(2, 3, 3);
+        using var layer2 = tensor(new float[] { 100, 100, 100, 2, 1, 0, 2, 1, 0,   100, 100, 100, 0, 1, 1, 0, 1, 3 }).view(2, 3, 3);
+        using var u = TeacherTargets.PooledUtterance([layer1, layer2]);
+        // Batch mean (1, 1, 1); centred (1, 0, -1) and (-1, 0, 1); LayerNorm: mean 0, biased variance 2/3.
+        double s = 1 / Math.Sqrt(2.0 / 3 + 1e-5);
+        var expected = new[] { s, 0, -s, -s, 0, s };
+        var actual = u.data<float>().ToArray();
+        Assert.Equal(new long[] { 2, 3 }, u.shape);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
     }
 }

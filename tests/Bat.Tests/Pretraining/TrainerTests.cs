@@ -61,6 +61,23 @@ public class TrainerTests
         Assert.Contains(student, p => !p.Value.detach().eq(before[p.Key]).all().item<bool>());
     }
 
+    [Fact]
+    public void PooledUtteranceTargetTrainsTheClsTowardsTheTeachersCentredPool()
+    {
+        var config = Mini(DecoderKind.Vit, TeacherTargetKind.Eob) with { UtteranceTarget = UtteranceTargetKind.Pooled, UtteranceWeighting = UtteranceWeighting.Equal };
+        using var trainer = new BootstrapTrainer(config, CPU);
+        using var papers = new BootstrapTrainer(config with { UtteranceTarget = UtteranceTargetKind.TargetMean }, CPU);
+        var pooled = trainer.TrainStep(Clips());
+        var mean = papers.TrainStep(Clips());
+        // Same weights, data and masks: the frame term is the same, only the CLS target differs.
+        Assert.Equal(mean.FrameLoss, pooled.FrameLoss, 6);
+        Assert.NotEqual(mean.UtteranceLoss, pooled.UtteranceLoss, 3);
+        Assert.True(double.IsFinite(pooled.UtteranceLoss) && pooled.UtteranceLoss > 0);
+        // It needs a teacher and at least two clips to centre over.
+        Assert.Throws<BatException>(() => (config with { Targets = TeacherTargetKind.Pixels }).Validate());
+        Assert.Throws<BatException>(() => (config with { Batch = 1 }).Validate());
+    }
+
     [Theory]
     [InlineData(DecoderKind.Cnn, TeacherTargetKind.Ffn)]
     [InlineData(DecoderKind.Vit, TeacherTargetKind.Eob)]
