@@ -84,7 +84,11 @@ public static class ProbeTrainer
             if (task.Validation is null)
             {
                 // No validation split: the last step's test score (the official recipe for ESC-50 folds and AS-20k).
-                if (step + 1 < config.Steps) continue;
+                if (step + 1 < config.Steps)
+                {
+                    progress.Report(step + 1, $"loss {losses[^1]:F4}");   // drawn at most every 5 s (0.2 s on a terminal)
+                    continue;
+                }
                 using var finalScope = NewDisposeScope();
                 var finalLogits = Predict(probe, task.Test.Embeddings, config.EvalBatchSize, device);
                 for (int h = 0; h < heads; h++)
@@ -92,7 +96,11 @@ public static class ProbeTrainer
                 progress.Report(step + 1, $"loss {losses[^1]:F4}");
                 continue;
             }
-            if (!BestOnValidation.IsEvaluationStep(step + 1, config.EvaluateEvery, config.Steps)) continue;
+            if (!BestOnValidation.IsEvaluationStep(step + 1, config.EvaluateEvery, config.Steps))
+            {
+                progress.Report(step + 1, $"loss {losses[^1]:F4}");
+                continue;
+            }
             using var evalScope = NewDisposeScope();
             var valLogits = Predict(probe, task.Validation.Embeddings, config.EvalBatchSize, device);
             var valScores = HeadScores(task, valLogits, task.Validation, heads);
