@@ -94,11 +94,11 @@ public static class ReproductionReport
         var margins = Headlines.SelectControlMargins(results);
         if (margins.Count == 0) return;
         html.Append("<h2>Margin over the untrained control</h2><p>Each score minus the same probe's score on the untrained " +
-                    "encoder (same shape and seed, no update). Noise: two standard errors of a proportion on the test clips.</p>" +
-                    "<table><tr><th>dataset</th><th>model</th><th>probe</th><th>metric</th><th>score</th><th>untrained</th><th>margin</th></tr>");
+                    "encoder of the model's own shape (same frontend, attention and seed, no update: eat's is untrained-eat). Noise: two standard errors of a proportion on the test clips.</p>" +
+                    "<table><tr><th>dataset</th><th>model</th><th>probe</th><th>metric</th><th>score</th><th>control</th><th>margin</th></tr>");
         foreach (var m in margins)
             html.Append($"<tr><td>{E(m.Dataset)}</td><td>{E(m.Model)}</td><td>{E(m.Probe)}</td><td>{E(m.Metric)}</td>" +
-                        $"<td class=\"n\">{m.Score.ToString("F2", CultureInfo.InvariantCulture)}</td><td class=\"n\">{m.Control.ToString("F2", CultureInfo.InvariantCulture)}</td>" +
+                        $"<td class=\"n\">{m.Score.ToString("F2", CultureInfo.InvariantCulture)}</td><td class=\"n\">{E(PretrainVariant.ControlOf(m.Model))}: {m.Control.ToString("F2", CultureInfo.InvariantCulture)}</td>" +
                         $"<td class=\"n{(m.WithinNoise ? "" : m.Margin > 0 ? " ok" : " fail")}\">{E(m.Verdict)}</td></tr>");
         int within = margins.Count(m => m.WithinNoise), below = margins.Count(m => !m.WithinNoise && m.Margin < 0);
         html.Append($"</table><p>{margins.Count - within - below} of {margins.Count} scores are above the untrained control beyond noise, " +
@@ -114,7 +114,7 @@ public static class ReproductionReport
         static string F(IReadOnlyDictionary<string, double> values, string probe, string format) =>
             values.TryGetValue(probe, out var v) ? v.ToString(format, CultureInfo.InvariantCulture) : "";
         html.Append("<h2>Ablation: EAT to BAT one change at a time</h2><table><tr><th>variant</th><th>change (vs parent)</th><th>metric</th>");
-        foreach (var p in AblationTable.Probes) html.Append($"<th>{E(p)}</th><th>{E(p)} − untrained</th><th>{E(p)} − parent</th>");
+        foreach (var p in AblationTable.Probes) html.Append($"<th>{E(p)}</th><th>{E(p)} − its control</th><th>{E(p)} − parent</th>");
         html.Append("<th class=\"paper\">paper CGP, AS-20k mAP</th></tr>");
         foreach (var line in lines)
         {

@@ -10,7 +10,7 @@ namespace Bat.Experiments;
 /// the row (AS-20k, ViT-B on GPU; labelled, never mixed with ours).
 /// </summary>
 /// <param name="Scores">probe -> test score on the main metric</param>
-/// <param name="OverControl">probe -> score minus the untrained control's (absent for the control itself)</param>
+/// <param name="OverControl">probe -> score minus the untrained control's of the same encoder shape (absent for a control)</param>
 /// <param name="OverParent">probe -> score minus the parent row's (absent for rows without a parent)</param>
 public sealed record AblationLine(string Variant, string Change, string? Parent, string Metric,
     IReadOnlyDictionary<string, double> Scores, IReadOnlyDictionary<string, double> OverControl,
@@ -64,7 +64,7 @@ public static class AblationTable
         {
             var (metric, scores) = byVariant[v.Name];
             return new AblationLine(v.Name, v.Description, v.Parent, metric, scores,
-                v.IsControl ? new Dictionary<string, double>() : Minus(scores, ControlMargins.Control),
+                v.IsControl ? new Dictionary<string, double>() : Minus(scores, PretrainVariant.ControlOf(v.Name)),
                 Minus(scores, v.Parent), PaperResults.AblationOf(v.Name));
         }).ToList();
     }

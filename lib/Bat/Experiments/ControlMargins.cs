@@ -23,7 +23,8 @@ public static class ControlMargins
     public static string Control => PretrainVariant.Untrained.Name;
 
     /// <summary>
-    /// Margins of every (dataset, model, probe) over the control's score with the same probe on the same dataset,
+    /// Margins of every (dataset, model, probe) over the score of the control of the model's own encoder shape
+    /// (<see cref="PretrainVariant.ControlOf"/>) with the same probe on the same dataset,
     /// on each dataset's main metric (accuracy for single-label tasks, else mAP), mean over seeds. Models without a
     /// control row for that probe and dataset (and the control itself) are left out.
     /// </summary>
@@ -38,7 +39,8 @@ public static class ControlMargins
         var margins = new List<ControlMargin>();
         foreach (var ((dataset, model, probe, metric), score) in scores)
         {
-            if (model == Control || !scores.TryGetValue((dataset, Control, probe, metric), out var control)) continue;
+            if (PretrainVariant.IsControlName(model)
+                || !scores.TryGetValue((dataset, PretrainVariant.ControlOf(model), probe, metric), out var control)) continue;
             double n = support.TryGetValue((dataset, probe), out var s) ? s : double.NaN;
             double noise = 2 * Math.Sqrt(Math.Clamp(control, 0, 100) * (100 - Math.Clamp(control, 0, 100)) / n);
             margins.Add(new ControlMargin(dataset, model, probe, metric, score, control, noise));

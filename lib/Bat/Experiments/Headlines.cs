@@ -64,7 +64,7 @@ public static class Headlines
         if (table5.Count == 0) return null;
         var probes = ProbeOrder.Where(p => table5.Any(r => r.Probe == p)).ToList();
         var ours = table5.GroupBy(r => (r.Dataset, r.Model, r.Metric))
-            .OrderBy(g => g.Key.Dataset, StringComparer.Ordinal).ThenBy(g => g.Key.Model == ControlMargins.Control ? 0 : 1)
+            .OrderBy(g => g.Key.Dataset, StringComparer.Ordinal).ThenBy(g => PretrainVariant.IsControlName(g.Key.Model) ? 0 : 1)
             .ThenBy(g => g.Key.Model, StringComparer.Ordinal)
             .Select(g => new Table5Line(g.Key.Dataset, g.Key.Model, g.Key.Metric,
                 probes.Where(p => g.Any(r => r.Probe == p)).ToDictionary(p => p, p => g.Where(r => r.Probe == p).Average(r => r.Value))))

@@ -26,7 +26,7 @@ public static class LearningBenchmark
 
     public static Result Run(Preset preset, string outDir, ExperimentData data, IReadOnlyList<string> variants, int seed = 0)
     {
-        var models = new[] { ControlMargins.Control }.Concat(variants).ToList();
+        var models = variants.Select(PretrainVariant.ControlOf).Distinct().Concat(variants).ToList();   // each variant's own control first
         PretrainingAblation.Run(preset, outDir, data, models, seed);
         var cells = ProbeComparison.CompareProbes(preset, outDir, data, models, Probes, seed: seed, table: Table);
         var rows = Bat.Reporting.ResultsTable.Read(Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv"));
@@ -43,8 +43,9 @@ public static class LearningBenchmark
             foreach (var model in variants)
             {
                 double lp = Score(dataset, model, "lp"), cgp = Score(dataset, model, "cgp"), ft = Score(dataset, model, ProbeCatalog.FineTune);
-                checks.Add(new(dataset, model, "LP >= LP(untrained) + 15", Score(dataset, ControlMargins.Control, "lp") + 15, lp));
-                checks.Add(new(dataset, model, "CGP >= CGP(untrained) + 5", Score(dataset, ControlMargins.Control, "cgp") + 5, cgp));
+                var control = PretrainVariant.ControlOf(model);
+                checks.Add(new(dataset, model, $"LP >= LP({control}) + 15", Score(dataset, control, "lp") + 15, lp));
+                checks.Add(new(dataset, model, $"CGP >= CGP({control}) + 5", Score(dataset, control, "cgp") + 5, cgp));
                 checks.Add(new(dataset, model, "fine-tune >= LP + 10", lp + 10, ft));
                 checks.Add(new(dataset, model, "CGP > log-mel baseline", Score(dataset, ProbeComparison.Baseline, LogMelBaseline.Name) + 0.01, cgp));
             }
@@ -59,20 +60,20 @@ public static class LearningBenchmark
         {
             var metric = result.Cells.First(c => c.Dataset == dataset).Metric;
             yield return $"== {dataset} ({metric}, %)";
-            yield return $"{"model",-12} {"LP",7} {"CGP",7} {"FT",7}   margin over untrained: LP / CGP / FT";
+            yield return $"{"model",-16} {"LP",7} {"CGP",7} {"FT",7}   margin over its own untrained control: LP / CGP / FT";
             foreach (var model in result.Cells.Where(c => c.Dataset == dataset && c.Model != ProbeComparison.Baseline).Select(c => c.Model).Distinct())
             {
                 double S(string p) => result.Cells.FirstOrDefault(c => c.Dataset == dataset && c.Model == model && c.Probe == p)?.Score ?? double.NaN;
                 string M(string p) => result.Margins.FirstOrDefault(m => m.Dataset == dataset && m.Model == model && m.Probe == p)?.Verdict ?? "";
-                var margins = model == ControlMargins.Control ? "(the control)" : $"{M("lp")} / {M("cgp")} / {M(ProbeCatalog.FineTune)}";
-                yield return $"{model,-12} {F(S("lp")),7} {F(S("cgp")),7} {F(S(ProbeCatalog.FineTune)),7}   {margins}";
+                var margins = PretrainVariant.IsControlName(model) ? "(a control)" : $"{M("lp")} / {M("cgp")} / {M(ProbeCatalog.FineTune)} (over {PretrainVariant.ControlOf(model)})";
+                yield return $"{model,-16} {F(S("lp")),7} {F(S("cgp")),7} {F(S(ProbeCatalog.FineTune)),7}   {margins}";
             }
             var baseline = result.Cells.FirstOrDefault(c => c.Dataset == dataset && c.Model == ProbeComparison.Baseline);
-            if (baseline is not null) yield return $"{"log-mel LR",-12} {F(baseline.Score),7}   (non-learned baseline: per-band mean and std + logistic regression)";
+            if (baseline is not null) yield return $"{"log-mel LR",-16} {F(baseline.Score),7}   (non-learned baseline: per-band mean and std + logistic regression)";
         }
         yield return "== targets";
         foreach (var t in result.Targets)
-            yield return $"{(t.Met ? "PASS" : "FAIL")}  {t.Dataset,-24} {t.Model,-8} {t.Target,-28} measured {F(t.Measured)}, required {F(t.Required)}";
+            yield return $"{(t.Met ? "PASS" : "FAIL")}  {t.Dataset,-24} {t.Model,-8} {t.Target,-36} measured {F(t.Measured)}, required {F(t.Required)}";
         yield return $"targets met: {result.Targets.Count(t => t.Met)} of {result.Targets.Count}";
     }
 }

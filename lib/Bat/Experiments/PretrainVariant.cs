@@ -37,15 +37,39 @@ public sealed record PretrainVariant(string Name, string Frontend, TeacherTarget
 
     /// <summary>
     /// The control every result is read against: BAT's shape, config and seed with its initial weights and no
-    /// update (a step-0 checkpoint). A pre-trained variant is worth only its margin over this row.
+    /// update (a step-0 checkpoint). A pre-trained variant is worth only its margin over the control of its own shape.
     /// </summary>
     public static readonly PretrainVariant Untrained =
         new("untrained", "bat", TeacherTargetKind.Eob, true, DecoderKind.Vit, UtteranceWeighting.Equal, "control: BAT's shape and seed, initial weights, no update");
 
-    /// <summary>The control first, then the ablation in order: what notebook 02 trains.</summary>
-    public static IReadOnlyList<PretrainVariant> WithControl { get; } = [Untrained, .. Ablation];
+    /// <summary>
+    /// The controls of the other encoder shapes in the ablation. What an encoder is at step 0 depends on its input
+    /// features (frontend) and its attention (gate), not on the targets, decoder or loss weighting; and it matters:
+    /// untrained, EAT's shape (kaldi fbank, plain attention) reads the embedded benchmark at CGP 51.0 mAP where BAT's
+    /// reads 43.1 (docs/learning-experiments.csv), so eat read against BAT's control would look 8 points better than it is.
+    /// </summary>
+    public static readonly PretrainVariant UntrainedEat =
+        new("untrained-eat", "kaldi", TeacherTargetKind.Ffn, false, DecoderKind.Cnn, UtteranceWeighting.Fairseq, "control: EAT's shape (kaldi fbank, no gate), initial weights, no update");
+    public static readonly PretrainVariant UntrainedNoGate =
+        new("untrained-nogate", "bat", TeacherTargetKind.Eob, false, DecoderKind.Cnn, UtteranceWeighting.Fairseq, "control: BAT frontend without the gate, initial weights, no update");
 
-    public bool IsControl => Name == Untrained.Name;
+    public static IReadOnlyList<PretrainVariant> Controls { get; } = [Untrained, UntrainedEat, UntrainedNoGate];
+
+    /// <summary>The controls first, then the ablation in order: what notebook 02 trains.</summary>
+    public static IReadOnlyList<PretrainVariant> WithControl { get; } = [.. Controls, .. Ablation];
+
+    public bool IsControl => IsControlName(Name);
+
+    public static bool IsControlName(string model) => Controls.Any(c => c.Name == model);
+
+    /// <summary>The control of a model's encoder shape (same frontend and gate); BAT's for a model that is not one
+    /// of the named variants (a checkpoint of its own, say).</summary>
+    public static string ControlOf(string model)
+    {
+        var variant = WithControl.FirstOrDefault(v => v.Name == model);
+        if (variant is null) return Untrained.Name;
+        return Controls.First(c => c.Frontend == variant.Frontend && c.Gated == variant.Gated).Name;
+    }
 
     public static PretrainVariant Named(string name) =>
         WithControl.FirstOrDefault(v => v.Name == name)

@@ -103,12 +103,13 @@ public static class PretrainingAblation
         AtomicFile.WriteAllText(path, string.Join("\n", lines) + "\n");
     }
 
-    /// <summary>One point of a learning curve: a probe's test score on one checkpoint of a run (step 0: the untrained control).</summary>
+    /// <summary>One point of a learning curve: a probe's test score on one checkpoint of a run (step 0: the untrained
+    /// control of the run's encoder shape, <see cref="PretrainVariant.ControlOf"/>).</summary>
     public sealed record LearningPoint(string Variant, long Step, string Metric, double Score);
 
     /// <summary>
     /// Whether pre-training teaches the encoder anything, as it happens: the linear probe (or another frozen probe)
-    /// on the primary task for the untrained control (step 0) and for every checkpoint each variant's run kept.
+    /// on the primary task for each variant's untrained control (step 0) and for every checkpoint its run kept.
     /// Rows go to {outDir}/pretrain/learning-curve.csv (variant,step,probe,metric,value). A curve that does not rise
     /// above its step-0 point means the updates did not make the features any better for the task.
     /// </summary>
@@ -124,8 +125,8 @@ public static class PretrainingAblation
             var run = ProbeExperiment.Run(session.Task, probe, preset.Prototypes, preset.RecipeFor(manifest, checkpoint, seed).Probing);
             points.Add(new LearningPoint(variant, step, run.SelectionMetric, run.Test[run.SelectionMetric]));
         }
-        var control = layout.RequirePretrainRun(PretrainVariant.Untrained.Name);
-        Score(PretrainVariant.Untrained.Name, CheckpointSource.Resolve(control), 0);
+        foreach (var control in variants.Select(PretrainVariant.ControlOf).Distinct())   // each variant's step 0: its own shape's control
+            Score(control, CheckpointSource.Resolve(layout.RequirePretrainRun(control)), 0);
         foreach (var variant in variants)
             foreach (var file in Checkpoint.All(layout.RequirePretrainRun(variant)).Reverse())   // oldest first
                 Score(variant, CheckpointSource.Resolve(file), Checkpoint.StepOf(file));

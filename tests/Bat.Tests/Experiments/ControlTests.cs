@@ -18,13 +18,29 @@ public class ControlTests : IDisposable
         new("03-cgp-ablation/table5", dataset, model, probe, null, null, metric, value, 0, "smoke", "x");
 
     [Fact]
+    public void EveryVariantIsReadAgainstTheUntrainedEncoderOfItsOwnShape()
+    {
+        Assert.Equal("untrained-eat", PretrainVariant.ControlOf("eat"));
+        Assert.Equal("untrained-nogate", PretrainVariant.ControlOf("bat-eob"));
+        Assert.Equal("untrained", PretrainVariant.ControlOf("bat"));
+        Assert.Equal("untrained", PretrainVariant.ControlOf("my-own-checkpoint"));
+        foreach (var v in PretrainVariant.Ablation)
+        {
+            var control = PretrainVariant.Named(PretrainVariant.ControlOf(v.Name));
+            Assert.True(control.IsControl);
+            Assert.Equal((v.Frontend, v.Gated), (control.Frontend, control.Gated));
+            Assert.Equal(0, control.Config(Preset.Smoke, new Bat.Frontends.FrontendConfig(control.Frontend, 64, 512)).Steps);
+        }
+    }
+
+    [Fact]
     public void MarginsAreScoreMinusTheControlsWithTwoStandardErrorsOfNoise()
     {
         var rows = new[]
         {
             Row("birds", "untrained", "lp", "accuracy", 50), Row("birds", "untrained", "lp", "support", 100),
             Row("birds", "bat", "lp", "accuracy", 62), Row("birds", "bat", "lp", "map", 99),   // single-label: accuracy is the main metric
-            Row("birds", "eat", "lp", "accuracy", 55),
+            Row("birds", "eat", "lp", "accuracy", 55), Row("birds", "untrained-eat", "lp", "accuracy", 53),    // eat is read against its own shape
             Row("birds", "bat", "cgp", "accuracy", 70),                                            // no control row for cgp: left out
         };
         var margins = ControlMargins.From(rows);
@@ -34,7 +50,9 @@ public class ControlTests : IDisposable
         Assert.Equal(10, bat.Noise, 9);                  // 2 sqrt(50 * 50 / 100) = 10 points
         Assert.False(bat.WithinNoise);
         Assert.Equal("+12.0 (beyond noise ±10.0)", bat.Verdict);
-        Assert.True(margins.Single(m => m.Model == "eat").WithinNoise);   // +5 is inside ±10
+        var eat = margins.Single(m => m.Model == "eat");
+        Assert.Equal(2, eat.Margin, 9);                  // 55 - 53 (untrained-eat), not 55 - 50 (BAT's shape)
+        Assert.True(eat.WithinNoise);
     }
 
     [Fact]
