@@ -29,15 +29,8 @@ command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v timidity >/dev/null || need+=(timidity)
 [ -e /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
 [ -d /usr/share/games/hedgewars/Data/Sounds/voices ] || need+=(hedgewars-data)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "installing ${need[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-  else
-    echo "missing ${need[*]}: sudo apt-get install ${need[*]}" >&2; exit 1
-  fi
-fi
-[ -f "$repo/lib/Bat.Cli/bin/Release/net10.0/bat.dll" ] || dotnet build "$repo/BatNotebooks.sln" -c Release >/dev/null
+. "$here/install-missing.sh"
+install_missing ${need[@]+"${need[@]}"}
 
 # Writes the JSON sidecar of a manifest: sidecar NAME KIND SECONDS METRIC CLASS...
 sidecar() {

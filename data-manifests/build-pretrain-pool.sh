@@ -26,15 +26,8 @@ command -v sox >/dev/null || need+=(sox)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 [ -d /usr/share/games/hedgewars/Data/Music ] || need+=(hedgewars-data)
 [ -d /usr/share/hydrogen/data/drumkits ] || need+=(hydrogen)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "installing ${need[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-  else
-    echo "missing ${need[*]}: sudo apt-get install ${need[*]}" >&2; exit 1
-  fi
-fi
-[ -f "$repo/lib/Bat.Cli/bin/Release/net10.0/bat.dll" ] || dotnet build "$repo/BatNotebooks.sln" -c Release >/dev/null
+. "$here/install-missing.sh"
+install_missing ${need[@]+"${need[@]}"}
 
 root="$out/pool"
 rm -rf "$root"; mkdir -p "$root/audio"
