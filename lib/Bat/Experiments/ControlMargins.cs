@@ -19,9 +19,6 @@ public sealed record ControlMargin(string Dataset, string Model, string Probe, s
 
 public static class ControlMargins
 {
-    /// <summary>The control's model name in every results table (<see cref="PretrainVariant.Untrained"/>).</summary>
-    public static string Control => PretrainVariant.Untrained.Name;
-
     /// <summary>
     /// Margins of every (dataset, model, probe) over the score of the control of the model's own encoder shape
     /// (<see cref="PretrainVariant.ControlOf"/>) with the same probe on the same dataset,
