@@ -28,7 +28,13 @@ dotnet tool restore >/dev/null || echo "warning: dotnet tool restore failed; the
 
 results=TestResults
 rm -rf "$results"
-dotnet test BatNotebooks.sln -c Release --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@"
+# Build first, then run the tests with a private temp folder removed at exit: the notebook tests write about
+# 500 MB of results per run, and a test killed half way cannot clean up after itself. (The build keeps the
+# usual temp folder so the compiler server it leaves running does not point at a deleted one.)
+dotnet build BatNotebooks.sln -c Release -v quiet -nologo || { echo "0 passed, 1 failed"; exit 1; }
+scratch=$(mktemp -d -t bat-tests.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+TMPDIR="$scratch" dotnet test BatNotebooks.sln -c Release --no-build --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@"
 status=$?
 
 trx=$(ls "$results"/*.trx 2>/dev/null | head -n 1)
