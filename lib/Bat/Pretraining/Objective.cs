@@ -16,18 +16,26 @@ public static class TeacherTargets
     public static Tensor Build(IReadOnlyList<Tensor> layers)
     {
         using var scope = NewDisposeScope();
+        var average = AverageOverLayers(layers, x =>                              // (B, N, D)
+        {
+            var mean = x.mean([1], keepdim: true);                                 // over tokens
+            var variance = x.var(1, unbiased: false, keepdim: true);
+            return x.sub(mean).div(variance.add(InstanceNormEps).sqrt());
+        });
+        return nn.functional.layer_norm(average, [average.shape[2]], eps: 1e-5).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The mean over the target layers of f(layer's patch tokens), the CLS dropped: (B, 1 + N, D) -> f((B, N, D)).</summary>
+    static Tensor AverageOverLayers(IReadOnlyList<Tensor> layers, Func<Tensor, Tensor> f)
+    {
         Tensor? sum = null;
         foreach (var layer in layers)
         {
-            var x = layer[.., 1..];                                                // (B, N, D)
-            var mean = x.mean([1], keepdim: true);                                 // over tokens
-            var variance = x.var(1, unbiased: false, keepdim: true);
-            var normed = x.sub(mean).div(variance.add(InstanceNormEps).sqrt());
-            sum = sum is null ? normed : sum.add(normed);
+            var term = f(layer[.., 1..]);
+            sum = sum is null ? term : sum.add(term);
         }
         using Scalar count = layers.Count;   // kept Scalars: see ScalarLifetimeGuardTests
-        var average = sum!.div(count);
-        return nn.functional.layer_norm(average, [average.shape[2]], eps: 1e-5).MoveToOuterDisposeScope();
+        return sum!.div(count);
     }
 
     /// <summary>
@@ -68,14 +76,7 @@ public static class TeacherTargets
     public static Tensor PooledUtterance(IReadOnlyList<Tensor> layers)
     {
         using var scope = NewDisposeScope();
-        Tensor? sum = null;
-        foreach (var layer in layers)
-        {
-            var pooled = layer[.., 1..].mean([1]);                                   // (B, N, D) -> (B, D)
-            sum = sum is null ? pooled : sum.add(pooled);
-        }
-        using Scalar count = layers.Count;   // kept Scalars: see ScalarLifetimeGuardTests
-        var average = sum!.div(count);
+        var average = AverageOverLayers(layers, x => x.mean([1]));                 // (B, N, D) -> (B, D)
         var centred = average.sub(average.mean([0], keepdim: true));                 // (B, D) - (1, D)
         return nn.functional.layer_norm(centred, [centred.shape[1]], eps: 1e-5).MoveToOuterDisposeScope();
     }
