@@ -109,5 +109,7 @@ public sealed record PretrainConfig : IValidated
             throw new BatException("pretrain config", "mask block and log interval must be positive, checkpoint interval, warm-up and EMA steps not negative");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate) || EmaStart is < 0 or > 1 || EmaEnd is < 0 or > 1)
             throw new BatException("pretrain config", $"learning rate {LearningRate} must be positive and finite, EMA decays in [0, 1]");
+        if (!(UtteranceLambda >= 0) || !double.IsFinite(UtteranceLambda))
+            throw new BatException("pretrain config", $"utterance lambda {UtteranceLambda} must be 0 or more and finite");
     }
 }

@@ -62,6 +62,23 @@ public class TrainerTests
     }
 
     [Fact]
+    public void UtteranceLambdaZeroTrainsTheFrameTermAlone()
+    {
+        var config = Mini(DecoderKind.Vit, TeacherTargetKind.Eob) with { UtteranceWeighting = UtteranceWeighting.Equal };
+        using var frameOnly = new BootstrapTrainer(config with { UtteranceLambda = 0 }, CPU);
+        using var papers = new BootstrapTrainer(config, CPU);
+        var zero = frameOnly.TrainStep(Clips());
+        var one = papers.TrainStep(Clips());
+        // Same weights, data and masks: both terms are measured the same; only the total differs.
+        Assert.Equal(one.FrameLoss, zero.FrameLoss, 6);
+        Assert.Equal(one.UtteranceLoss, zero.UtteranceLoss, 6);
+        Assert.Equal(zero.FrameLoss, zero.Loss, 6);
+        Assert.Equal(one.FrameLoss + one.UtteranceLoss, one.Loss, 5);
+        Assert.Throws<BatException>(() => (config with { UtteranceLambda = -1 }).Validate());
+        Assert.Throws<BatException>(() => (config with { UtteranceLambda = double.NaN }).Validate());
+    }
+
+    [Fact]
     public void PooledUtteranceTargetTrainsTheClsTowardsTheTeachersCentredPool()
     {
         var config = Mini(DecoderKind.Vit, TeacherTargetKind.Eob) with { UtteranceTarget = UtteranceTargetKind.Pooled, UtteranceWeighting = UtteranceWeighting.Equal };
