@@ -161,11 +161,19 @@ public sealed class BootstrapTrainer : IDisposable
         using var noise = new Generator((ulong)StepSeed(Config.Seed, Step, 3), device);
         var prediction = Decoder.Decode(last[.., 1..], keep, noise); // (S, N, D)
         var loss = UfoLoss.Compute(prediction, targets, masked, last[.., 0], Config.UtteranceLambda, Config.UtteranceWeighting, utteranceTargets);
+        var total = loss.Total;
+        if (Config.SpreadWeight > 0)
+        {
+            // Against dimensional collapse: keep the spread of what the probes read, the CLS and the mean token.
+            var spread = SpreadRegulariser.Compute(last[.., 0]).add(SpreadRegulariser.Compute(last[.., 1..].mean([1]))); // (S, D) each
+            using Scalar weight = Config.SpreadWeight;   // kept alive for the call: see ScalarLifetimeGuardTests
+            total = total.add(spread.mul(weight));
+        }
         if (timings is not null) timings.Decoder += Lap();
 
         // 5. Update.
         optimizer.ZeroGrad();
-        loss.Total.backward();
+        total.backward();
         if (timings is not null) timings.Backward += Lap();
         if (Config.ClipNorm > 0) nn.utils.clip_grad_norm_(optimizer.Parameters, Config.ClipNorm);
         double lr = LearningRateSchedule.WarmupCosine(Step, Config.LearningRate, Config.WarmupSteps, Config.Steps);
@@ -181,7 +189,7 @@ public sealed class BootstrapTrainer : IDisposable
         if (timings is not null) timings.Ema += Lap();
 
         Step++;
-        return new StepResult(Step, loss.Total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, contentShare);
+        return new StepResult(Step, total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, contentShare);
     }
 
     /// <summary>Everything needed to continue exactly: student, teacher, decoder, AdamW moments, step, seed.</summary>

@@ -139,3 +139,30 @@ public static class UfoLoss
         return new Parts(frame.add(utterance.mul(weightScalar)), frame, utterance);
     }
 }
+
+/// <summary>
+/// A research lever outside both papers against dimensional collapse (docs/method.md section 7): VICReg's variance
+/// and covariance terms (Bardes et al., 2022) on what the probes read, rows = samples of the batch:
+/// variance = mean over d of relu(1 - sqrt(Var_s x[s, d] + 1e-4)) (every channel keeps a spread across samples),
+/// covariance = sum of the squared off-diagonal covariances / D (channels carry different things), weighted 1 : 1/25
+/// as VICReg weights them (25 : 1).
+/// </summary>
+public static class SpreadRegulariser
+{
+    public const double CovarianceWeight = 1.0 / 25;
+    static readonly Scalar VarianceEps = 1e-4, Target = 1.0, CovarianceWeightScalar = CovarianceWeight;
+
+    /// <param name="x">(S, D), S at least 2</param>
+    public static Tensor Compute(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        using Scalar samplesLess1 = (double)(x.shape[0] - 1), channels = (double)x.shape[1];   // kept Scalars: see ScalarLifetimeGuardTests
+        var centred = x.sub(x.mean([0], keepdim: true));                          // (S, D)
+        var variance = centred.mul(centred).sum([0]).div(samplesLess1);           // (D), unbiased as in VICReg
+        var spread = nn.functional.relu(variance.add(VarianceEps).sqrt().neg().add(Target)).mean();
+        var covariance = centred.t().matmul(centred).div(samplesLess1);           // (D, D)
+        var diagonal = covariance.diagonal();
+        var offDiagonal = covariance.mul(covariance).sum().sub(diagonal.mul(diagonal).sum()).div(channels);
+        return spread.add(offDiagonal.mul(CovarianceWeightScalar)).MoveToOuterDisposeScope();
+    }
+}

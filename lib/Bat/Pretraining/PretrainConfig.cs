@@ -51,6 +51,10 @@ public sealed record PretrainConfig : IValidated
     /// <summary>Fairseq (EAT: utterance term summed over the S = batch x clones rows) or Equal (BAT: mean). See UfoLoss.</summary>
     public UtteranceWeighting UtteranceWeighting { get; init; } = UtteranceWeighting.Fairseq;
 
+    /// <summary>Weight of SpreadRegulariser on the student's CLS and mean token (research lever against
+    /// dimensional collapse, docs/method.md section 7); 0 in both papers.</summary>
+    public double SpreadWeight { get; init; }
+
     // Masking: keep 20% of the patches via inverse block masking with 5 x 5 blocks.
     public double KeepRatio { get; init; } = 0.2;
     public int MaskBlock { get; init; } = 5;
@@ -109,6 +113,8 @@ public sealed record PretrainConfig : IValidated
             throw new BatException("pretrain config", "mask block and log interval must be positive, checkpoint interval, warm-up and EMA steps not negative");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate) || EmaStart is < 0 or > 1 || EmaEnd is < 0 or > 1)
             throw new BatException("pretrain config", $"learning rate {LearningRate} must be positive and finite, EMA decays in [0, 1]");
+        if (!(SpreadWeight >= 0) || !double.IsFinite(SpreadWeight)) throw new BatException("pretrain config", $"spread weight {SpreadWeight} must be 0 or more and finite");
+        if (SpreadWeight > 0 && Batch * Clones < 2) throw new BatException("pretrain config", "the spread regulariser needs at least 2 samples per batch");
         if (!(UtteranceLambda >= 0) || !double.IsFinite(UtteranceLambda))
             throw new BatException("pretrain config", $"utterance lambda {UtteranceLambda} must be 0 or more and finite");
     }

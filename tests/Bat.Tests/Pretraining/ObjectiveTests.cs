@@ -186,3 +186,37 @@ public class ObjectiveTests
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
     }
 }
+
+public class SpreadRegulariserTests
+{
+    [Fact]
+    public void VarianceTermByHand()
+    {
+        // Rows (1, 0), (-1, 0), (0, 2), (0, -2): unbiased variances 2/3 and 8/3, no covariance.
+        // relu(1 - sqrt(2/3 + 1e-4)) = 0.183437..., relu(1 - sqrt(8/3 + 1e-4)) = 0 -> mean 0.0917185...
+        using var x = tensor(new float[] { 1, 0, -1, 0, 0, 2, 0, -2 }).reshape(4, 2);
+        using var r = SpreadRegulariser.Compute(x);
+        double value = r.item<float>();
+        Assert.Equal((1 - Math.Sqrt(2.0 / 3 + 1e-4)) / 2, value, 5);
+        Assert.Equal(0.0917185, value, 5);
+    }
+
+    [Fact]
+    public void CovarianceTermByHand()
+    {
+        // Rows (1, 1), (-1, -1): variances 2 (std above 1, no variance term), covariance 2 twice off the diagonal:
+        // (2^2 + 2^2) / D=2 = 4, weighted 1/25 -> 0.16.
+        using var x = tensor(new float[] { 1, 1, -1, -1 }).reshape(2, 2);
+        using var r = SpreadRegulariser.Compute(x);
+        Assert.Equal(0.16, r.item<float>(), 5);
+    }
+
+    [Fact]
+    public void ACollapsedBatchCostsOnePerChannel()
+    {
+        // Every row the same: no spread at all, relu(1 - sqrt(1e-4)) = 0.99 per channel, no covariance.
+        using var x = ones(5, 3);
+        using var r = SpreadRegulariser.Compute(x);
+        Assert.Equal(0.99, r.item<float>(), 5);
+    }
+}

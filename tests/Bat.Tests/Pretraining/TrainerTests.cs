@@ -79,6 +79,22 @@ public class TrainerTests
     }
 
     [Fact]
+    public void SpreadWeightAddsTheRegulariserToTheTotalOnly()
+    {
+        var config = Mini(DecoderKind.Vit, TeacherTargetKind.Eob) with { UtteranceWeighting = UtteranceWeighting.Equal };
+        using var spread = new BootstrapTrainer(config with { SpreadWeight = 1 }, CPU);
+        using var papers = new BootstrapTrainer(config, CPU);
+        var withSpread = spread.TrainStep(Clips());
+        var without = papers.TrainStep(Clips());
+        // Same weights, data and masks: the papers' terms are the same; the total has the (positive) spread term on top.
+        Assert.Equal(without.FrameLoss, withSpread.FrameLoss, 6);
+        Assert.Equal(without.UtteranceLoss, withSpread.UtteranceLoss, 6);
+        Assert.True(withSpread.Loss > without.Loss + 1e-3, $"{withSpread.Loss} vs {without.Loss}");
+        Assert.Throws<BatException>(() => (config with { SpreadWeight = -1 }).Validate());
+        Assert.Throws<BatException>(() => (config with { SpreadWeight = 1, Batch = 1, Clones = 1 }).Validate());
+    }
+
+    [Fact]
     public void PooledUtteranceTargetTrainsTheClsTowardsTheTeachersCentredPool()
     {
         var config = Mini(DecoderKind.Vit, TeacherTargetKind.Eob) with { UtteranceTarget = UtteranceTargetKind.Pooled, UtteranceWeighting = UtteranceWeighting.Equal };
