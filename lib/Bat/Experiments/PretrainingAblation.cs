@@ -23,8 +23,9 @@ public static class PretrainingAblation
 
     /// <summary>One variant's line of pretrain/summary.csv: the last step's losses, mean throughput, peak RSS.</summary>
     /// <param name="ContentShare">the last update's collapse check (docs/method.md section 7)</param>
+    /// <param name="ClsRank">the last update's effective rank of the student's CLS over the batch (dimensional collapse)</param>
     public sealed record SummaryRow(string Variant, string Description, long Steps, double Loss, double FrameLoss, double UtteranceLoss,
-        double ContentShare, double ClipsPerSecond, double PeakRssMb);
+        double ContentShare, double ClsRank, double ClipsPerSecond, double PeakRssMb);
 
     public static IReadOnlyList<Outcome> Run(Preset preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, long seed = 0)
     {
@@ -90,16 +91,16 @@ public static class PretrainingAblation
     /// <summary>One row per variant: final losses and content share (the last step's), throughput, peak RSS.</summary>
     public static IReadOnlyList<SummaryRow> Summary(IReadOnlyList<Outcome> outcomes) =>
         outcomes.Select(o => new SummaryRow(o.Variant.Name, o.Variant.Description, o.Last?.Step ?? 0, o.Last?.Loss ?? double.NaN,
-            o.Last?.FrameLoss ?? double.NaN, o.Last?.UtteranceLoss ?? double.NaN, o.Last?.ContentShare ?? double.NaN, o.ClipsPerSecond,
+            o.Last?.FrameLoss ?? double.NaN, o.Last?.UtteranceLoss ?? double.NaN, o.Last?.ContentShare ?? double.NaN, o.Last?.ClsRank ?? double.NaN, o.ClipsPerSecond,
             o.Metrics.Count > 0 ? o.Metrics.Max(m => m.RssMb) : double.NaN)).ToList();
 
     /// <summary>The <see cref="Summary"/> as {outDir}/pretrain/summary.csv.</summary>
     static void WriteSummary(string path, IReadOnlyList<Outcome> outcomes)
     {
         static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
-        var lines = new List<string> { "variant,description,steps,loss,frame_loss,utterance_loss,content_share,clips_per_s,peak_rss_mb" };
+        var lines = new List<string> { "variant,description,steps,loss,frame_loss,utterance_loss,content_share,cls_rank,clips_per_s,peak_rss_mb" };
         lines.AddRange(Summary(outcomes).Select(r => string.Join(",", r.Variant, $"\"{r.Description}\"", r.Steps, F(r.Loss),
-            F(r.FrameLoss), F(r.UtteranceLoss), F(r.ContentShare), F(r.ClipsPerSecond), F(r.PeakRssMb))));
+            F(r.FrameLoss), F(r.UtteranceLoss), F(r.ContentShare), F(r.ClsRank), F(r.ClipsPerSecond), F(r.PeakRssMb))));
         AtomicFile.WriteAllText(path, string.Join("\n", lines) + "\n");
     }
 

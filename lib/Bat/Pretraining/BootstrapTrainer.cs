@@ -25,8 +25,10 @@ public sealed class TensorClipSource(Tensor features) : IClipSource
     }
 }
 
-/// <summary>One update's numbers. ContentShare: the collapse check of the teacher's targets (TeacherTargets.ContentShare).</summary>
-public sealed record StepResult(long Step, double Loss, double FrameLoss, double UtteranceLoss, double LearningRate, double EmaDecay, double ContentShare);
+/// <summary>One update's numbers. ContentShare: the collapse check of the teacher's targets (TeacherTargets.ContentShare);
+/// ClsRank: the effective rank of the student's CLS over the batch's rows (EffectiveRank, the dimensional-collapse check).</summary>
+public sealed record StepResult(long Step, double Loss, double FrameLoss, double UtteranceLoss, double LearningRate, double EmaDecay, double ContentShare,
+    double ClsRank);
 
 /// <summary>Accumulated seconds per phase of the step, for `bat bench pretrain`.</summary>
 public sealed class StepTimings
@@ -189,7 +191,8 @@ public sealed class BootstrapTrainer : IDisposable
         if (timings is not null) timings.Ema += Lap();
 
         Step++;
-        return new StepResult(Step, total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, contentShare);
+        double clsRank = EffectiveRank.Of(last[.., 0].detach());   // (S, D), measured before this update, as the losses are
+        return new StepResult(Step, total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, contentShare, clsRank);
     }
 
     /// <summary>Everything needed to continue exactly: student, teacher, decoder, AdamW moments, step, seed.</summary>

@@ -166,3 +166,32 @@ public static class SpreadRegulariser
         return spread.add(offDiagonal.mul(CovarianceWeightScalar)).MoveToOuterDisposeScope();
     }
 }
+
+/// <summary>
+/// The dimensional-collapse check (docs/method.md section 7): the effective rank of a set of embeddings, rows = samples,
+/// exp of the entropy of the normalised singular values of the centred matrix (Roy and Vetterli, 2007; RankMe,
+/// Garrido et al., 2023). D equal, uncorrelated channels give D; everything on one line gives 1. The content share
+/// cannot see a representation that keeps clips apart along only a few directions; this can.
+/// </summary>
+public static class EffectiveRank
+{
+    /// <param name="x">(S, D), S at least 2; NaN for fewer rows or no spread at all</param>
+    public static double Of(Tensor x)
+    {
+        if (x.shape[0] < 2) return double.NaN;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var centred = x.to_type(ScalarType.Float64);
+        centred = centred.sub(centred.mean([0], keepdim: true));
+        var singular = linalg.svdvals(centred);
+        double total = singular.sum().item<double>();
+        if (!(total > 1e-12)) return double.NaN;
+        double entropy = 0;
+        foreach (var s in singular.data<double>())
+        {
+            double p = s / total;
+            if (p > 0) entropy -= p * Math.Log(p);
+        }
+        return Math.Exp(entropy);
+    }
+}

@@ -42,3 +42,37 @@ public class CollapseCheckTests
         Assert.True(allclose(a.var(2, unbiased: false), ones(5, 7), atol: 1e-3));
     }
 }
+
+/// <summary>The rank check (EffectiveRank) against closed forms.</summary>
+public class EffectiveRankTests
+{
+    [Fact]
+    public void EqualUncorrelatedChannelsGiveTheirCount()
+    {
+        // Rows +-e_i: centred, orthogonal columns of equal norm -> equal singular values -> exp(ln 3) = 3.
+        using var x = tensor(new double[] { 1, 0, 0, -1, 0, 0, 0, 1, 0, 0, -1, 0, 0, 0, 1, 0, 0, -1 }).reshape(6, 3);
+        Assert.Equal(3.0, EffectiveRank.Of(x), 6);
+    }
+
+    [Fact]
+    public void UnequalSingularValuesByHand()
+    {
+        // Rows (+-3, 0), (0, +-1): singular values sqrt(18) and sqrt(2), p = 3/4 and 1/4,
+        // exp(-(3/4 ln 3/4 + 1/4 ln 1/4)) = 1.7548...
+        using var x = tensor(new double[] { 3, 0, -3, 0, 0, 1, 0, -1 }).reshape(4, 2);
+        double p = 0.75, q = 0.25;
+        Assert.Equal(Math.Exp(-(p * Math.Log(p) + q * Math.Log(q))), EffectiveRank.Of(x), 6);
+    }
+
+    [Fact]
+    public void ACollapsedBatchHasRankOneOrNone()
+    {
+        // Every row on one line: rank 1. All rows equal: no spread, NaN; a single row: NaN.
+        using var line = tensor(new double[] { 1, 2, 2, 4, 3, 6, -1, -2 }).reshape(4, 2);
+        Assert.Equal(1.0, EffectiveRank.Of(line), 6);
+        using var same = ones(4, 3);
+        Assert.True(double.IsNaN(EffectiveRank.Of(same)));
+        using var one = ones(1, 3);
+        Assert.True(double.IsNaN(EffectiveRank.Of(one)));
+    }
+}

@@ -90,6 +90,8 @@ public class TrainerTests
         Assert.Equal(without.FrameLoss, withSpread.FrameLoss, 6);
         Assert.Equal(without.UtteranceLoss, withSpread.UtteranceLoss, 6);
         Assert.True(withSpread.Loss > without.Loss + 1e-3, $"{withSpread.Loss} vs {without.Loss}");
+        // The rank check is measured on every step: between 1 and the batch's rows less one (centred).
+        Assert.InRange(without.ClsRank, 1.0, config.Batch * config.Clones - 1);
         Assert.Throws<BatException>(() => (config with { SpreadWeight = -1 }).Validate());
         Assert.Throws<BatException>(() => (config with { SpreadWeight = 1, Batch = 1, Clones = 1 }).Validate());
     }
