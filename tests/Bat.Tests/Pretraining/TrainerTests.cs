@@ -61,14 +61,20 @@ public class TrainerTests
         Assert.Contains(student, p => !p.Value.detach().eq(before[p.Key]).all().item<bool>());
     }
 
+    /// <summary>One first update of the papers' config (ViT decoder, end-of-block targets, equal weighting) and one of
+    /// the same config changed by a lever: same weights, data and masks, so any difference is the lever's.</summary>
+    static (StepResult Papers, StepResult Changed, PretrainConfig Config) FirstSteps(Func<PretrainConfig, PretrainConfig> lever)
+    {
+        var config = Mini(DecoderKind.Vit, TeacherTargetKind.Eob) with { UtteranceWeighting = UtteranceWeighting.Equal };
+        using var papers = new BootstrapTrainer(config, CPU);
+        using var changed = new BootstrapTrainer(lever(config), CPU);
+        return (papers.TrainStep(Clips()), changed.TrainStep(Clips()), config);
+    }
+
     [Fact]
     public void UtteranceLambdaZeroTrainsTheFrameTermAlone()
     {
-        var config = Mini(DecoderKind.Vit, TeacherTargetKind.Eob) with { UtteranceWeighting = UtteranceWeighting.Equal };
-        using var frameOnly = new BootstrapTrainer(config with { UtteranceLambda = 0 }, CPU);
-        using var papers = new BootstrapTrainer(config, CPU);
-        var zero = frameOnly.TrainStep(Clips());
-        var one = papers.TrainStep(Clips());
+        var (one, zero, config) = FirstSteps(c => c with { UtteranceLambda = 0 });
         // Same weights, data and masks: both terms are measured the same; only the total differs.
         Assert.Equal(one.FrameLoss, zero.FrameLoss, 6);
         Assert.Equal(one.UtteranceLoss, zero.UtteranceLoss, 6);
@@ -81,11 +87,7 @@ public class TrainerTests
     [Fact]
     public void SpreadWeightAddsTheRegulariserToTheTotalOnly()
     {
-        var config = Mini(DecoderKind.Vit, TeacherTargetKind.Eob) with { UtteranceWeighting = UtteranceWeighting.Equal };
-        using var spread = new BootstrapTrainer(config with { SpreadWeight = 1 }, CPU);
-        using var papers = new BootstrapTrainer(config, CPU);
-        var withSpread = spread.TrainStep(Clips());
-        var without = papers.TrainStep(Clips());
+        var (without, withSpread, config) = FirstSteps(c => c with { SpreadWeight = 1 });
         // Same weights, data and masks: the papers' terms are the same; the total has the (positive) spread term on top.
         Assert.Equal(without.FrameLoss, withSpread.FrameLoss, 6);
         Assert.Equal(without.UtteranceLoss, withSpread.UtteranceLoss, 6);
@@ -99,11 +101,8 @@ public class TrainerTests
     [Fact]
     public void PooledUtteranceTargetTrainsTheClsTowardsTheTeachersCentredPool()
     {
-        var config = Mini(DecoderKind.Vit, TeacherTargetKind.Eob) with { UtteranceTarget = UtteranceTargetKind.Pooled, UtteranceWeighting = UtteranceWeighting.Equal };
-        using var trainer = new BootstrapTrainer(config, CPU);
-        using var papers = new BootstrapTrainer(config with { UtteranceTarget = UtteranceTargetKind.TargetMean }, CPU);
-        var pooled = trainer.TrainStep(Clips());
-        var mean = papers.TrainStep(Clips());
+        var (mean, pooled, papers) = FirstSteps(c => c with { UtteranceTarget = UtteranceTargetKind.Pooled });
+        var config = papers with { UtteranceTarget = UtteranceTargetKind.Pooled };
         // Same weights, data and masks: the frame term is the same, only the CLS target differs.
         Assert.Equal(mean.FrameLoss, pooled.FrameLoss, 6);
         Assert.NotEqual(mean.UtteranceLoss, pooled.UtteranceLoss, 3);
