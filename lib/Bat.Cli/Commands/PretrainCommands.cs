@@ -101,6 +101,8 @@ public static class PretrainCommands
                                     $"frontend {config.Frontend.Kind}, targets {Json.Name(config.Targets)}, gated {config.Encoder.Gated}, decoder {Json.Name(config.Decoder.Kind)}");
 
             // Ctrl-C finishes the current step, saves a checkpoint and exits; a second Ctrl-C kills the process.
+            // SIGTERM (`kill`, a job scheduler's time limit) does the same: a background job started with `&` ignores
+            // SIGINT, so without this a stopped run would lose everything since its last periodic checkpoint.
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
@@ -109,6 +111,13 @@ public static class PretrainCommands
                 cancel.Cancel();
                 Console.Error.WriteLine("\ninterrupted: saving a checkpoint after this step (Ctrl-C again to abort)");
             };
+            using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+            {
+                if (cancel.IsCancellationRequested) return;   // a second SIGTERM ends the process
+                context.Cancel = true;
+                cancel.Cancel();
+                Console.Error.WriteLine("\nterminated: saving a checkpoint after this step (SIGTERM again to abort)");
+            });
             Console.CancelKeyPress += onCancel;
             try
             {

@@ -87,4 +87,44 @@ public class KillAndResumeDrillTests
             try { Directory.Delete(root, true); } catch (IOException) { }
         }
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    static extern int SendSignal(int pid, int signal);
+    const int SigTerm = 15;
+
+    [Fact]
+    public void Pretrain_stopped_by_sigterm_saves_a_checkpoint_at_the_step_it_reached()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "bat-drill-" + Guid.NewGuid().ToString("N"));
+        Process? process = null;
+        try
+        {
+            var manifest = SyntheticBenchmark.Ensure(Path.Combine(root, "data"), clips: 24, seed: 5, seconds: 2).MultiLabel;
+            var run = Path.Combine(root, "run");
+            var args = PretrainArgs(manifest, run);
+            args[Array.IndexOf(args, "--checkpoint-every") + 1] = "0";   // no periodic checkpoints: only the signal can save one
+            args[Array.IndexOf(args, "--steps") + 1] = "100000";          // far more than the test waits for
+            process = Process.Start(Bat(args))!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            _ = process.StandardOutput.ReadToEndAsync();
+            var clock = Stopwatch.StartNew();
+            while (!process.HasExited && LastStep(run) < 3 && clock.Elapsed < TimeSpan.FromSeconds(120))
+                Thread.Sleep(5);
+            Assert.False(process.HasExited, "bat pretrain exited before step 3");
+            Assert.Equal(0, SendSignal(process.Id, SigTerm));
+            bool stopped = process.WaitForExit(120_000);
+            Assert.True(stopped, "bat pretrain did not stop within 120 s of SIGTERM");
+
+            Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode} (expected 130, stopped): {stderr.Result}");
+            Assert.Contains("terminated: saving a checkpoint", stderr.Result);
+            var saved = global::Bat.Training.Checkpoint.All(run).Select(Path.GetFileName).ToList();
+            Assert.Equal([$"step-{LastStep(run):D6}.pt"], saved);
+        }
+        finally
+        {
+            if (process is { HasExited: false }) process.Kill(entireProcessTree: true);
+            process?.Dispose();
+            try { Directory.Delete(root, true); } catch (IOException) { }
+        }
+    }
 }
