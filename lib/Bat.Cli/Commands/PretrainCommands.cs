@@ -103,21 +103,19 @@ public static class PretrainCommands
             // Ctrl-C finishes the current step, saves a checkpoint and exits; a second Ctrl-C kills the process.
             // SIGTERM (`kill`, a job scheduler's time limit) does the same: a background job started with `&` ignores
             // SIGINT, so without this a stopped run would lose everything since its last periodic checkpoint.
+            // Each handler returns whether it kept the process alive: true the first time, false (the default) after.
             using var cancel = new CancellationTokenSource();
+            bool StopAfterThisStep(string message)
+            {
+                if (cancel.IsCancellationRequested) return false;
+                cancel.Cancel();
+                Console.Error.WriteLine(message);
+                return true;
+            }
             ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                if (cancel.IsCancellationRequested) return;
-                e.Cancel = true;
-                cancel.Cancel();
-                Console.Error.WriteLine("\ninterrupted: saving a checkpoint after this step (Ctrl-C again to abort)");
-            };
+                e.Cancel = StopAfterThisStep("\ninterrupted: saving a checkpoint after this step (Ctrl-C again to abort)");
             using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
-            {
-                if (cancel.IsCancellationRequested) return;   // a second SIGTERM ends the process
-                context.Cancel = true;
-                cancel.Cancel();
-                Console.Error.WriteLine("\nterminated: saving a checkpoint after this step (SIGTERM again to abort)");
-            });
+                context.Cancel = StopAfterThisStep("\nterminated: saving a checkpoint after this step (SIGTERM again to abort)"));
             Console.CancelKeyPress += onCancel;
             try
             {
