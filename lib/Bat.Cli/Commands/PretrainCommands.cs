@@ -15,7 +15,7 @@ public static class PretrainCommands
         var preset = new Option<string>("--preset") { Description = "Model and run size: smoke|tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
         var manifest = new Option<string>("--manifest") { Description = "Manifest CSV; its train split is used (labels ignored).", Required = true };
         var output = new Option<string>("--out") { Description = "Run folder (config.json, metrics.csv, checkpoints/).", Required = true };
-        var variant = new Option<string>("--variant") { Description = $"Starting point: {string.Join("|", PretrainVariant.Ablation.Select(v => v.Name))} (the options below override it).", DefaultValueFactory = _ => "bat" };
+        var variant = new Option<string>("--variant") { Description = $"Starting point: {string.Join("|", PretrainVariant.Trainable.Select(v => v.Name))} (the options below override it).", DefaultValueFactory = _ => "bat" };
         var steps = new Option<int?>("--steps") { Description = "Optimiser updates (default: the preset's plan)." };
         var batch = new Option<int?>("--batch") { Description = "Clips per update." };
         var clones = new Option<int?>("--clones") { Description = "Masked clones per clip." };
@@ -57,6 +57,7 @@ public static class PretrainCommands
                 Gated = parse.GetValue(gated) ?? named.Gated,
                 Decoder = parse.GetValue(decoder) ?? named.Decoder,
                 UtteranceWeighting = parse.GetValue(weighting) ?? named.UtteranceWeighting,
+                SpreadWeight = parse.GetValue(spreadWeight) ?? named.SpreadWeight,
             };
             if (!FrontendConfig.Kinds.Contains(v.Frontend))
                 throw new BatException("--frontend", $"unknown frontend '{v.Frontend}' (expected {string.Join("|", FrontendConfig.Kinds)})");
@@ -87,7 +88,6 @@ public static class PretrainCommands
                 CentreTargets = parse.GetValue(centre) ?? planned.CentreTargets,
                 UtteranceTarget = parse.GetValue(utteranceTarget) ?? planned.UtteranceTarget,
                 UtteranceLambda = parse.GetValue(utteranceLambda) ?? planned.UtteranceLambda,
-                SpreadWeight = parse.GetValue(spreadWeight) ?? planned.SpreadWeight,
                 Variant = v == named ? named.Name : "custom", // an overridden variant is no longer the named one
                 TrainedOn = Manifest.Fingerprint(manifestPath),
                 Steps = parse.GetValue(steps) ?? plan.Steps,
@@ -137,7 +137,7 @@ public static class PretrainCommands
     {
         var preset = new Option<string>("--preset") { Description = "Model size: tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 3 warm-up steps).", DefaultValueFactory = _ => 100 };
-        var variant = new Option<string>("--variant") { Description = $"Ablation variant ({string.Join(", ", PretrainVariant.Ablation.Select(v => v.Name))}).", DefaultValueFactory = _ => "bat" };
+        var variant = new Option<string>("--variant") { Description = $"Ablation variant ({string.Join(", ", PretrainVariant.Trainable.Select(v => v.Name))}).", DefaultValueFactory = _ => "bat" };
         var batch = new Option<int?>("--batch") { Description = "Clips per step (default: the preset's plan)." };
         var clones = new Option<int?>("--clones") { Description = "Masked clones per clip (default: the preset's plan)." };
         var clips = new Option<int?>("--clips") { Description = "Stream this many random clips from disk, as pre-training reads a dataset (default: a few batches in memory)." };

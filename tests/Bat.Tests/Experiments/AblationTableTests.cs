@@ -47,6 +47,25 @@ public class AblationTableTests : IDisposable
     }
 
     [Fact]
+    public void EveryLeverIsItsParentsRecipeWithOnlyTheSpreadTermAdded()
+    {
+        Assert.NotEmpty(PretrainVariant.Levers);
+        foreach (var lever in PretrainVariant.Levers)
+        {
+            var parent = PretrainVariant.Named(Assert.IsType<string>(lever.Parent));
+            var (c, p) = (ConfigOf(lever), ConfigOf(parent));
+            Assert.True(c.SpreadWeight > 0, $"{lever.Name} has no spread term");
+            Assert.Equal(0, p.SpreadWeight);
+            Assert.Equal(p with { Variant = c.Variant, SpreadWeight = c.SpreadWeight }, c);
+            Assert.Equal(PretrainVariant.ControlOf(parent.Name), PretrainVariant.ControlOf(lever.Name));   // read against the same control
+            Assert.Empty(PaperResults.AblationOf(lever.Name));                                            // not a row of the paper
+        }
+        // Notebook 02 trains every lever after the ablation; `bat pretrain --variant` accepts them.
+        Assert.Equal(PretrainVariant.Levers, PretrainVariant.WithControl.TakeLast(PretrainVariant.Levers.Count));
+        Assert.Equal(PretrainVariant.Levers, PretrainVariant.Trainable.TakeLast(PretrainVariant.Levers.Count));
+    }
+
+    [Fact]
     public void EveryPaperAblationNumberStandsBesideExactlyOneVariant()
     {
         var placed = PretrainVariant.WithControl.SelectMany(v => PaperResults.AblationOf(v.Name)).ToList();

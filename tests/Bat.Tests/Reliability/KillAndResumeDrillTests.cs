@@ -7,9 +7,21 @@ namespace Bat.Tests.Reliability;
 /// The reliability drill of the main job: `bat pretrain` killed (SIGKILL, no chance to save) at a random step and
 /// resumed gives the same loss at every step as a run that was never interrupted: no step lost, none repeated.
 /// </summary>
-public class KillAndResumeDrillTests
+public class KillAndResumeDrillTests : IDisposable
 {
     const int Steps = 30;
+
+    /// <summary>Each test's scratch folder, with a small embedded benchmark to pre-train on.</summary>
+    readonly string root = Path.Combine(Path.GetTempPath(), "bat-drill-" + Guid.NewGuid().ToString("N"));
+    readonly string manifest;
+
+    public KillAndResumeDrillTests() =>
+        manifest = SyntheticBenchmark.Ensure(Path.Combine(root, "data"), clips: 24, seed: 5, seconds: 2).MultiLabel;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(root, true); } catch (IOException) { }
+    }
 
     static string[] PretrainArgs(string manifest, string run) =>
         ["pretrain", "--preset", "smoke", "--manifest", manifest, "--out", run, "--steps", Steps.ToString(),
@@ -46,46 +58,43 @@ public class KillAndResumeDrillTests
         catch (IOException) { return 0; } // being replaced right now
     }
 
+    /// <summary>Polls the run's metrics until it has logged <paramref name="step"/> steps; fails if the process exits first.</summary>
+    static void WaitUntilStep(Process process, string run, int step)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!process.HasExited && LastStep(run) < step && clock.Elapsed < TimeSpan.FromSeconds(120))
+            Thread.Sleep(5);
+        Assert.False(process.HasExited, $"bat pretrain exited before step {step}");
+        Assert.True(LastStep(run) >= step, $"bat pretrain did not reach step {step} in 120 s");
+    }
+
     [Fact]
     public void Pretrain_killed_at_a_random_step_resumes_to_the_uninterrupted_trajectory()
     {
-        var root = Path.Combine(Path.GetTempPath(), "bat-drill-" + Guid.NewGuid().ToString("N"));
-        try
+        var straight = Path.Combine(root, "straight");
+        RunToEnd(PretrainArgs(manifest, straight));
+        var expected = Losses(straight);
+        Assert.Equal(Enumerable.Range(1, Steps), expected.Select(r => r.Step));
+
+        // Kill somewhere in the middle; the step is random so repeated CI runs probe different points.
+        int killAfter = Random.Shared.Next(3, Steps / 2); // early enough that the kill always lands before the end
+        var interrupted = Path.Combine(root, "interrupted");
+        using (var process = Process.Start(Bat(PretrainArgs(manifest, interrupted)))!)
         {
-            var manifest = SyntheticBenchmark.Ensure(Path.Combine(root, "data"), clips: 24, seed: 5, seconds: 2).MultiLabel;
-
-            var straight = Path.Combine(root, "straight");
-            RunToEnd(PretrainArgs(manifest, straight));
-            var expected = Losses(straight);
-            Assert.Equal(Enumerable.Range(1, Steps), expected.Select(r => r.Step));
-
-            // Kill somewhere in the middle; the step is random so repeated CI runs probe different points.
-            int killAfter = Random.Shared.Next(3, Steps / 2); // early enough that the kill always lands before the end
-            var interrupted = Path.Combine(root, "interrupted");
-            using (var process = Process.Start(Bat(PretrainArgs(manifest, interrupted)))!)
-            {
-                _ = process.StandardError.ReadToEndAsync();
-                _ = process.StandardOutput.ReadToEndAsync();
-                var clock = Stopwatch.StartNew();
-                while (!process.HasExited && LastStep(interrupted) < killAfter && clock.Elapsed < TimeSpan.FromSeconds(120))
-                    Thread.Sleep(5);
-                Assert.False(process.HasExited, $"the run finished before step {killAfter}: cannot drill the kill");
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit();
-            }
-            int reached = LastStep(interrupted);
-            Assert.InRange(reached, killAfter, Steps - 1);
-
-            RunToEnd([.. PretrainArgs(manifest, interrupted), "--resume"]);
-            var resumed = Losses(interrupted);
-            Assert.True(expected.SequenceEqual(resumed),
-                $"killed after step {reached} (target {killAfter}); resumed losses differ from the uninterrupted run:\n" +
-                string.Join("\n", expected.Zip(resumed).Where(p => p.First != p.Second).Take(5).Select(p => $"{p.First} vs {p.Second}")));
+            _ = process.StandardError.ReadToEndAsync();
+            _ = process.StandardOutput.ReadToEndAsync();
+            WaitUntilStep(process, interrupted, killAfter);
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
         }
-        finally
-        {
-            try { Directory.Delete(root, true); } catch (IOException) { }
-        }
+        int reached = LastStep(interrupted);
+        Assert.InRange(reached, killAfter, Steps - 1);
+
+        RunToEnd([.. PretrainArgs(manifest, interrupted), "--resume"]);
+        var resumed = Losses(interrupted);
+        Assert.True(expected.SequenceEqual(resumed),
+            $"killed after step {reached} (target {killAfter}); resumed losses differ from the uninterrupted run:\n" +
+            string.Join("\n", expected.Zip(resumed).Where(p => p.First != p.Second).Take(5).Select(p => $"{p.First} vs {p.Second}")));
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
@@ -95,25 +104,18 @@ public class KillAndResumeDrillTests
     [Fact]
     public void Pretrain_stopped_by_sigterm_saves_a_checkpoint_at_the_step_it_reached()
     {
-        var root = Path.Combine(Path.GetTempPath(), "bat-drill-" + Guid.NewGuid().ToString("N"));
-        Process? process = null;
+        var run = Path.Combine(root, "run");
+        var args = PretrainArgs(manifest, run);
+        args[Array.IndexOf(args, "--checkpoint-every") + 1] = "0";   // no periodic checkpoints: only the signal can save one
+        args[Array.IndexOf(args, "--steps") + 1] = "100000";          // far more than the test waits for
+        using var process = Process.Start(Bat(args))!;
         try
         {
-            var manifest = SyntheticBenchmark.Ensure(Path.Combine(root, "data"), clips: 24, seed: 5, seconds: 2).MultiLabel;
-            var run = Path.Combine(root, "run");
-            var args = PretrainArgs(manifest, run);
-            args[Array.IndexOf(args, "--checkpoint-every") + 1] = "0";   // no periodic checkpoints: only the signal can save one
-            args[Array.IndexOf(args, "--steps") + 1] = "100000";          // far more than the test waits for
-            process = Process.Start(Bat(args))!;
             var stderr = process.StandardError.ReadToEndAsync();
             _ = process.StandardOutput.ReadToEndAsync();
-            var clock = Stopwatch.StartNew();
-            while (!process.HasExited && LastStep(run) < 3 && clock.Elapsed < TimeSpan.FromSeconds(120))
-                Thread.Sleep(5);
-            Assert.False(process.HasExited, "bat pretrain exited before step 3");
+            WaitUntilStep(process, run, 3);
             Assert.Equal(0, SendSignal(process.Id, SigTerm));
-            bool stopped = process.WaitForExit(120_000);
-            Assert.True(stopped, "bat pretrain did not stop within 120 s of SIGTERM");
+            Assert.True(process.WaitForExit(120_000), "bat pretrain did not stop within 120 s of SIGTERM");
 
             Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode} (expected 130, stopped): {stderr.Result}");
             Assert.Contains("terminated: saving a checkpoint", stderr.Result);
@@ -122,9 +124,7 @@ public class KillAndResumeDrillTests
         }
         finally
         {
-            if (process is { HasExited: false }) process.Kill(entireProcessTree: true);
-            process?.Dispose();
-            try { Directory.Delete(root, true); } catch (IOException) { }
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
         }
     }
 }
