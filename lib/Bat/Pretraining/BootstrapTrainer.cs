@@ -33,12 +33,12 @@ public sealed record StepResult(long Step, double Loss, double FrameLoss, double
 /// <summary>Accumulated seconds per phase of the step, for `bat bench pretrain`.</summary>
 public sealed class StepTimings
 {
-    public double Data, Teacher, Student, Decoder, Backward, Optimizer, Ema;
-    public double Total => Data + Teacher + Student + Decoder + Backward + Optimizer + Ema;
+    public double Data, Teacher, Student, Decoder, Backward, Optimizer, Ema, RankCheck;
+    public double Total => Data + Teacher + Student + Decoder + Backward + Optimizer + Ema + RankCheck;
 
     public IEnumerable<(string Phase, double Seconds)> Phases =>
         [("data", Data), ("teacher forward", Teacher), ("student forward", Student), ("decoder + loss", Decoder),
-         ("backward", Backward), ("optimiser", Optimizer), ("ema", Ema)];
+         ("backward", Backward), ("optimiser", Optimizer), ("ema", Ema), ("rank check", RankCheck)];
 }
 
 /// <summary>
@@ -190,8 +190,9 @@ public sealed class BootstrapTrainer : IDisposable
         }
         if (timings is not null) timings.Ema += Lap();
 
-        Step++;
         double clsRank = EffectiveRank.Of(last[.., 0].detach());   // (S, D), measured before this update, as the losses are
+        if (timings is not null) timings.RankCheck += Lap();       // an SVD per step: `bat bench pretrain` shows what it costs
+        Step++;
         return new StepResult(Step, total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, contentShare, clsRank);
     }
 
