@@ -102,7 +102,7 @@ public class KillAndResumeDrillTests : IDisposable
     const int SigTerm = 15;
 
     [Fact]
-    public void Pretrain_stopped_by_sigterm_saves_a_checkpoint_at_the_step_it_reached()
+    public async Task Pretrain_stopped_by_sigterm_saves_a_checkpoint_at_the_step_it_reached()
     {
         var run = Path.Combine(root, "run");
         var args = PretrainArgs(manifest, run);
@@ -116,9 +116,10 @@ public class KillAndResumeDrillTests : IDisposable
             WaitUntilStep(process, run, 3);
             Assert.Equal(0, SendSignal(process.Id, SigTerm));
             Assert.True(process.WaitForExit(120_000), "bat pretrain did not stop within 120 s of SIGTERM");
+            var errors = await stderr;   // the process has exited: its stream is complete
 
-            Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode} (expected 130, stopped): {stderr.Result}");
-            Assert.Contains("terminated: saving a checkpoint", stderr.Result);
+            Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode} (expected 130, stopped): {errors}");
+            Assert.Contains("terminated: saving a checkpoint", errors);
             var saved = global::Bat.Training.Checkpoint.All(run).Select(Path.GetFileName).ToList();
             Assert.Equal([$"step-{LastStep(run):D6}.pt"], saved);
         }
