@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Bat.KeptScalars;
 
 namespace Bat.Audio;
 
@@ -40,9 +41,9 @@ public static class ColourNoise
         var bins = arange(first, end, dtype: x.dtype, device: x.device).unsqueeze(0);      // (1, F): bins counted from 1
         var shaping = bins.pow(decay.div(Two)).reciprocal();                               // (B, F)
         var shaped = fft.irfft(spectrum.mul(shaping), n: x.shape[1], dim: 1);             // -> (B, S)
-        shaped = shaped.div(shaped.mul(shaped).mean([-1], keepdim: true).sqrt().add(Floor));
+        shaped = shaped.div(shaped.mul(shaped).mean([-1], keepdim: true).sqrt().add(Floor, One));
         var cleanRms = x.mul(x).mean([-1], keepdim: true).sqrt();                         // (B, 1)
         var amplitude = cleanRms.div(snrDb.div(Twenty).mul(Ln10).exp()).mul(on);           // rms / 10^(snr/20)
-        return x.add(amplitude.mul(shaped)).MoveToOuterDisposeScope();
+        return x.add(amplitude.mul(shaped), One).MoveToOuterDisposeScope();
     }
 }

@@ -39,7 +39,7 @@ public static class AblationTable
             using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
             foreach (var probe in Probes)
             {
-                var run = ProbeExperiment.Run(session.Task, probe, preset.Prototypes, preset.RecipeFor(manifest, checkpoint, seed).Probing);
+                var run = ProbeExperiment.Run(session, probe, preset.Prototypes, preset.RecipeFor(manifest, checkpoint, seed).Probing);
                 rows.AddRange(ProbeResults.Rows(run, Experiment, session.Task.Name, variant, preset.Prototypes, seed, preset.Name));
             }
         }

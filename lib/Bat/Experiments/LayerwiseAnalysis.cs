@@ -40,8 +40,8 @@ public static class LayerwiseAnalysis
             var checkpoint = CheckpointSource.Resolve(layout.RequireRun(variant));
             var config = preset.RecipeFor(manifest, checkpoint, seed).Probing;
             using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
-            var perLayer = ProbeExperiment.Run(session.Task, "layer-lp", k, config);
-            var cgp = ProbeExperiment.Run(session.Task, "cgp", k, config);
+            var perLayer = ProbeExperiment.Run(session, "layer-lp", k, config);
+            var cgp = ProbeExperiment.Run(session, "cgp", k, config);
             string metric = session.Task.SelectionMetric;
             var name = OutputLayout.ModelName(variant);
             profiles.Add(new LayerProfile(name, perLayer.Heads.Select(h => h.Test[metric]).ToArray(), cgp.GateWeights!, cgp.Test[metric]));

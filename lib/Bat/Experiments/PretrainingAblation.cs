@@ -123,7 +123,7 @@ public static class PretrainingAblation
         void Score(string variant, CheckpointSource checkpoint, long step)
         {
             using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
-            var run = ProbeExperiment.Run(session.Task, probe, preset.Prototypes, preset.RecipeFor(manifest, checkpoint, seed).Probing);
+            var run = ProbeExperiment.Run(session, probe, preset.Prototypes, preset.RecipeFor(manifest, checkpoint, seed).Probing);
             points.Add(new LearningPoint(variant, step, run.SelectionMetric, run.Test[run.SelectionMetric]));
         }
         foreach (var control in variants.Select(PretrainVariant.ControlOf).Distinct())   // each variant's step 0: its own shape's control

@@ -58,7 +58,7 @@ public static class ProbeComparison
             using var session = ProbeExperiment.Open(checkpoint, manifest, layout.Embeddings(variant, manifest, checkpoint));
             foreach (var k in grid)
             {
-                var run = ProbeExperiment.Run(session.Task, "cgp", k, config);
+                var run = ProbeExperiment.Run(session, "cgp", k, config);
                 points.Add(new KSweepPoint(OutputLayout.ModelName(variant), k, run.Test[session.Task.SelectionMetric], run.Parameters, run.TrainSeconds));
                 rows.AddRange(ProbeResults.Rows(run, Experiment + "/k-sweep", session.Task.Name, OutputLayout.ModelName(variant), k, seed, preset.Name));
             }
@@ -101,7 +101,7 @@ public static class ProbeComparison
                 {
                     var run = probe == ProbeCatalog.FineTune
                         ? new CrossValidationResult(folds.Folds.Select(f => new FoldRun(f, ProbeExperiment.FineTune(checkpoint, manifest, folds.FineTuning, testFold: f, normCacheDir: cacheDir))).ToList())
-                        : ProbeExperiment.RunFolds(cv, probe, k, folds.Probing);
+                        : ProbeExperiment.RunFolds(cv, probe, k, folds.Probing, remember: true);
                     results.Add(new Table5Cell(dataset, model, probe, metric, run.Mean[metric], run.Folds[0].Result.Parameters, run.Folds.Sum(f => f.Result.TrainSeconds)));
                     rows.AddRange(ProbeResults.FoldRows(run, experiment, dataset, model, k, seed, preset.Name));
                 }
@@ -114,7 +114,7 @@ public static class ProbeComparison
             {
                 var run = probe == ProbeCatalog.FineTune
                     ? ProbeExperiment.FineTune(checkpoint, manifest, recipe.FineTuning, normCacheDir: cacheDir)
-                    : ProbeExperiment.Run(session.Task, probe, k, recipe.Probing);
+                    : ProbeExperiment.Run(session, probe, k, recipe.Probing);
                 results.Add(new Table5Cell(session.Task.Name, model, probe, taskMetric, run.Test[taskMetric], run.Parameters, run.TrainSeconds));
                 rows.AddRange(ProbeResults.Rows(run, experiment, session.Task.Name, model, k, seed, preset.Name));
             }

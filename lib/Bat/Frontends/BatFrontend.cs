@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Bat.KeptScalars;
 
 namespace Bat.Frontends;
 
@@ -36,7 +37,7 @@ public sealed class BatFrontend : IFrontend
         var db = DecibelsF64(waveforms);                                               // (B, T, M)
         var min = db.amin([1, 2], keepdim: true);
         var max = db.amax([1, 2], keepdim: true);
-        var scaled = ((db - min) / (max - min).add(MinMaxEpsilon)).to_type(ScalarType.Float32);
+        var scaled = ((db - min) / (max - min).add(MinMaxEpsilon, One)).to_type(ScalarType.Float32);
         return Frontend.PadOrCrop(scaled, Config.TargetFrames).unsqueeze(1).MoveToOuterDisposeScope(); // (B, 1, T, M)
     }
 

@@ -56,11 +56,11 @@ public static class MelBanks
         using var scope = NewDisposeScope();
         using Scalar deltaScalar = delta, melLowScalar = melLow, binWidth = sampleRate / paddedWindow, bins = numBins, fft = fftBins;
         var bin = arange(bins, dtype: ScalarType.Float32).unsqueeze(1);                                    // (M, 1)
-        var left = bin.mul(deltaScalar).add(melLowScalar);
-        var center = bin.add(One).mul(deltaScalar).add(melLowScalar);
-        var right = bin.add(Two).mul(deltaScalar).add(melLowScalar);
+        var left = bin.mul(deltaScalar).add(melLowScalar, One);
+        var center = bin.add(One, One).mul(deltaScalar).add(melLowScalar, One);
+        var right = bin.add(Two, One).mul(deltaScalar).add(melLowScalar, One);
         var hz = arange(fft, dtype: ScalarType.Float32).mul(binWidth);
-        var mel = hz.div(HzBreak).add(One).log().mul(KaldiFactor).unsqueeze(0);                           // (1, K)
+        var mel = hz.div(HzBreak).add(One, One).log().mul(KaldiFactor).unsqueeze(0);                           // (1, K)
         var up = (mel - left) / (center - left);
         var down = (right - mel) / (right - center);
         var banks = clamp_min(minimum(up, down), Zero);                                                       // (M, K)

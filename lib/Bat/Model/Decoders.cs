@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static Bat.KeptScalars;
 
 namespace Bat.Model;
 
@@ -83,7 +84,7 @@ public sealed class CnnDecoder : Decoder
         {
             var y = conv.forward(x).permute(0, 2, 3, 1);              // channels last for the LayerNorm
             y = functional.gelu(functional.layer_norm(y, [dim], eps: 1e-5)).permute(0, 3, 1, 2);
-            x = x.add(y);                                              // residual on the grid
+            x = x.add(y, One);                                              // residual on the grid
         }
         x = x.permute(0, 2, 3, 1).reshape(s, gridTime * gridFreq, dim); // back to time-major tokens
         return proj.forward(x);
@@ -119,7 +120,7 @@ public sealed class VitDecoder : Decoder
     {
         var v = input_proj.forward(visible);                                    // (S, K, D) -> (S, K, W)
         var x = Unshuffle(mask_token.expand(v.shape[0], pos_embed.shape[1], v.shape[2]), v, keep); // (S, N, W)
-        x = x.add(pos_embed);
+        x = x.add(pos_embed, One);
         foreach (var block in blocks) x = block.Run(x, false).Output;
         return output_proj.forward(x);                                          // (S, N, W) -> (S, N, D)
     }

@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static Bat.KeptScalars;
 
 namespace Bat.Model;
 
@@ -147,9 +148,9 @@ public sealed class Block : Module
     public (Tensor Output, Tensor Ffn, Tensor? Weights) Run(Tensor x, bool returnWeights)
     {
         var (a, w) = attn.Run(x, returnWeights);
-        x = norm1.forward(x.add(DropBranch(a)));
+        x = norm1.forward(x.add(DropBranch(a), One));
         var ffn = fc2.forward(functional.gelu(fc1.forward(x)));
-        return (norm2.forward(x.add(DropBranch(ffn))), ffn, w);
+        return (norm2.forward(x.add(DropBranch(ffn), One)), ffn, w);
     }
 
     /// <summary>branch (S, L, D) times a per-sample mask (S, 1, 1) of Bernoulli(1 - p) / (1 - p); the branch itself when off.</summary>
@@ -240,7 +241,7 @@ public sealed class Encoder : Module
         var x = patch_embed.forward(features);         // (B, 1, T, M) -> (B, D, T/16, M/16)
         x = x.flatten(2).transpose(1, 2);              // -> (B, N, D), time-major
         var pos = pos_table[..(int)gridTime].reshape(1, -1, Config.Dim); // (1, N, D)
-        return x.add(pos);
+        return x.add(pos, One);
     }
 
     /// <summary>

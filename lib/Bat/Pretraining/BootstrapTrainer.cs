@@ -3,6 +3,7 @@ using Bat.Model;
 using Bat.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using static Bat.KeptScalars;
 
 namespace Bat.Pretraining;
 
@@ -167,9 +168,9 @@ public sealed class BootstrapTrainer : IDisposable
         if (Config.SpreadWeight > 0)
         {
             // Against dimensional collapse: keep the spread of what the probes read, the CLS and the mean token.
-            var spread = SpreadRegulariser.Compute(last[.., 0]).add(SpreadRegulariser.Compute(last[.., 1..].mean([1]))); // (S, D) each
+            var spread = SpreadRegulariser.Compute(last[.., 0]).add(SpreadRegulariser.Compute(last[.., 1..].mean([1])), One); // (S, D) each
             using Scalar weight = Config.SpreadWeight;   // kept alive for the call: see ScalarLifetimeGuardTests
-            total = total.add(spread.mul(weight));
+            total = total.add(spread.mul(weight), One);
         }
         if (timings is not null) timings.Decoder += Lap();
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static Bat.KeptScalars;
 
 namespace Bat.Pretraining;
 
@@ -20,7 +21,7 @@ public static class TeacherTargets
         {
             var mean = x.mean([1], keepdim: true);                                 // over tokens
             var variance = x.var(1, unbiased: false, keepdim: true);
-            return x.sub(mean).div(variance.add(InstanceNormEps).sqrt());
+            return x.sub(mean).div(variance.add(InstanceNormEps, One).sqrt());
         });
         return nn.functional.layer_norm(average, [average.shape[2]], eps: 1e-5).MoveToOuterDisposeScope();
     }
@@ -32,7 +33,7 @@ public static class TeacherTargets
         foreach (var layer in layers)
         {
             var term = f(layer[.., 1..]);
-            sum = sum is null ? term : sum.add(term);
+            sum = sum is null ? term : sum.add(term, One);
         }
         using Scalar count = layers.Count;   // kept Scalars: see ScalarLifetimeGuardTests
         return sum!.div(count);
@@ -136,7 +137,7 @@ public static class UfoLoss
             _ => throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not {weighting}"),
         };
         using Scalar weightScalar = weight;   // kept alive for the call: see ScalarLifetimeGuardTests
-        return new Parts(frame.add(utterance.mul(weightScalar)), frame, utterance);
+        return new Parts(frame.add(utterance.mul(weightScalar), One), frame, utterance);
     }
 }
 
@@ -159,11 +160,11 @@ public static class SpreadRegulariser
         using Scalar samplesLess1 = (double)(x.shape[0] - 1), channels = (double)x.shape[1];   // kept Scalars: see ScalarLifetimeGuardTests
         var centred = x.sub(x.mean([0], keepdim: true));                          // (S, D)
         var variance = centred.mul(centred).sum([0]).div(samplesLess1);           // (D), unbiased as in VICReg
-        var spread = nn.functional.relu(variance.add(VarianceEps).sqrt().neg().add(Target)).mean();
+        var spread = nn.functional.relu(variance.add(VarianceEps, One).sqrt().neg().add(Target, One)).mean();
         var covariance = centred.t().matmul(centred).div(samplesLess1);           // (D, D)
         var diagonal = covariance.diagonal();
         var offDiagonal = covariance.mul(covariance).sum().sub(diagonal.mul(diagonal).sum()).div(channels);
-        return spread.add(offDiagonal.mul(CovarianceWeightScalar)).MoveToOuterDisposeScope();
+        return spread.add(offDiagonal.mul(CovarianceWeightScalar), One).MoveToOuterDisposeScope();
     }
 }
 

@@ -6,6 +6,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using AdamW = Bat.Training.AdamW;   // not TorchSharp.Modules.AdamW
+using static Bat.KeptScalars;
 
 namespace Bat.Probing;
 
@@ -152,7 +153,7 @@ public static class FineTuner
         random.Shuffle(order);
         using var perm = tensor(order.Select(i => (long)i).ToArray(), device: x.device);
         using Scalar keep = lambda, mix = 1 - lambda;   // kept alive for the calls: see ScalarLifetimeGuardTests
-        return (x.mul(keep).add(x.index_select(0, perm).mul(mix)), y.mul(keep).add(y.index_select(0, perm).mul(mix)));
+        return (x.mul(keep).add(x.index_select(0, perm).mul(mix), One), y.mul(keep).add(y.index_select(0, perm).mul(mix), One));
     }
 
     /// <summary>Beta(a, a) as G1 / (G1 + G2) with Gamma(a, 1) draws.</summary>

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static Bat.KeptScalars;
 
 namespace Bat.Probing;
 
@@ -52,7 +53,7 @@ public sealed class Head2ToeProbe : Probe
     {
         using var scope = NewDisposeScope();
         var weight = classifier.weight!;                                  // (C, L*D)
-        var featureNorms = linalg.vector_norm(weight, dims: [0]);         // (L*D): one group per input feature
+        var featureNorms = weight.norm(0);                                  // (L*D): one group per input feature
         using Scalar strength = groupLasso * Math.Sqrt(weight.shape[0]);  // kept alive for the call: see ScalarLifetimeGuardTests
         return featureNorms.sum().mul(strength).MoveToOuterDisposeScope();
     }

@@ -12,9 +12,12 @@ namespace Bat.Probing;
 public sealed record EmbedSplitReport(string Split, string Path, int Clips, long BytesPerClip, bool Reused, double Seconds);
 
 /// <summary>An open probing task: its splits read from embedding caches (dispose to unmap them).</summary>
-public sealed class ProbeSession(ProbeTask task, IReadOnlyList<IDisposable> owned, Manifest manifest, CheckpointSource checkpoint, TaskInput input) : IDisposable
+public sealed class ProbeSession(ProbeTask task, IReadOnlyList<IDisposable> owned, Manifest manifest, CheckpointSource checkpoint, TaskInput input,
+    string cacheDir) : IDisposable
 {
     public ProbeTask Task { get; } = task;
+    /// <summary>The folder of the session's embedding caches (and of its remembered probe runs, <see cref="ProbeRunMemo"/>).</summary>
+    public string CacheDir { get; } = cacheDir;
     public Manifest Manifest { get; } = manifest;
     public CheckpointSource Checkpoint { get; } = checkpoint;
     /// <summary>The frontend (the task's length and normalisation) the caches were made with.</summary>
@@ -215,7 +218,7 @@ public static class ProbeExperiment
                         entries.Select(manifest.EventsOf).ToList())
                     : new EmbeddingSplit(cache, manifest.LabelMatrix(entries));
             }
-            return new ProbeSession(build(input, OpenSplit), owned, manifest, source, input);
+            return new ProbeSession(build(input, OpenSplit), owned, manifest, source, input, cacheDir);
         }
         catch
         {
@@ -247,9 +250,21 @@ public static class ProbeExperiment
         return ProbeTrainer.Train(model, task, config);
     }
 
-    /// <summary>Trains one frozen probe per fold (seeded alike) and returns each fold's result.</summary>
-    public static CrossValidationResult RunFolds(CrossValidation cv, string probe, int prototypes, ProbeTrainingConfig config) =>
-        new(cv.Folds.Select(f => new FoldRun(f.Fold, Run(f.Task, probe, prototypes, config))).ToList());
+    /// <summary>
+    /// <see cref="Run(ProbeTask, string, int, ProbeTrainingConfig)"/> on the session's task, remembered in the
+    /// session's cache folder (<see cref="ProbeRunMemo"/>): the notebooks ask for several of the same runs (the
+    /// ablation's CGP is Table 5's, Figure 2's K = 256 point and Figure 4's gate), and a notebook re-run after a
+    /// crash finds the runs it finished.
+    /// </summary>
+    public static ProbeRunResult Run(ProbeSession session, string probe, int prototypes, ProbeTrainingConfig config) =>
+        ProbeRunMemo.GetOrRun(session, session.Task, probe, prototypes, config, () => Run(session.Task, probe, prototypes, config));
+
+    /// <summary>Trains one frozen probe per fold (seeded alike) and returns each fold's result; with
+    /// <paramref name="remember"/>, each fold's run is remembered as <see cref="Run(ProbeSession, string, int, ProbeTrainingConfig)"/> does.</summary>
+    public static CrossValidationResult RunFolds(CrossValidation cv, string probe, int prototypes, ProbeTrainingConfig config, bool remember = false) =>
+        new(cv.Folds.Select(f => new FoldRun(f.Fold, remember
+            ? ProbeRunMemo.GetOrRun(cv.Session, f.Task, probe, prototypes, config, () => Run(f.Task, probe, prototypes, config))
+            : Run(f.Task, probe, prototypes, config))).ToList());
 
     /// <summary>
     /// Fine-tunes a copy of the checkpoint's encoder on the manifest's audio (the upper reference), at the task's

@@ -30,12 +30,12 @@ public static class ProbeLosses
         var y = Broadcast(targets, logits);
         var p = logits.sigmoid();
         var q = One - p;
-        var logLikelihood = y * p.clamp_min(Eps).log() + (One - y) * q.clamp_min(Eps).log();
+        var logLikelihood = (y * p.clamp_min(Eps).log()).add((One - y) * q.clamp_min(Eps).log(), One);
         Tensor focus;
         using (no_grad())
         {
-            var pt = p * y + q * (One - y);
-            focus = (One - pt).pow(GammaPositive * y + GammaNegative * (One - y));
+            var pt = (p * y).add(q * (One - y), One);
+            focus = (One - pt).pow((GammaPositive * y).add(GammaNegative * (One - y), One));
         }
         using Scalar cells = logits.shape[0] * logits.shape[^1];   // kept alive for the call: see ScalarLifetimeGuardTests
         return (-(logLikelihood * focus).sum()).div(cells).MoveToOuterDisposeScope();

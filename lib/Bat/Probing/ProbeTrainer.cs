@@ -4,6 +4,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using AdamW = Bat.Training.AdamW;   // not TorchSharp.Modules.AdamW
+using static Bat.KeptScalars;
 
 namespace Bat.Probing;
 
@@ -73,7 +74,7 @@ public static class ProbeTrainer
                 using var index = tensor(rows.Select(r => (long)r).ToArray());
                 var y = task.Train.Labels.index_select(0, index).to(device);
                 var loss = task.Loss(probe.forward(x), y);
-                if (probe.Penalty() is { } penalty) loss = loss + penalty;
+                if (probe.Penalty() is { } penalty) loss = loss.add(penalty, One);
                 optimizer.ZeroGrad();
                 loss.backward();
                 losses.Add(loss.item<float>());

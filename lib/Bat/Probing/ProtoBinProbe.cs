@@ -40,7 +40,7 @@ public sealed class ProtoBinProbe : Probe
     {
         using var scope = NewDisposeScope();
         var sign = prototypes.ge(Zero).to_type(prototypes.dtype).mul(Two).sub(One);   // +1 / -1, +1 at 0 as the official (x >= 0)
-        var straightThrough = sign + (prototypes - prototypes.detach());   // value sign(P), gradient of P
+        var straightThrough = sign.add(prototypes - prototypes.detach(), One);   // value sign(P), gradient of P
         return nn.functional.normalize(straightThrough, p: 2, dim: -1).MoveToOuterDisposeScope();
     }
 

@@ -1,6 +1,7 @@
 using TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
+using static Bat.KeptScalars;
 
 namespace Bat.Training;
 
@@ -60,7 +61,7 @@ public sealed class AdamW : IDisposable
             m.mul_(b1).add_(g, alpha: oneMinusB1);
             v.mul_(b2).addcmul_(g, g, value: oneMinusB2);
             if (weightDecay != 0) p.mul_(shrink);
-            using var denom = v.sqrt().mul_(invSqrtBias2).add_(epsilon);
+            using var denom = v.sqrt().mul_(invSqrtBias2).add_(epsilon, One);
             p.addcdiv_(m, denom, value: stepSize);
         }
     }

@@ -57,9 +57,17 @@ public class ScalarLifetimeGuardTests
             {
                 if (model.GetSymbolInfo(node).Symbol is not IMethodSymbol { MethodKind: MethodKind.UserDefinedOperator } op) continue;
                 if (!SymbolEqualityComparer.Default.Equals(op.ContainingType, tensor)) continue;
-                if (!op.Parameters.Any(p => p.Type.SpecialType is SpecialType.System_Double or SpecialType.System_Single or SpecialType.System_Int32 or SpecialType.System_Int64)) continue;
+                // `a + b` is `a.add(b)`, which is `a.add(b, 1)` inside TorchSharp: a temporary alpha even between two tensors.
+                if (op.Name != WellKnownMemberNames.AdditionOperatorName
+                    && !op.Parameters.Any(p => p.Type.SpecialType is SpecialType.System_Double or SpecialType.System_Single or SpecialType.System_Int32 or SpecialType.System_Int64)) continue;
                 var line = tree.GetLineSpan(node.Span).StartLinePosition.Line + 1;
                 found.Add($"{Path.GetRelativePath(root, tree.FilePath)}:{line}: {node}");
+            }
+            foreach (var call in tree.GetRoot().DescendantNodes().OfType<InvocationExpressionSyntax>())
+            {
+                if (model.GetSymbolInfo(call).Symbol is not IMethodSymbol method || !MakesTemporaryScalarInside(method, tensor)) continue;
+                var line = tree.GetLineSpan(call.Span).StartLinePosition.Line + 1;
+                found.Add($"{Path.GetRelativePath(root, tree.FilePath)}:{line}: {call}");
             }
             foreach (var expression in tree.GetRoot().DescendantNodes().OfType<ExpressionSyntax>())
             {
@@ -77,12 +85,38 @@ public class ScalarLifetimeGuardTests
         return found;
     }
 
+    /// <summary>
+    /// TorchSharp 0.107 methods that pass a Scalar they made themselves to the native call (read in TorchSharp's
+    /// source, src/TorchSharp/Tensor/Tensor.Math.cs, TensorExtensionMethods.cs, LinearAlgebra.cs):
+    /// <c>add(other)</c> and <c>add_(other)</c> are <c>add(other, 1)</c>; <c>addcdiv(a, b)</c> is <c>addcdiv(a, b, 1)</c>;
+    /// <c>t.ToSingle()</c> and its siblings read <c>t.ToScalar()</c>; <c>linalg.vector_norm</c> and
+    /// <c>matrix_norm</c> pass <c>ord.ToScalar()</c>. The safe forms: <c>add(other, One)</c> with a kept Scalar,
+    /// <c>item&lt;T&gt;()</c>, <c>Tensor.norm(dim)</c>.
+    /// </summary>
+    static bool MakesTemporaryScalarInside(IMethodSymbol method, INamedTypeSymbol tensor)
+    {
+        var type = method.ContainingType;
+        if (SymbolEqualityComparer.Default.Equals(type, tensor))
+            return method.Name switch
+            {
+                "add" or "add_" => method.Parameters.Length == 1,
+                "addcdiv" or "addcdiv_" => method.Parameters.Length == 2,
+                "ToScalar" => true,
+                _ => false,
+            };
+        if (type.Name == "TensorExtensionMethods" && method.ReducedFrom is not null
+            && SymbolEqualityComparer.Default.Equals(method.ReceiverType, tensor))
+            return method.Name is "ToSingle" or "ToDouble" or "ToHalf" or "ToBFloat16" or "ToByte" or "ToSByte" or "ToInt16"
+                or "ToInt32" or "ToInt64" or "ToBoolean" or "ToComplexFloat32" or "ToComplexFloat64" or "ToComplex32" or "ToComplex64";
+        return type.Name == "linalg" && method.Name is "vector_norm" or "matrix_norm";
+    }
+
     [Fact]
     public void Library_passes_no_temporary_scalars_to_torch()
     {
         var sites = ImplicitScalarConversions();
         Assert.True(sites.Count == 0,
-            $"{sites.Count} implicit conversions to TorchSharp.Scalar in lib/Bat (use a static readonly or `using` Scalar):\n" + string.Join("\n", sites));
+            $"{sites.Count} temporary TorchSharp.Scalars in lib/Bat (use a static readonly or `using` Scalar, add(x, One), item<T>()):\n" + string.Join("\n", sites));
     }
 
     /// <summary>TorchSharp methods that build a temporary Scalar inside themselves, out of our reach.</summary>

@@ -27,7 +27,7 @@ public class PresetTests
         Assert.Equal(EncoderConfig.Tiny, Preset.Smoke.Encoder);   // smoke is tiny's model with a few steps
         Assert.True(Preset.Smoke.Pretraining.Steps < Preset.Tiny.Pretraining.Steps);
         Assert.Equal(10_000, Preset.Base.Prototypes);             // the paper's K
-        Assert.Equal(1 << 10, Preset.Tiny.KGrid[^1]);
+        Assert.Equal(Preset.Tiny.Prototypes, Preset.Tiny.KGrid[^1]);   // the sweep ends at the K the other probes use
         Assert.Equal(EncoderConfig.Base, Preset.Base.Encoder);
     }
 

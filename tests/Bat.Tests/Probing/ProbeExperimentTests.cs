@@ -65,6 +65,43 @@ public class ProbeExperimentTests : IDisposable
     }
 
     [Fact]
+    public void ARememberedProbeRunIsReadBackOnlyForTheSameRunAndAnUnreadableMemoIsTrainedAgain()
+    {
+        var manifests = SyntheticBenchmark.Ensure(Path.Combine(dir, "synth"), clips: 40, seed: 1, seconds: 1);
+        var runA = CheckpointSource.Resolve(MakeRun(dir, "a", 1, Small));
+        var runB = CheckpointSource.Resolve(MakeRun(dir, "b", 2, Small));
+        var config = ProbeTrainingConfig.Smoke.WithSteps(10) with { BatchSize = 8 };
+        using var session = ProbeExperiment.Open(runA, manifests.MultiLabel, Path.Combine(dir, "cache-a"), batchSize: 8);
+
+        var first = ProbeExperiment.Run(session, "cgp", 8, config);
+        var memo = ProbeRunMemo.PathFor(session, session.Task, "cgp", 8, config);
+        Assert.True(File.Exists(memo));
+        // The same run again is read back, not trained: a trainer that throws is never called.
+        var again = ProbeRunMemo.GetOrRun(session, session.Task, "cgp", 8, config, () => throw new InvalidOperationException("trained again"));
+        Assert.Equal(first.Test, again.Test);
+        Assert.Equal(first.GateWeights, again.GateWeights);
+        Assert.Equal(first.LossCurve, again.LossCurve);
+        Assert.Equal(first.Parameters, again.Parameters);
+        // ... and equals what training it afresh gives (the run is seeded: the memo changes nothing but the time).
+        Assert.Equal(first.Test, ProbeExperiment.Run(session.Task, "cgp", 8, config).Test);
+
+        // Another K, schedule, seed or checkpoint is another run.
+        Assert.NotEqual(memo, ProbeRunMemo.PathFor(session, session.Task, "cgp", 4, config));
+        Assert.NotEqual(memo, ProbeRunMemo.PathFor(session, session.Task, "cgp", 8, config with { Steps = 11 }));
+        Assert.NotEqual(memo, ProbeRunMemo.PathFor(session, session.Task, "cgp", 8, config with { Seed = 1 }));
+        using (var other = ProbeExperiment.Open(runB, manifests.MultiLabel, Path.Combine(dir, "cache-b"), batchSize: 8))
+            Assert.NotEqual(Path.GetFileName(memo), Path.GetFileName(ProbeRunMemo.PathFor(other, other.Task, "cgp", 8, config)));
+
+        // A torn memo is not trusted: the probe is trained again and the file replaced.
+        File.WriteAllText(memo, "{\"probe\": \"cgp\", \"heads\": [");
+        var trained = 0;
+        var retrained = ProbeRunMemo.GetOrRun(session, session.Task, "cgp", 8, config, () => { trained++; return first; });
+        Assert.Equal(1, trained);
+        Assert.Equal(first.Test, retrained.Test);
+        Assert.Equal(first.Test, ProbeRunMemo.GetOrRun(session, session.Task, "cgp", 8, config, () => throw new InvalidOperationException("trained again")).Test);
+    }
+
+    [Fact]
     public void CachedFeaturesEqualAFreshEncoderPass()
     {
         var manifests = SyntheticBenchmark.Ensure(Path.Combine(dir, "synth"), clips: 20, seed: 2, seconds: 1);
