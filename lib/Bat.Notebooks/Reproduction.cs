@@ -9,7 +9,7 @@ namespace Bat.Notebooks;
 /// <summary>What `bat reproduce` runs: the preset, the data, where results go.</summary>
 public sealed record ReproduceOptions
 {
-    /// <summary>smoke (CI, minutes), tiny (default, about 25 minutes on 2 cores), small, base (the paper's ViT-B; GPU).</summary>
+    /// <summary>smoke (CI, minutes), tiny (default, about 40 minutes on 2 cores), small, base (the paper's ViT-B; GPU).</summary>
     public string Preset { get; init; } = Experiments.Preset.Tiny.Name;
     /// <summary>"synth": the embedded benchmark, made on demand; or a folder of manifests (see Bat.Experiments.ExperimentData:
     /// an optional pretrain.csv plus one manifest per probing task, the first in name order being the primary task).</summary>

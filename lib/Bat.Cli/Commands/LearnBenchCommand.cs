@@ -15,7 +15,7 @@ public static class LearnBenchCommand
             DefaultValueFactory = _ => ExperimentData.Synth,
         };
         var output = new Option<string>("--out") { Description = "Output folder (pre-training runs, embeddings, learn.csv); complete runs in it are reused.", DefaultValueFactory = _ => "results-learn" };
-        var variants = new Option<string[]>("--variants") { Description = "Pre-trained variants to check.", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["eat", "bat", "bat-spread"] };
+        var variants = new Option<string[]>("--variants") { Description = "Pre-trained variants to check.", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [.. PretrainVariant.Followed] };
         var seed = new Option<int>("--seed") { Description = "Seed of the pre-training runs and probes.", DefaultValueFactory = _ => 0 };
         var command = new Command("learn", "Does pre-training teach the encoders anything? Untrained control vs pre-trained variants vs a log-mel baseline, and the targets of issue 'pre-training that learns'.")
         {

@@ -11,7 +11,7 @@ public static class ReproduceCommand
     {
         var preset = new Option<string>("--preset")
         {
-            Description = $"{string.Join(" | ", Preset.Names)}: smoke (CI, a few minutes), tiny (default, about 25 minutes on 2 CPU cores), small, base (the paper's ViT-B; GPU).",
+            Description = $"{string.Join(" | ", Preset.Names)}: smoke (CI, a few minutes), tiny (default, about 40 minutes on 2 CPU cores), small, base (the paper's ViT-B; GPU).",
             DefaultValueFactory = _ => Preset.Tiny.Name,
         };
         var data = new Option<string>("--data")

@@ -8,7 +8,7 @@ namespace Bat.Experiments;
 /// Figure 2. <see cref="Named"/> is the one place a preset name is read; the layers below take these configs,
 /// never names.
 /// smoke: every cell of every notebook runs in a minute or two (CI; the numbers mean nothing);
-/// tiny: the shape of every result on 2 CPU cores (about 25 minutes); small: closer to the paper, hours on CPU;
+/// tiny: the shape of every result on 2 CPU cores (about 40 minutes); small: closer to the paper, hours on CPU;
 /// base: the paper's ViT-B/16 and schedules (GPU).
 /// </summary>
 /// <param name="Encoder">the encoder every variant is built from (smoke shares tiny's)</param>
@@ -44,7 +44,7 @@ public sealed record Preset(
     static readonly RecipeScale SmokeScale = new(ProbeSteps: 0.003, FineTuneSteps: 0.0003, ProbeMaxBatch: 16, FineTuneMaxBatch: 8,
         FineTuneLearningRate: 3e-4, Reason: "CI smoke run: every cell in a minute or two on 2 CPU cores; the numbers mean nothing");
     static readonly RecipeScale TinyScale = new(ProbeSteps: 0.075, FineTuneSteps: 0.01, ProbeMaxBatch: null, FineTuneMaxBatch: 16,
-        FineTuneLearningRate: 3e-4, Reason: "the whole suite in about 25 minutes on 2 CPU cores");
+        FineTuneLearningRate: 3e-4, Reason: "the whole suite in about 40 minutes on 2 CPU cores");
     static readonly RecipeScale SmallScale = new(ProbeSteps: 0.25, FineTuneSteps: 0.075, ProbeMaxBatch: null, FineTuneMaxBatch: 32,
         FineTuneLearningRate: 3e-4, Reason: "hours on CPU instead of GPU days");
 

@@ -69,11 +69,15 @@ public sealed record PretrainVariant(string Name, string Frontend, TeacherTarget
 
     public static IReadOnlyList<PretrainVariant> Controls { get; } = [Untrained, UntrainedEat, UntrainedNoGate];
 
-    /// <summary>The controls first, then the ablation in order, then the levers: what notebook 02 trains.</summary>
-    public static IReadOnlyList<PretrainVariant> WithControl { get; } = [.. Controls, .. Ablation, .. Levers];
-
     /// <summary>Every variant with updates to train: the ablation, then the levers.</summary>
     public static IReadOnlyList<PretrainVariant> Trainable { get; } = [.. Ablation, .. Levers];
+
+    /// <summary>The controls first, then every trainable variant: what notebook 02 trains (declared after
+    /// <see cref="Trainable"/>: static initialisers run in order).</summary>
+    public static IReadOnlyList<PretrainVariant> WithControl { get; } = [.. Controls, .. Trainable];
+
+    /// <summary>The papers' two models and the levers: the variants notebook 02's learning curve and `bat bench learn` follow.</summary>
+    public static IReadOnlyList<string> Followed { get; } = ["eat", "bat", .. Levers.Select(v => v.Name)];
 
     public bool IsControl => IsControlName(Name);
 
