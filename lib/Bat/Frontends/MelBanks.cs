@@ -60,7 +60,7 @@ public static class MelBanks
         var center = bin.add(One, One).mul(deltaScalar).add(melLowScalar, One);
         var right = bin.add(Two, One).mul(deltaScalar).add(melLowScalar, One);
         var hz = arange(fft, dtype: ScalarType.Float32).mul(binWidth);
-        var mel = hz.div(HzBreak).add(One, One).log().mul(KaldiFactor).unsqueeze(0);                           // (1, K)
+        var mel = hz.div(HzBreak).add(One, One).log().mul(KaldiFactor).unsqueeze(0);                      // (1, K)
         var up = (mel - left) / (center - left);
         var down = (right - mel) / (right - center);
         var banks = clamp_min(minimum(up, down), Zero);                                                       // (M, K)

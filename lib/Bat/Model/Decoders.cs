@@ -84,7 +84,7 @@ public sealed class CnnDecoder : Decoder
         {
             var y = conv.forward(x).permute(0, 2, 3, 1);              // channels last for the LayerNorm
             y = functional.gelu(functional.layer_norm(y, [dim], eps: 1e-5)).permute(0, 3, 1, 2);
-            x = x.add(y, One);                                              // residual on the grid
+            x = x.add(y, One);                                         // residual on the grid
         }
         x = x.permute(0, 2, 3, 1).reshape(s, gridTime * gridFreq, dim); // back to time-major tokens
         return proj.forward(x);

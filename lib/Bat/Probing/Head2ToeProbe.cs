@@ -1,7 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using static Bat.KeptScalars;
 
 namespace Bat.Probing;
 
