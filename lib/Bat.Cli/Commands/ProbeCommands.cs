@@ -21,6 +21,8 @@ public static class ProbeCommands
         var prototypes = new Option<int?>("--prototypes") { Description = "Prototypes K (cgp, cgp-nocls, pb; default by preset)." };
         var steps = new Option<int?>("--steps") { Description = "Training steps (default: the task's recipe)." };
         var batch = new Option<int?>("--batch") { Description = "Batch size (default: the task's recipe)." };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default: the task's recipe; fine-tuning: the preset's scale)." };
+        var mixup = new Option<double?>("--mixup") { Description = "Fine-tuning only: chance of mixup per batch, 0 to 1 (default: the task's recipe)." };
         var folds = new Option<bool>("--folds") { Description = "Cross-validate over the manifest's folds (ESC-50 layout: a fold on every row): train on the other folds, test on each, report each fold, the mean and the std (the official ESC-50 report)." };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var cache = new Option<string?>("--cache") { Description = "Embedding cache folder: used when it matches, filled when empty (default: a temporary folder)." };
@@ -29,7 +31,7 @@ public static class ProbeCommands
         var model = new Option<string?>("--model") { Description = "Model name in the results (default: the run folder's name)." };
         var command = new Command("probe", "Train a probe on a checkpoint's frozen features (or fine-tune it) and report test metrics.\n\n" + RecipeHelp())
         {
-            checkpoint, manifest, probe, preset, prototypes, steps, batch, folds, seed, cache, output, experiment, model,
+            checkpoint, manifest, probe, preset, prototypes, steps, batch, lr, mixup, folds, seed, cache, output, experiment, model,
         };
         command.SetGuardedAction(parse =>
         {
@@ -63,7 +65,22 @@ public static class ProbeCommands
             var fineConfig = recipe.FineTuning;
             if (parse.GetValue(steps) is { } s) (probeConfig, fineConfig) = (probeConfig.WithSteps(s), fineConfig.WithSteps(s));
             if (parse.GetValue(batch) is { } b) (probeConfig, fineConfig) = (probeConfig with { BatchSize = b }, fineConfig with { BatchSize = b });
+            if (parse.GetValue(lr) is { } rate)
+            {
+                if (!(rate > 0) || double.IsInfinity(rate)) throw new BatException("--lr", $"must be a positive number, got {rate}");
+                (probeConfig, fineConfig) = (probeConfig with { LearningRate = rate }, fineConfig with { LearningRate = rate });
+            }
+            if (parse.GetValue(mixup) is { } chance)
+            {
+                if (probeName != ProbeCatalog.FineTune) throw new BatException("--mixup", "applies to --probe finetune only (the frozen probes train on cached embeddings, without mixup)");
+                if (!(chance >= 0 && chance <= 1)) throw new BatException("--mixup", $"must be a chance from 0 to 1, got {chance}");
+                fineConfig = fineConfig with { MixupProbability = chance };
+            }
             foreach (var (what, value) in recipe.Describe(source.Encoder)) Console.WriteLine($"recipe {what}: {value}");
+            // What this run trains with, after --steps, --batch, --lr and --mixup.
+            Console.WriteLine(probeName == ProbeCatalog.FineTune
+                ? FormattableString.Invariant($"schedule: {fineConfig.Steps} steps x batch {fineConfig.BatchSize}, warm-up {fineConfig.WarmupSteps}, lr {fineConfig.LearningRate:G3}, mixup {fineConfig.MixupProbability:G3}")
+                : FormattableString.Invariant($"schedule: {probeConfig.Steps} steps x batch {probeConfig.BatchSize}, warm-up {probeConfig.WarmupSteps}, lr {probeConfig.LearningRate:G3}"));
 
             var cacheDir = parse.GetValue(cache);
             var temporary = cacheDir is null ? Directory.CreateTempSubdirectory("bat-embed-").FullName : null;

@@ -154,9 +154,12 @@ public sealed class BootstrapTrainer : IDisposable
         }
         if (timings is not null) timings.Teacher += Lap();
 
-        // 3. Student on kept cells only: (S, 1+K, D).
+        // 3. Student on kept cells only: (S, 1+K, D). With clone mixing each clone has a view of its own (S, 1, T, M),
+        //    so the patch embedding runs per clone instead of once per clip.
         Student.train();
-        using var studentOut = Student.Forward(x, keep, clones);
+        using var studentOut = Config.CloneMix > 0
+            ? Student.Forward(StudentViews(x, rng), keep)
+            : Student.Forward(x, keep, clones);
         var last = studentOut.Last;
         if (timings is not null) timings.Student += Lap();
 
@@ -195,6 +198,13 @@ public sealed class BootstrapTrainer : IDisposable
         if (timings is not null) timings.RankCheck += Lap();       // an SVD per step: `bat bench pretrain` shows what it costs
         Step++;
         return new StepResult(Step, total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, contentShare, clsRank);
+    }
+
+    /// <summary>Each clone's own view of its clip, a background clip of the batch mixed in (CloneMixing), drawn from the step's stream.</summary>
+    Tensor StudentViews(Tensor x, Random rng)
+    {
+        var (other, lambda) = CloneMixing.Draw((int)x.shape[0], Config.Clones, Config.CloneMix, rng);
+        return CloneMixing.Mix(x, Config.Clones, other, lambda);
     }
 
     /// <summary>Everything needed to continue exactly: student, teacher, decoder, AdamW moments, step, seed.</summary>

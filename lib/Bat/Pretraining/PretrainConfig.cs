@@ -55,6 +55,10 @@ public sealed record PretrainConfig : IValidated
     /// dimensional collapse, docs/method.md section 7); 0 in both papers.</summary>
     public double SpreadWeight { get; init; }
 
+    /// <summary>Largest weight of the background each student clone has mixed in (CloneMixing; research lever, docs/method.md
+    /// section 7); 0 in both papers: every clone sees the same clip, the teacher always the clean one.</summary>
+    public double CloneMix { get; init; }
+
     // Masking: keep 20% of the patches via inverse block masking with 5 x 5 blocks.
     public double KeepRatio { get; init; } = 0.2;
     public int MaskBlock { get; init; } = 5;
@@ -115,6 +119,8 @@ public sealed record PretrainConfig : IValidated
             throw new BatException("pretrain config", $"learning rate {LearningRate} must be positive and finite, EMA decays in [0, 1]");
         if (!(SpreadWeight >= 0) || !double.IsFinite(SpreadWeight)) throw new BatException("pretrain config", $"spread weight {SpreadWeight} must be 0 or more and finite");
         if (SpreadWeight > 0 && Batch * Clones < 2) throw new BatException("pretrain config", "the spread regulariser needs at least 2 samples per batch");
+        if (!(CloneMix >= 0 && CloneMix < 1)) throw new BatException("pretrain config", $"clone mix {CloneMix} must be in [0, 1)");
+        if (CloneMix > 0 && Batch < 2) throw new BatException("pretrain config", "clone mixing needs a batch of at least 2 clips");
         if (!(UtteranceLambda >= 0) || !double.IsFinite(UtteranceLambda))
             throw new BatException("pretrain config", $"utterance lambda {UtteranceLambda} must be 0 or more and finite");
     }

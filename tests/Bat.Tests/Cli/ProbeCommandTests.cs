@@ -37,6 +37,30 @@ public class ProbeCommandTests
     }
 
     [Fact]
+    public void LearningRateAndMixupOverridesReachTheScheduleAndBadValuesAreRefusedBeforeAnyWork()
+    {
+        using var dir = new TempDir();
+        var manifests = SyntheticBenchmark.Ensure(dir.File("synth"), clips: 12, seed: 0, seconds: 1);
+        var run = ProbeExperimentTests.MakeRun(dir.File("runs"), "a", 0, Bat.Model.EncoderConfig.Tiny with { Dim = 48, Heads = 2, Depth = 2 });
+        string[] common = ["probe", "--checkpoint", run, "--manifest", manifests.MultiLabel, "--preset", "smoke"];
+
+        // A child process: the command prints its plan to the console, which the in-process runner does not capture.
+        var (code, output, err) = Bat.Tests.Runner.RunnerTestKit.RunBat(dir.Path, [.. common, "--probe", "lp", "--steps", "4", "--lr", "0.0025"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("schedule: 4 steps x batch 16, warm-up 1, lr 0.0025", output);
+
+        var (mixupCode, _, mixupErr) = FrontendCommandTests.Bat([.. common, "--probe", "lp", "--mixup", "0"]);
+        Assert.Equal(1, mixupCode);
+        Assert.StartsWith("error: --mixup: applies to --probe finetune only", mixupErr);
+        var (chanceCode, _, chanceErr) = FrontendCommandTests.Bat([.. common, "--probe", "finetune", "--mixup", "1.5"]);
+        Assert.Equal(1, chanceCode);
+        Assert.StartsWith("error: --mixup: must be a chance from 0 to 1, got 1.5", chanceErr);
+        var (lrCode, _, lrErr) = FrontendCommandTests.Bat([.. common, "--probe", "finetune", "--lr", "-1"]);
+        Assert.Equal(1, lrCode);
+        Assert.StartsWith("error: --lr: must be a positive number, got -1", lrErr);
+    }
+
+    [Fact]
     public void ProbeRunsFrameWiseCgpOnAnEventTaskAndAppendsItsEventScores()
     {
         using var dir = new TempDir();

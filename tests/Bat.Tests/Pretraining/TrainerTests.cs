@@ -112,6 +112,27 @@ public class TrainerTests
         Assert.Throws<BatException>(() => (config with { Batch = 1 }).Validate());
     }
 
+    [Fact]
+    public void CloneMixingChangesWhatTheStudentSeesNotTheTeachersTargets()
+    {
+        var config = Mini(DecoderKind.Vit, TeacherTargetKind.Eob) with { UtteranceWeighting = UtteranceWeighting.Equal };
+        using var clean = new BootstrapTrainer(config, CPU);
+        using var mixed = new BootstrapTrainer(config with { CloneMix = 0.5 }, CPU);
+        var a = clean.TrainStep(Clips());
+        var b = mixed.TrainStep(Clips());
+        // Same weights, data and masks: the teacher's targets are the clean clip's (the same collapse check) ...
+        Assert.Equal(a.ContentShare, b.ContentShare, 9);
+        Assert.True(double.IsFinite(b.Loss));
+        // ... and the student's views are not, so its gradients and its first update differ (the patch embedding's
+        // weights see the inputs directly).
+        var cleanWeights = clean.Student.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        double largest = mixed.Student.named_parameters().Max(p => p.parameter.sub(cleanWeights[p.name]).abs().max().item<float>());
+        Assert.True(largest > 1e-5, $"largest weight difference {largest}");
+        Assert.Throws<BatException>(() => (config with { CloneMix = 1 }).Validate());
+        Assert.Throws<BatException>(() => (config with { CloneMix = -0.1 }).Validate());
+        Assert.Throws<BatException>(() => (config with { CloneMix = 0.5, Batch = 1 }).Validate());
+    }
+
     [Theory]
     [InlineData(DecoderKind.Cnn, TeacherTargetKind.Ffn)]
     [InlineData(DecoderKind.Vit, TeacherTargetKind.Eob)]
