@@ -175,6 +175,12 @@ public sealed class BootstrapTrainer : IDisposable
             using Scalar weight = Config.SpreadWeight;   // kept alive for the call: see ScalarLifetimeGuardTests
             total = total.add(spread.mul(weight), One);
         }
+        if (Config.CloneInvariance > 0)
+        {
+            // What the clones of a clip share is the clip; what they do not (their masks, their backgrounds) is not content.
+            using Scalar weight = Config.CloneInvariance;   // kept alive for the call: see ScalarLifetimeGuardTests
+            total = total.add(CloneInvariance.Compute(last[.., 0], clones).mul(weight), One);
+        }
         if (timings is not null) timings.Decoder += Lap();
 
         // 5. Update.

@@ -169,6 +169,24 @@ public static class SpreadRegulariser
 }
 
 /// <summary>
+/// VICReg's invariance term (Bardes et al., 2022) across the masked clones of each clip, a research lever outside both
+/// papers (docs/method.md section 7): the mean squared distance of each clone's embedding from the mean of its
+/// clip's clones. The spread term alone can be met by what differs between clones (their masks); this asks the
+/// clones of one clip to agree, so the spread that remains is between clips.
+/// </summary>
+public static class CloneInvariance
+{
+    /// <param name="x">(B*C, D), the C clones of a clip in consecutive rows (repeat_interleave)</param>
+    public static Tensor Compute(Tensor x, int clones)
+    {
+        using var scope = NewDisposeScope();
+        var perClip = x.reshape(-1, clones, x.shape[1]);                          // (B*C, D) -> (B, C, D)
+        var deviation = perClip.sub(perClip.mean([1], keepdim: true));
+        return deviation.mul(deviation).sum([2]).mean().MoveToOuterDisposeScope();   // mean over clones of the squared distance
+    }
+}
+
+/// <summary>
 /// The dimensional-collapse check (docs/method.md section 7): the effective rank of a set of embeddings, rows = samples,
 /// exp of the entropy of the normalised singular values of the centred matrix (Roy and Vetterli, 2007; RankMe,
 /// Garrido et al., 2023). D equal, uncorrelated channels give D; everything on one line gives 1. The content share

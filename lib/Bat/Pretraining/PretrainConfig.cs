@@ -59,6 +59,10 @@ public sealed record PretrainConfig : IValidated
     /// section 7); 0 in both papers: every clone sees the same clip, the teacher always the clean one.</summary>
     public double CloneMix { get; init; }
 
+    /// <summary>Weight of the invariance term (CloneInvariance): each clone's final CLS against the mean CLS of its clip's
+    /// clones, VICReg's third term beside the spread (research lever, docs/method.md section 7); 0 in both papers.</summary>
+    public double CloneInvariance { get; init; }
+
     // Masking: keep 20% of the patches via inverse block masking with 5 x 5 blocks.
     public double KeepRatio { get; init; } = 0.2;
     public int MaskBlock { get; init; } = 5;
@@ -121,6 +125,8 @@ public sealed record PretrainConfig : IValidated
         if (SpreadWeight > 0 && Batch * Clones < 2) throw new BatException("pretrain config", "the spread regulariser needs at least 2 samples per batch");
         if (!(CloneMix >= 0 && CloneMix < 1)) throw new BatException("pretrain config", $"clone mix {CloneMix} must be in [0, 1)");
         if (CloneMix > 0 && Batch < 2) throw new BatException("pretrain config", "clone mixing needs a batch of at least 2 clips");
+        if (!(CloneInvariance >= 0) || !double.IsFinite(CloneInvariance)) throw new BatException("pretrain config", $"clone invariance {CloneInvariance} must be 0 or more and finite");
+        if (CloneInvariance > 0 && Clones < 2) throw new BatException("pretrain config", "the clone invariance term needs at least 2 clones per clip");
         if (!(UtteranceLambda >= 0) || !double.IsFinite(UtteranceLambda))
             throw new BatException("pretrain config", $"utterance lambda {UtteranceLambda} must be 0 or more and finite");
     }

@@ -76,3 +76,20 @@ public class EffectiveRankTests
         Assert.True(double.IsNaN(EffectiveRank.Of(one)));
     }
 }
+
+/// <summary>The clone invariance term (CloneInvariance) by hand.</summary>
+public class CloneInvarianceTests
+{
+    [Fact]
+    public void MeanSquaredDistanceOfEachCloneFromItsClipsMean()
+    {
+        // Clip 0: clones (1, 0), (3, 0), mean (2, 0), squared distances 1, 1. Clip 1: (0, 2), (0, 5), mean (0, 3.5), 2.25, 2.25.
+        using var x = tensor(new float[] { 1, 0, 3, 0, 0, 2, 0, 5 }, 4, 2);
+        using var term = CloneInvariance.Compute(x, clones: 2);
+        Assert.Equal((1 + 1 + 2.25 + 2.25) / 4, term.item<float>(), 5);
+        // Clones that agree cost nothing, however far apart the clips are.
+        using var agree = tensor(new float[] { 1, 0, 1, 0, 0, 9, 0, 9 }, 4, 2);
+        using var none = CloneInvariance.Compute(agree, clones: 2);
+        Assert.Equal(0.0, none.item<float>(), 6);
+    }
+}

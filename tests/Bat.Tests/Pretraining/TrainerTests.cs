@@ -99,6 +99,19 @@ public class TrainerTests
     }
 
     [Fact]
+    public void CloneInvarianceAddsItsTermToTheTotalOnly()
+    {
+        var (without, withTerm, config) = FirstSteps(c => c with { CloneInvariance = 1 });
+        // Same weights, data and masks: the papers' terms are the same; the clones' CLS differ (their masks), so the
+        // total has a positive invariance term on top.
+        Assert.Equal(without.FrameLoss, withTerm.FrameLoss, 6);
+        Assert.Equal(without.UtteranceLoss, withTerm.UtteranceLoss, 6);
+        Assert.True(withTerm.Loss > without.Loss, $"{withTerm.Loss} vs {without.Loss}");
+        Assert.Throws<BatException>(() => (config with { CloneInvariance = -1 }).Validate());
+        Assert.Throws<BatException>(() => (config with { CloneInvariance = 1, Clones = 1 }).Validate());
+    }
+
+    [Fact]
     public void PooledUtteranceTargetTrainsTheClsTowardsTheTeachersCentredPool()
     {
         var (mean, pooled, papers) = FirstSteps(c => c with { UtteranceTarget = UtteranceTargetKind.Pooled });
