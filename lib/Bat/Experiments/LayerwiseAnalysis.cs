@@ -23,7 +23,7 @@ public sealed record AttentionProfile(string Model, bool Gated, string Clip, dou
 public static class LayerwiseAnalysis
 {
     public const string Experiment = OutputLayout.LayerwiseExperiment;
-    public static readonly string[] Variants = ["untrained", "untrained-eat", "eat", "bat-cnn", "bat"];   // each model beside the control of its shape
+    public static readonly string[] Variants = ["untrained", "untrained-eat", "eat", "bat-cnn", .. PretrainVariant.Levers.Select(v => v.Name), "bat"];   // each model beside the control of its shape
 
     public static string ResultsDir(string outDir) => new OutputLayout(outDir).Results(Experiment);
 
