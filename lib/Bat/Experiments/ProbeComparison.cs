@@ -24,10 +24,6 @@ public static class ProbeComparison
     public const string Experiment = OutputLayout.ProbeExperiment;
     public static readonly string[] Table5Probes = ["lp", "lcgp", "h2t", "pb", "cgp", ProbeCatalog.FineTune];
 
-    /// <summary>Table 5's models: the controls, the papers' two and the levers beyond them (bat-spread), each read against
-    /// its own shape's control. BAT last: Figure 2's K sweep follows the last model.</summary>
-    public static readonly string[] Variants = ["untrained", "untrained-eat", "eat", .. PretrainVariant.Levers.Select(v => v.Name), "bat"];
-
     /// <summary>The model name of the non-learned log-mel baseline's rows.</summary>
     public const string Baseline = "baseline";
 
