@@ -64,7 +64,7 @@ public sealed class BootstrapTrainer : IDisposable
     readonly MaskSpec maskSpec;
     readonly Device device;
     EpochShuffler? shuffler;
-    Tensor? pixelProjection;
+    Tensor? pixelProjection, spectralProjection;
 
     public BootstrapTrainer(PretrainConfig config, Device? device = null)
     {
@@ -147,6 +147,17 @@ public sealed class BootstrapTrainer : IDisposable
                 perClip = TeacherTargets.Build(targetLayers); // (B, N, D)
                 if (Config.UtteranceTarget == UtteranceTargetKind.Pooled)
                     utteranceTargets = TeacherTargets.PooledUtterance(targetLayers).repeat_interleave(clones, dim: 0); // (B, D) -> (S, D)
+            }
+            if (Config.UtteranceTarget == UtteranceTargetKind.Spectral)
+            {
+                // A fixed random (2M, D) projection from the seed alone, like the pixel targets' (2M <= D at every preset).
+                if (spectralProjection is null)
+                {
+                    using var projectionNoise = new Generator((ulong)StepSeed(Config.Seed, 0, 5), device);
+                    spectralProjection = randn(new long[] { 2 * x.shape[3], Config.Encoder.Dim },
+                        generator: projectionNoise, device: device).DetachFromDisposeScope();
+                }
+                utteranceTargets = TeacherTargets.Spectral(x, spectralProjection).repeat_interleave(clones, dim: 0); // (B, D) -> (S, D)
             }
             contentShare = TeacherTargets.ContentShare(perClip); // of the teacher's own targets, before any centring
             if (Config.CentreTargets) perClip = TeacherTargets.CentreOverPositions(perClip);
@@ -248,6 +259,7 @@ public sealed class BootstrapTrainer : IDisposable
     {
         optimizer.Dispose();
         pixelProjection?.Dispose();
+        spectralProjection?.Dispose();
         Student.Dispose();
         Teacher.Dispose();
         Decoder.Dispose();

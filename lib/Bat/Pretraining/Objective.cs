@@ -7,7 +7,7 @@ namespace Bat.Pretraining;
 /// <summary>Teacher targets (docs/method.md section 3).</summary>
 public static class TeacherTargets
 {
-    static readonly Scalar InstanceNormEps = 1e-5;   // kept Scalar: see ScalarLifetimeGuardTests
+    static readonly Scalar InstanceNormEps = 1e-5, SpectralEps = 1e-3;   // kept Scalars: see ScalarLifetimeGuardTests
 
     /// <summary>
     /// Per-layer teacher outputs (B, 1+N, D) -> targets (B, N, D): drop CLS; instance-norm each layer over the
@@ -83,6 +83,24 @@ public static class TeacherTargets
     }
 
     /// <summary>
+    /// The spectral utterance target (B, D), a research lever outside both papers (docs/method.md section 7), in the
+    /// spirit of PASE's workers (Pascual et al., 2019) and MaskFeat's hand-made targets (Wei et al., 2022): the clip's
+    /// per-band mean and standard deviation over time of the unmasked input spectrogram (B, 1, T, M) -> (B, 2M),
+    /// z-scored per feature over the batch's clips, through a fixed random (2M, D) projection, LayerNorm over the
+    /// features. The masked student's CLS must say what the whole clip's spectrum is: content only, no teacher.
+    /// </summary>
+    public static Tensor Spectral(Tensor features, Tensor projection)
+    {
+        using var scope = NewDisposeScope();
+        var x = features.squeeze(1);                                                 // (B, 1, T, M) -> (B, T, M)
+        var stats = cat([x.mean([1]), x.std(1, unbiased: false)], 1);                // (B, 2M)
+        var z = stats.sub(stats.mean([0], keepdim: true))
+            .div(stats.std(0, unbiased: false, keepdim: true).add(SpectralEps, One)); // z-scored over the batch
+        var projected = z.matmul(projection);                                        // (B, 2M) -> (B, D)
+        return nn.functional.layer_norm(projected, [projected.shape[1]], eps: 1e-5).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The collapse check: the share of the targets' variance that is content, content / (content + position),
     /// for targets (B, N, D) of B different clips. Content = variance across clips at the same patch position;
     /// position = variance across positions of the mean target over clips (both averaged over channels and
@@ -106,7 +124,7 @@ public static class TeacherTargets
 /// The Utterance-Frame Objective. With S = batch x clones rows, M masked cells per row and D channels:
 ///   frame     = 1/(S M D) * sum_{s, masked i, d} (prediction - target)^2
 ///   utterance = 1/(S D)   * sum_{s, d} (CLS_s - mean_i target_{s, i})^2
-///               (or CLS_s - u_s for given utterance targets u, TeacherTargets.PooledUtterance)
+///               (or CLS_s - u_s for given utterance targets u, TeacherTargets.PooledUtterance or .Spectral)
 /// Equal (BAT):   total = frame + lambda * utterance.
 /// Fairseq (EAT): total = frame + lambda * S * utterance. EAT's fairseq code sums per-row utterance losses,
 ///   multiplies them by the sample size and then divides the whole loss by that sample size, so the utterance

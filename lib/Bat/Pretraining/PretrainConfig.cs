@@ -13,10 +13,11 @@ public enum TeacherTargetKind { Ffn, Eob, Pixels }
 /// S = batch x clones rows as EAT's fairseq code does, or averaged like the frame term (BAT). See UfoLoss.</summary>
 public enum UtteranceWeighting { Fairseq, Equal }
 
-/// <summary>What the student's CLS regresses (JSON "target-mean" | "pooled"): the mean of the frame targets over the
-/// patches (EAT, BAT), or, as a research lever outside both papers, the teacher's pooled output with the batch's mean
-/// taken away (TeacherTargets.PooledUtterance, docs/method.md section 7).</summary>
-public enum UtteranceTargetKind { TargetMean, Pooled }
+/// <summary>What the student's CLS regresses (JSON "target-mean" | "pooled" | "spectral"): the mean of the frame targets
+/// over the patches (EAT, BAT), or, as research levers outside both papers, the teacher's pooled output with the batch's
+/// mean taken away (TeacherTargets.PooledUtterance) or the clip's per-band spectrum statistics (TeacherTargets.Spectral),
+/// docs/method.md section 7.</summary>
+public enum UtteranceTargetKind { TargetMean, Pooled, Spectral }
 
 /// <summary>
 /// Everything a bootstrap pre-training run depends on (docs/method.md section 3), saved as RUN/config.json.
@@ -44,7 +45,8 @@ public sealed record PretrainConfig : IValidated
     /// </summary>
     public bool CentreTargets { get; init; }
     /// <summary>TargetMean: the CLS regresses the frame targets' mean over the patches (both papers). Pooled: the
-    /// teacher's raw outputs pooled over patches and target layers, centred over the batch (research lever).</summary>
+    /// teacher's raw outputs pooled over patches and target layers, centred over the batch; Spectral: the clip's
+    /// per-band log-mel mean and std, z-scored over the batch (research levers).</summary>
     public UtteranceTargetKind UtteranceTarget { get; init; } = UtteranceTargetKind.TargetMean;
     /// <summary>Weight of the utterance (CLS) term; 1 in both papers.</summary>
     public double UtteranceLambda { get; init; } = 1.0;
@@ -113,9 +115,11 @@ public sealed record PretrainConfig : IValidated
         if (!Enum.IsDefined(Decoder.Kind)) throw new BatException("pretrain config", $"decoder must be cnn|vit, not {Decoder.Kind}");
         if (Steps < 0 || Batch < 1 || Clones < 1) throw new BatException("pretrain config", "steps must be 0 or more (0: the untrained control), batch and clones positive");
         if (CentreTargets && Batch < 2) throw new BatException("pretrain config", "centred targets need a batch of at least 2 clips");
-        if (!Enum.IsDefined(UtteranceTarget)) throw new BatException("pretrain config", $"utterance target must be target-mean|pooled, not {UtteranceTarget}");
+        if (!Enum.IsDefined(UtteranceTarget)) throw new BatException("pretrain config", $"utterance target must be target-mean|pooled|spectral, not {UtteranceTarget}");
         if (UtteranceTarget == UtteranceTargetKind.Pooled && (Targets == TeacherTargetKind.Pixels || Batch < 2))
             throw new BatException("pretrain config", "the pooled utterance target needs a teacher (targets ffn|eob) and a batch of at least 2 clips");
+        if (UtteranceTarget == UtteranceTargetKind.Spectral && Batch < 2)
+            throw new BatException("pretrain config", "the spectral utterance target needs a batch of at least 2 clips to z-score over");
         if (KeepRatio is <= 0 or >= 1) throw new BatException("pretrain config", $"keep ratio must be in (0, 1), not {KeepRatio}");
         if (MaskBlock < 1 || CheckpointEvery < 0 || LogEvery < 1 || WarmupSteps < 0 || EmaAnnealSteps < 0)
             throw new BatException("pretrain config", "mask block and log interval must be positive, checkpoint interval, warm-up and EMA steps not negative");
