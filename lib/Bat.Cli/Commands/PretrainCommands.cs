@@ -35,7 +35,7 @@ public static class PretrainCommands
         var emaAnneal = new Option<int?>("--ema-anneal") { Description = "Updates over which the EMA decay goes from start to end." };
         var positionScale = new Option<double?>("--position-scale") { Description = "Factor on the fixed sin-cos position table (papers: 1)." };
         var centre = new Option<bool?>("--centre-targets") { Description = "Subtract the batch's mean target per patch position: true|false (papers: false)." };
-        var utteranceTarget = new Option<UtteranceTargetKind?>("--utterance-target") { Description = "What the CLS regresses: target-mean (papers) | pooled (the teacher's pooled output, centred over the batch) | spectral (the clip's per-band log-mel mean and std, z-scored over the batch)." };
+        var utteranceTarget = new Option<UtteranceTargetKind?>("--utterance-target") { Description = "What the CLS regresses: target-mean (papers) | pooled (the teacher's pooled output, centred over the batch) | spectral (the clip's per-band log-mel mean and std, z-scored with the training clips' statistics)." };
         var utteranceLambda = new Option<double?>("--utterance-lambda") { Description = "Weight of the utterance (CLS) term (papers: 1; 0 trains the frame term alone)." };
         var spreadWeight = new Option<double?>("--spread-weight") { Description = "Weight of the VICReg-style spread term on the student's CLS and mean token (papers: 0; a lever against dimensional collapse)." };
         var cloneMix = new Option<double?>("--clone-mix") { Description = "Largest weight of another clip of the batch mixed into each student clone's view, 0 to 1 (papers: 0; a lever: the teacher keeps the clean clip)." };

@@ -64,7 +64,8 @@ public sealed class BootstrapTrainer : IDisposable
     readonly MaskSpec maskSpec;
     readonly Device device;
     EpochShuffler? shuffler;
-    Tensor? pixelProjection, spectralProjection;
+    Tensor? pixelProjection;
+    (Tensor Mean, Tensor Std, Tensor Projection)? spectral;
 
     public BootstrapTrainer(PretrainConfig config, Device? device = null)
     {
@@ -101,6 +102,25 @@ public sealed class BootstrapTrainer : IDisposable
     {
         shuffler ??= new EpochShuffler(count, (epoch, order) => new Random(StepSeed(Config.Seed, epoch, 1)).Shuffle(order));
         return shuffler.Batch(step * Config.Batch, Config.Batch);
+    }
+
+    /// <summary>
+    /// What the spectral utterance target needs once per run, from the data and the seed alone (so a resumed run gets
+    /// the same): the mean and std of SpectralStatistics over up to 256 evenly spaced training clips, each (1, 2M), and
+    /// a fixed random (2M, D) projection (2M &lt;= D at every preset).
+    /// </summary>
+    (Tensor, Tensor, Tensor) SpectralNormalisation(IClipSource data, long melBins)
+    {
+        using var scope = NewDisposeScope();
+        int n = Math.Min(256, data.Count);
+        var sample = Enumerable.Range(0, n).Select(i => (int)((long)i * data.Count / n)).ToArray();
+        var stats = cat(sample.Chunk(32).Select(chunk => TeacherTargets.SpectralStatistics(data.Load(chunk))).ToArray(), 0).to(device); // (n, 2M)
+        using Scalar floor = 1e-3;   // kept alive for the call: see ScalarLifetimeGuardTests
+        var mean = stats.mean([0], keepdim: true);
+        var std = stats.std(0, unbiased: false, keepdim: true).clamp_min(floor);
+        using var projectionNoise = new Generator((ulong)StepSeed(Config.Seed, 0, 5), device);
+        var projection = randn(new long[] { 2 * melBins, Config.Encoder.Dim }, generator: projectionNoise, device: device);
+        return (mean.DetachFromDisposeScope(), std.DetachFromDisposeScope(), projection.DetachFromDisposeScope());
     }
 
     public StepResult TrainStep(IClipSource data, StepTimings? timings = null)
@@ -150,14 +170,9 @@ public sealed class BootstrapTrainer : IDisposable
             }
             if (Config.UtteranceTarget == UtteranceTargetKind.Spectral)
             {
-                // A fixed random (2M, D) projection from the seed alone, like the pixel targets' (2M <= D at every preset).
-                if (spectralProjection is null)
-                {
-                    using var projectionNoise = new Generator((ulong)StepSeed(Config.Seed, 0, 5), device);
-                    spectralProjection = randn(new long[] { 2 * x.shape[3], Config.Encoder.Dim },
-                        generator: projectionNoise, device: device).DetachFromDisposeScope();
-                }
-                utteranceTargets = TeacherTargets.Spectral(x, spectralProjection).repeat_interleave(clones, dim: 0); // (B, D) -> (S, D)
+                spectral ??= SpectralNormalisation(data, x.shape[3]);
+                var (mean, std, projection) = spectral.Value;
+                utteranceTargets = TeacherTargets.Spectral(x, mean, std, projection).repeat_interleave(clones, dim: 0); // (B, D) -> (S, D)
             }
             contentShare = TeacherTargets.ContentShare(perClip); // of the teacher's own targets, before any centring
             if (Config.CentreTargets) perClip = TeacherTargets.CentreOverPositions(perClip);
@@ -259,7 +274,7 @@ public sealed class BootstrapTrainer : IDisposable
     {
         optimizer.Dispose();
         pixelProjection?.Dispose();
-        spectralProjection?.Dispose();
+        if (spectral is var (m, sd, p)) { m.Dispose(); sd.Dispose(); p.Dispose(); }
         Student.Dispose();
         Teacher.Dispose();
         Decoder.Dispose();

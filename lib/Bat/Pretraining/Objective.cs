@@ -7,7 +7,7 @@ namespace Bat.Pretraining;
 /// <summary>Teacher targets (docs/method.md section 3).</summary>
 public static class TeacherTargets
 {
-    static readonly Scalar InstanceNormEps = 1e-5, SpectralEps = 1e-3;   // kept Scalars: see ScalarLifetimeGuardTests
+    static readonly Scalar InstanceNormEps = 1e-5;   // kept Scalar: see ScalarLifetimeGuardTests
 
     /// <summary>
     /// Per-layer teacher outputs (B, 1+N, D) -> targets (B, N, D): drop CLS; instance-norm each layer over the
@@ -85,19 +85,28 @@ public static class TeacherTargets
     /// <summary>
     /// The spectral utterance target (B, D), a research lever outside both papers (docs/method.md section 7), in the
     /// spirit of PASE's workers (Pascual et al., 2019) and MaskFeat's hand-made targets (Wei et al., 2022): the clip's
-    /// per-band mean and standard deviation over time of the unmasked input spectrogram (B, 1, T, M) -> (B, 2M),
-    /// z-scored per feature over the batch's clips, through a fixed random (2M, D) projection, LayerNorm over the
-    /// features. The masked student's CLS must say what the whole clip's spectrum is: content only, no teacher.
+    /// SpectralStatistics, z-scored per feature with the training data's mean and std (fixed, so a clip's target does
+    /// not depend on the rest of its batch), through a fixed random (2M, D) projection, LayerNorm over the features.
+    /// The masked student's CLS must say what the whole clip's spectrum is: content only, no teacher.
     /// </summary>
-    public static Tensor Spectral(Tensor features, Tensor projection)
+    /// <param name="features">(B, 1, T, M) unmasked input</param>
+    /// <param name="mean">(1, 2M) and <paramref name="std"/> (1, 2M): over the training clips</param>
+    /// <param name="projection">(2M, D)</param>
+    public static Tensor Spectral(Tensor features, Tensor mean, Tensor std, Tensor projection)
+    {
+        using var scope = NewDisposeScope();
+        var z = SpectralStatistics(features).sub(mean).div(std);                    // (B, 2M)
+        var projected = z.matmul(projection);                                        // (B, 2M) -> (B, D)
+        return nn.functional.layer_norm(projected, [projected.shape[1]], eps: 1e-5).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Per mel band, the mean and the (biased) standard deviation over time: (B, 1, T, M) -> (B, 2M), the
+    /// log-mel baseline's features (Bat.Probing.LogMelBaseline).</summary>
+    public static Tensor SpectralStatistics(Tensor features)
     {
         using var scope = NewDisposeScope();
         var x = features.squeeze(1);                                                 // (B, 1, T, M) -> (B, T, M)
-        var stats = cat([x.mean([1]), x.std(1, unbiased: false)], 1);                // (B, 2M)
-        var z = stats.sub(stats.mean([0], keepdim: true))
-            .div(stats.std(0, unbiased: false, keepdim: true).add(SpectralEps, One)); // z-scored over the batch
-        var projected = z.matmul(projection);                                        // (B, 2M) -> (B, D)
-        return nn.functional.layer_norm(projected, [projected.shape[1]], eps: 1e-5).MoveToOuterDisposeScope();
+        return cat([x.mean([1]), x.std(1, unbiased: false)], 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>

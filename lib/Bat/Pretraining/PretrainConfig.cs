@@ -46,7 +46,7 @@ public sealed record PretrainConfig : IValidated
     public bool CentreTargets { get; init; }
     /// <summary>TargetMean: the CLS regresses the frame targets' mean over the patches (both papers). Pooled: the
     /// teacher's raw outputs pooled over patches and target layers, centred over the batch; Spectral: the clip's
-    /// per-band log-mel mean and std, z-scored over the batch (research levers).</summary>
+    /// per-band log-mel mean and std, z-scored with the training clips' statistics (research levers).</summary>
     public UtteranceTargetKind UtteranceTarget { get; init; } = UtteranceTargetKind.TargetMean;
     /// <summary>Weight of the utterance (CLS) term; 1 in both papers.</summary>
     public double UtteranceLambda { get; init; } = 1.0;
@@ -118,8 +118,6 @@ public sealed record PretrainConfig : IValidated
         if (!Enum.IsDefined(UtteranceTarget)) throw new BatException("pretrain config", $"utterance target must be target-mean|pooled|spectral, not {UtteranceTarget}");
         if (UtteranceTarget == UtteranceTargetKind.Pooled && (Targets == TeacherTargetKind.Pixels || Batch < 2))
             throw new BatException("pretrain config", "the pooled utterance target needs a teacher (targets ffn|eob) and a batch of at least 2 clips");
-        if (UtteranceTarget == UtteranceTargetKind.Spectral && Batch < 2)
-            throw new BatException("pretrain config", "the spectral utterance target needs a batch of at least 2 clips to z-score over");
         if (KeepRatio is <= 0 or >= 1) throw new BatException("pretrain config", $"keep ratio must be in (0, 1), not {KeepRatio}");
         if (MaskBlock < 1 || CheckpointEvery < 0 || LogEvery < 1 || WarmupSteps < 0 || EmaAnnealSteps < 0)
             throw new BatException("pretrain config", "mask block and log interval must be positive, checkpoint interval, warm-up and EMA steps not negative");

@@ -185,6 +185,26 @@ public class ObjectiveTests
         Assert.Equal(new long[] { 2, 3 }, u.shape);
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
     }
+
+    [Fact]
+    public void SpectralTargetIsTheClipsBandStatisticsZScoredProjectedAndLayerNormed()
+    {
+        // Two clips, 2 frames, 1 mel band: clip 0 (1, 3) has mean 2 and biased std 1; clip 1 (0, 0) mean 0 and std 0.
+        using var features = tensor(new float[] { 1, 3, 0, 0 }).view(2, 1, 2, 1);
+        using var stats = TeacherTargets.SpectralStatistics(features);
+        Assert.Equal(new float[] { 2, 1, 0, 0 }, stats.data<float>().ToArray());
+        // z-scored with given statistics (mean (1, 0.5), std (1, 0.5)): clip 0 (1, 1), clip 1 (-1, -1); projected onto
+        // channels 0 and 1 of 3: (1, 1, 0) and (-1, -1, 0); LayerNorm: mean +-2/3, biased variance 2/9.
+        using var mean = tensor(new float[] { 1, 0.5f }).view(1, 2);
+        using var std = tensor(new float[] { 1, 0.5f }).view(1, 2);
+        using var projection = tensor(new float[] { 1, 0, 0, 0, 1, 0 }).view(2, 3);   // (2M, D) = (2, 3)
+        using var u = TeacherTargets.Spectral(features, mean, std, projection);
+        double s = 1 / Math.Sqrt(2.0 / 9 + 1e-5), a = s / 3, b = 2 * s / 3;
+        var expected = new[] { a, a, -b, -a, -a, b };
+        Assert.Equal(new long[] { 2, 3 }, u.shape);
+        var actual = u.data<float>().ToArray();
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
+    }
 }
 
 public class SpreadRegulariserTests

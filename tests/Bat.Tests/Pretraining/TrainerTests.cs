@@ -126,6 +126,21 @@ public class TrainerTests
     }
 
     [Fact]
+    public void SpectralUtteranceTargetChangesOnlyTheClsTerm()
+    {
+        var (mean, spectral, papers) = FirstSteps(c => c with { UtteranceTarget = UtteranceTargetKind.Spectral });
+        // Same weights, data and masks: the frame term is the same, only the CLS target differs.
+        Assert.Equal(mean.FrameLoss, spectral.FrameLoss, 6);
+        Assert.NotEqual(mean.UtteranceLoss, spectral.UtteranceLoss, 3);
+        Assert.True(double.IsFinite(spectral.UtteranceLoss) && spectral.UtteranceLoss > 0);
+        // It needs no teacher, and its statistics come from the data, not the batch: pixel targets and one clip a batch are fine.
+        var alone = papers with { UtteranceTarget = UtteranceTargetKind.Spectral, Targets = TeacherTargetKind.Pixels, Batch = 1 };
+        alone.Validate();
+        using var trainer = new BootstrapTrainer(alone, CPU);
+        Assert.True(double.IsFinite(trainer.TrainStep(Clips()).UtteranceLoss));
+    }
+
+    [Fact]
     public void CloneMixingChangesWhatTheStudentSeesNotTheTeachersTargets()
     {
         var config = Mini(DecoderKind.Vit, TeacherTargetKind.Eob) with { UtteranceWeighting = UtteranceWeighting.Equal };
