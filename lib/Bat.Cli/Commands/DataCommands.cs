@@ -14,6 +14,7 @@ public static class DataCommands
         data.Subcommands.Add(Synth());
         data.Subcommands.Add(ManifestCommands());
         data.Subcommands.Add(Check());
+        data.Subcommands.Add(Subset());
         return data;
     }
 
@@ -37,6 +38,35 @@ public static class DataCommands
             foreach (var m in report.Manifests.All) Console.WriteLine($"manifest {m}");
             Console.WriteLine();
             Console.Write(report.BalanceTable());
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Subset()
+    {
+        var csv = new Argument<string>("manifest") { Description = "Source manifest CSV (left unchanged)." };
+        var outCsv = new Option<string>("--out") { Description = "The new manifest CSV, beside the source (its .json sidecar is written too).", Required = true };
+        var take = new Option<string[]>("--take")
+        {
+            Description = "split=count: keep the first count rows of that split (repeatable); other splits keep every row.",
+            Required = true, AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("subset",
+            "Write a manifest that keeps the first N rows of some splits, e.g. a small train split beside large valid and test splits.")
+        {
+            csv, outCsv, take,
+        };
+        command.SetGuardedAction(parse =>
+        {
+            var counts = new Dictionary<string, int>();
+            foreach (var t in parse.GetValue(take)!)
+            {
+                var (split, n) = ManifestSubset.ParseTake(t);
+                if (!counts.TryAdd(split, n)) throw new BatException("--take", $"split '{split}' is named twice");
+            }
+            var m = ManifestSubset.Write(parse.GetValue(csv)!, parse.GetValue(outCsv)!, counts);
+            Console.WriteLine($"wrote {m.CsvPath}: {m.Task.Name}, " + string.Join(", ", m.Splits.Select(s => $"{s} {m.Split(s).Count}")));
             return 0;
         });
         return command;

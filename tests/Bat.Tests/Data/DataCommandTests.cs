@@ -28,6 +28,34 @@ public class DataCommandTests
     }
 
     [Fact]
+    public void SubsetKeepsTheFirstRowsOfTheNamedSplitsAndEveryRowOfTheOthers()
+    {
+        using var dir = new TempDir();
+        var task = new TaskInfo("pets", TaskKind.Multiclass, ["cat", "dog"]);
+        var source = dir["pets.csv"];
+        Manifest.Save(source, task, [
+            new ManifestEntry("a.wav", ["cat"], "train"), new ManifestEntry("t1.wav", ["dog"], "test"),
+            new ManifestEntry("b.wav", ["dog"], "train"), new ManifestEntry("c.wav", ["cat"], "train"),
+            new ManifestEntry("v1.wav", ["cat"], "valid"), new ManifestEntry("t2.wav", ["cat"], "test"),
+        ]);
+        var before = File.ReadAllText(source);
+        Assert.Equal(0, Run("data", "subset", source, "--out", dir["pets-wide.csv"], "--take", "train=2"));
+        var m = Manifest.Load(dir["pets-wide.csv"]);
+        Assert.Equal("pets-wide", m.Task.Name);
+        Assert.Equal(new[] { "a.wav", "t1.wav", "b.wav", "v1.wav", "t2.wav" }, m.Entries.Select(e => e.Path));
+        Assert.Equal(before, File.ReadAllText(source));
+        // Two splits at once; too many rows, a second folder, overwriting the source and a malformed --take are refused.
+        Assert.Equal(0, Run("data", "subset", source, "--out", dir["pets-small.csv"], "--take", "train=1", "--take", "test=1"));
+        Assert.Equal(new[] { "a.wav", "t1.wav", "v1.wav" }, Manifest.Load(dir["pets-small.csv"]).Entries.Select(e => e.Path));
+        Assert.Throws<BatException>(() => ManifestSubset.Write(source, dir["x.csv"], new Dictionary<string, int> { ["train"] = 4 }));
+        Directory.CreateDirectory(dir["other"]);
+        Assert.Throws<BatException>(() => ManifestSubset.Write(source, dir["other/x.csv"], new Dictionary<string, int> { ["train"] = 1 }));
+        Assert.Throws<BatException>(() => ManifestSubset.Write(source, source, new Dictionary<string, int> { ["train"] = 1 }));
+        Assert.Equal(1, Run("data", "subset", source, "--out", dir["y.csv"], "--take", "train:2"));
+        Assert.False(File.Exists(dir["y.csv"]));
+    }
+
+    [Fact]
     public void ManifestCommandUserErrorsExitWithOne()
     {
         using var dir = new TempDir();
