@@ -40,12 +40,13 @@ public static class PretrainCommands
         var spreadWeight = new Option<double?>("--spread-weight") { Description = "Weight of the VICReg-style spread term on the student's CLS and mean token (papers: 0; a lever against dimensional collapse)." };
         var cloneMix = new Option<double?>("--clone-mix") { Description = "Largest weight of another clip of the batch mixed into each student clone's view, 0 to 1 (papers: 0; a lever: the teacher keeps the clean clip)." };
         var cloneInvariance = new Option<double?>("--clone-invariance") { Description = "Weight of the invariance term: each clone's CLS against its clip's mean CLS (papers: 0; a lever beside --spread-weight and --clone-mix)." };
+        var keepRatio = new Option<double?>("--keep-ratio") { Description = "Share of the patches each student clone sees, 0 to 1 (papers: 0.2, i.e. 80 % masked)." };
         var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of the input (default: the preset's encoder)." };
         var frames = new Option<int?>("--frames") { Description = "Frames per training clip (default: the preset's encoder)." };
         var command = new Command("pretrain", "Bootstrap pre-training (EAT -> BAT ablation variants) on a manifest's train split.")
         {
             preset, manifest, output, variant, steps, batch, clones, decoder, frontend, targets, gated, weighting, seed, resume, every, cache,
-            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, utteranceLambda, spreadWeight, cloneMix, cloneInvariance, melBins, frames,
+            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, utteranceLambda, spreadWeight, cloneMix, cloneInvariance, keepRatio, melBins, frames,
         };
         command.SetGuardedAction(parse =>
         {
@@ -92,6 +93,7 @@ public static class PretrainCommands
                 UtteranceLambda = parse.GetValue(utteranceLambda) ?? planned.UtteranceLambda,
                 CloneMix = parse.GetValue(cloneMix) ?? planned.CloneMix,
                 CloneInvariance = parse.GetValue(cloneInvariance) ?? planned.CloneInvariance,
+                KeepRatio = parse.GetValue(keepRatio) ?? planned.KeepRatio,
                 Variant = v == named ? named.Name : "custom", // an overridden variant is no longer the named one
                 TrainedOn = Manifest.Fingerprint(manifestPath),
                 Steps = parse.GetValue(steps) ?? plan.Steps,
