@@ -11,7 +11,7 @@ public sealed record ReproduceOptions
 {
     /// <summary>smoke (CI, minutes), tiny (default, about 40 minutes on 2 cores), small, base (the paper's ViT-B; GPU).</summary>
     public string Preset { get; init; } = Experiments.Preset.Tiny.Name;
-    /// <summary>"synth": the embedded benchmark, made on demand; or a folder of manifests (see Bat.Experiments.ExperimentData:
+    /// <summary>"synth": the embedded benchmark, made on demand; "synth-wide": that plus the wide benchmark; or a folder of manifests (see Bat.Experiments.ExperimentData:
     /// an optional pretrain.csv plus one manifest per probing task, the first in name order being the primary task).</summary>
     public string Data { get; init; } = ExperimentData.Synth;
     public string OutDir { get; init; } = "results";
@@ -50,7 +50,7 @@ public static class Reproduction
         var notebooksOut = new OutputLayout(outDir).Notebooks;
         Preflight.EnsureWritable(outDir, preset.RequiredBytes);
         Directory.CreateDirectory(notebooksOut);
-        var data = options.Data == ExperimentData.Synth ? ExperimentData.Synth : ExperimentData.FromFolder(options.Data).Source;
+        var data = ExperimentData.IsGenerated(options.Data) ? options.Data : ExperimentData.FromFolder(options.Data).Source;
 
         string? failed = null, error = null;
         for (int i = 0; i < Notebooks.Count && failed is null; i++)

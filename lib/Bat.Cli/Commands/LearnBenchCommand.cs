@@ -11,7 +11,7 @@ public static class LearnBenchCommand
         var preset = new Option<string>("--preset") { Description = $"Model and schedule size: {string.Join("|", Preset.Names)}.", DefaultValueFactory = _ => "tiny" };
         var data = new Option<string>("--data")
         {
-            Description = "'synth' (the embedded benchmark) or a folder of manifests (e.g. what data-manifests/build-offline-benchmark.sh writes).",
+            Description = "'synth' (the embedded benchmark), 'synth-wide' (that plus a task scored on 450 test clips, narrow enough to tell recipes apart) or a folder of manifests (e.g. what data-manifests/build-offline-benchmark.sh writes).",
             DefaultValueFactory = _ => ExperimentData.Synth,
         };
         var output = new Option<string>("--out") { Description = "Output folder (pre-training runs, embeddings, learn.csv); complete runs in it are reused.", DefaultValueFactory = _ => "results-learn" };

@@ -16,7 +16,7 @@ public static class ReproduceCommand
         };
         var data = new Option<string>("--data")
         {
-            Description = "'synth' (the embedded benchmark, made on demand) or a folder of manifests from `bat data ...`: " +
+            Description = "'synth' (the embedded benchmark, made on demand), 'synth-wide' (that plus a second task scored on 450 test clips) or a folder of manifests from `bat data ...`: " +
                           "an optional pretrain.csv plus one manifest per probing task; the first task in name order is the primary one (README).",
             DefaultValueFactory = _ => "synth",
         };

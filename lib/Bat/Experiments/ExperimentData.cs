@@ -8,6 +8,10 @@ namespace Bat.Experiments;
 /// <list type="bullet">
 /// <item><c>synth</c>: the embedded benchmark, made on demand under {OutDir}/data/synth. Its multi-label task is
 /// both the pre-training set (train split) and the one probing task.</item>
+/// <item><c>synth-wide</c>: the embedded benchmark as above, plus a second probing task that can tell two encoders
+/// apart: the same generator at another seed (3000 clips, under {OutDir}/data/synth-wide), keeping as many training
+/// clips as the embedded benchmark has and 200 validation clips, scored on all 450 test clips (docs/method.md
+/// section 6; the embedded benchmark's 60 test clips give a noise band of about ±10 points).</item>
 /// <item>A folder of manifests written by <c>bat data manifest ...</c> (NAME.csv with NAME.json beside it, in
 /// the folder or one level below, as build-offline-benchmark.sh leaves them; other CSVs are ignored).
 /// <c>pretrain.csv</c>, when present, is the pre-training set (its train split, labels unused); every other
@@ -23,7 +27,9 @@ namespace Bat.Experiments;
 /// </summary>
 public sealed record ExperimentData(string Source, string PretrainManifest, IReadOnlyList<string> ProbeManifests)
 {
-    public const string Synth = "synth";
+    public const string Synth = "synth", SynthWide = "synth-wide";
+    /// <summary>The wide benchmark: clips generated per task, their seed, and the validation clips kept.</summary>
+    public const int WideClips = 3000, WideSeed = 1, WideValidation = 200;
     public const string PretrainFileName = "pretrain.csv";
     static readonly string[] ProbeSplits = ["train", "test"];
 
@@ -40,7 +46,31 @@ public sealed record ExperimentData(string Source, string PretrainManifest, IRea
             var synth = SyntheticBenchmark.Ensure(new OutputLayout(outDir).SynthData, preset.SynthClips, seed: 0).MultiLabel;
             return new ExperimentData(Synth, synth, [synth]);
         }
+        if (data == SynthWide)
+        {
+            var layout = new OutputLayout(outDir);
+            var synth = SyntheticBenchmark.Ensure(layout.SynthData, preset.SynthClips, seed: 0).MultiLabel;
+            int train = Manifest.Load(synth).Split("train").Count;
+            return new ExperimentData(SynthWide, synth, [synth, EnsureWide(layout.SynthWideData, WideClips, train, WideValidation)]);
+        }
         return FromFolder(data);
+    }
+
+    /// <summary>Whether <paramref name="data"/> names data the suite generates itself rather than a folder.</summary>
+    public static bool IsGenerated(string data) => string.IsNullOrWhiteSpace(data) || data is Synth or SynthWide;
+
+    /// <summary>
+    /// The wide benchmark's manifest (DIR/synth-wide.csv): the synthetic multi-label task at seed 1 with
+    /// <paramref name="clips"/> clips, its first <paramref name="train"/> training and <paramref name="validation"/>
+    /// validation rows, every test row. Made once; remade when the generated manifest is newer than it.
+    /// </summary>
+    public static string EnsureWide(string dir, int clips, int train, int validation)
+    {
+        var source = SyntheticBenchmark.Ensure(dir, clips, WideSeed).MultiLabel;
+        var wide = Path.Combine(Path.GetDirectoryName(source)!, SynthWide + ".csv");
+        if (!File.Exists(wide) || !File.Exists(Manifest.SidecarPath(wide)) || File.GetLastWriteTimeUtc(wide) < File.GetLastWriteTimeUtc(source))
+            ManifestSubset.Write(source, wide, new Dictionary<string, int> { ["train"] = train, ["valid"] = validation });
+        return wide;
     }
 
     public static ExperimentData FromFolder(string folder)

@@ -25,6 +25,7 @@ public sealed record OutputLayout(string Root)
     public string Results(string experiment) => Path.Combine(Root, experiment);
 
     public string SynthData => Path.Combine(Root, "data", "synth");
+    public string SynthWideData => Path.Combine(Root, "data", "synth-wide");
 
     public string PretrainRun(string variant) => Path.Combine(Root, "pretrain", variant);
 

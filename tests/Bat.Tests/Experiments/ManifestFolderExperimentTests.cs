@@ -56,4 +56,24 @@ public class ManifestFolderExperimentTests : IDisposable
         Assert.Contains("was pre-trained on", e.Message);
         Assert.Contains(Path.Combine("pretrain", "bat"), e.Message);
     }
+
+    [Fact]
+    public void TheWideBenchmarkKeepsTheTrainingBudgetAndScoresOnEveryTestClip()
+    {
+        using var dir = new Bat.Tests.Data.TempDir();
+        // 40 clips at seed 1 (the real one has 3000): 28 train, 6 valid, 6 test; keep 5 train and 2 valid.
+        var wide = ExperimentData.EnsureWide(dir.Path, clips: 40, train: 5, validation: 2);
+        var m = Manifest.Load(wide, checkAudio: true);
+        Assert.Equal(ExperimentData.SynthWide, m.Task.Name);
+        Assert.Equal(5, m.Split("train").Count);
+        Assert.Equal(2, m.Split("valid").Count);
+        var source = Manifest.Load(Path.Combine(Path.GetDirectoryName(wide)!, "synth-multilabel.csv"));
+        Assert.Equal(source.Split("test").Select(e => e.Path), m.Split("test").Select(e => e.Path));
+        Assert.Equal(source.Split("train").Take(5).Select(e => e.Path), m.Split("train").Select(e => e.Path));
+        // Made once: a second call leaves the file as it is.
+        var written = File.GetLastWriteTimeUtc(wide);
+        Assert.Equal(wide, ExperimentData.EnsureWide(dir.Path, clips: 40, train: 5, validation: 2));
+        Assert.Equal(written, File.GetLastWriteTimeUtc(wide));
+        Assert.True(ExperimentData.IsGenerated(ExperimentData.SynthWide) && ExperimentData.IsGenerated("synth") && !ExperimentData.IsGenerated(dir.Path));
+    }
 }
