@@ -41,19 +41,12 @@ public sealed record ExperimentData(string Source, string PretrainManifest, IRea
 
     public static ExperimentData Resolve(string data, string outDir, Preset preset)
     {
-        if (string.IsNullOrWhiteSpace(data) || data == Synth)
-        {
-            var synth = SyntheticBenchmark.Ensure(new OutputLayout(outDir).SynthData, preset.SynthClips, seed: 0).MultiLabel;
-            return new ExperimentData(Synth, synth, [synth]);
-        }
-        if (data == SynthWide)
-        {
-            var layout = new OutputLayout(outDir);
-            var synth = SyntheticBenchmark.Ensure(layout.SynthData, preset.SynthClips, seed: 0).MultiLabel;
-            int train = Manifest.Load(synth).Split("train").Count;
-            return new ExperimentData(SynthWide, synth, [synth, EnsureWide(layout.SynthWideData, WideClips, train, WideValidation)]);
-        }
-        return FromFolder(data);
+        if (!IsGenerated(data)) return FromFolder(data);
+        var layout = new OutputLayout(outDir);
+        var synth = SyntheticBenchmark.Ensure(layout.SynthData, preset.SynthClips, seed: 0).MultiLabel;
+        if (data != SynthWide) return new ExperimentData(Synth, synth, [synth]);
+        int train = Manifest.Load(synth).Split("train").Count;
+        return new ExperimentData(SynthWide, synth, [synth, EnsureWide(layout.SynthWideData, WideClips, train, WideValidation)]);
     }
 
     /// <summary>Whether <paramref name="data"/> names data the suite generates itself rather than a folder.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Bat.Frontends;
 using Bat.Model;
 using Bat.Training;
 using TorchSharp;
@@ -106,7 +107,7 @@ public sealed class BootstrapTrainer : IDisposable
 
     /// <summary>
     /// What the spectral utterance target needs once per run, from the data and the seed alone (so a resumed run gets
-    /// the same): the mean and std of SpectralStatistics over up to 256 evenly spaced training clips, each (1, 2M), and
+    /// the same): the mean and std of BandStatistics over up to 256 evenly spaced training clips, each (1, 2M), and
     /// a fixed random (2M, D) projection (2M &lt;= D at every preset).
     /// </summary>
     (Tensor, Tensor, Tensor) SpectralNormalisation(IClipSource data, long melBins)
@@ -114,7 +115,7 @@ public sealed class BootstrapTrainer : IDisposable
         using var scope = NewDisposeScope();
         int n = Math.Min(256, data.Count);
         var sample = Enumerable.Range(0, n).Select(i => (int)((long)i * data.Count / n)).ToArray();
-        var stats = cat(sample.Chunk(32).Select(chunk => TeacherTargets.SpectralStatistics(data.Load(chunk))).ToArray(), 0).to(device); // (n, 2M)
+        var stats = cat(sample.Chunk(32).Select(chunk => BandStatistics.Of(data.Load(chunk))).ToArray(), 0).to(device); // (n, 2M)
         using Scalar floor = 1e-3;   // kept alive for the call: see ScalarLifetimeGuardTests
         var mean = stats.mean([0], keepdim: true);
         var std = stats.std(0, unbiased: false, keepdim: true).clamp_min(floor);

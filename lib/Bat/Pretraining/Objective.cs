@@ -1,3 +1,4 @@
+using Bat.Frontends;
 using TorchSharp;
 using static TorchSharp.torch;
 using static Bat.KeptScalars;
@@ -85,7 +86,7 @@ public static class TeacherTargets
     /// <summary>
     /// The spectral utterance target (B, D), a research lever outside both papers (docs/method.md section 7), in the
     /// spirit of PASE's workers (Pascual et al., 2019) and MaskFeat's hand-made targets (Wei et al., 2022): the clip's
-    /// SpectralStatistics, z-scored per feature with the training data's mean and std (fixed, so a clip's target does
+    /// band statistics (Bat.Frontends.BandStatistics), z-scored per feature with the training data's mean and std (fixed, so a clip's target does
     /// not depend on the rest of its batch), through a fixed random (2M, D) projection, LayerNorm over the features.
     /// The masked student's CLS must say what the whole clip's spectrum is: content only, no teacher.
     /// </summary>
@@ -95,18 +96,9 @@ public static class TeacherTargets
     public static Tensor Spectral(Tensor features, Tensor mean, Tensor std, Tensor projection)
     {
         using var scope = NewDisposeScope();
-        var z = SpectralStatistics(features).sub(mean).div(std);                    // (B, 2M)
+        var z = BandStatistics.Of(features).sub(mean).div(std);                      // (B, 2M)
         var projected = z.matmul(projection);                                        // (B, 2M) -> (B, D)
         return nn.functional.layer_norm(projected, [projected.shape[1]], eps: 1e-5).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Per mel band, the mean and the (biased) standard deviation over time: (B, 1, T, M) -> (B, 2M), the
-    /// log-mel baseline's features (Bat.Probing.LogMelBaseline).</summary>
-    public static Tensor SpectralStatistics(Tensor features)
-    {
-        using var scope = NewDisposeScope();
-        var x = features.squeeze(1);                                                 // (B, 1, T, M) -> (B, T, M)
-        return cat([x.mean([1]), x.std(1, unbiased: false)], 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>

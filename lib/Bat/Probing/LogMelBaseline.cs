@@ -29,8 +29,7 @@ public static class LogMelBaseline
             foreach (var batch in loader.Epoch())
             {
                 using var b = batch;
-                using var x = b.Features.squeeze(1);                                           // (B, 1, T, M) -> (B, T, M)
-                parts.Add(cat([x.mean([1]), x.std(1, unbiased: false)], 1));                 // -> (B, 2M)
+                parts.Add(BandStatistics.Of(b.Features));                                      // (B, 1, T, M) -> (B, 2M)
             }
             var all = cat(parts, 0);
             foreach (var p in parts) p.Dispose();

@@ -1,3 +1,4 @@
+using Bat.Frontends;
 using Bat.Pretraining;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -191,7 +192,7 @@ public class ObjectiveTests
     {
         // Two clips, 2 frames, 1 mel band: clip 0 (1, 3) has mean 2 and biased std 1; clip 1 (0, 0) mean 0 and std 0.
         using var features = tensor(new float[] { 1, 3, 0, 0 }).view(2, 1, 2, 1);
-        using var stats = TeacherTargets.SpectralStatistics(features);
+        using var stats = BandStatistics.Of(features);
         Assert.Equal(new float[] { 2, 1, 0, 0 }, stats.data<float>().ToArray());
         // z-scored with given statistics (mean (1, 0.5), std (1, 0.5)): clip 0 (1, 1), clip 1 (-1, -1); projected onto
         // channels 0 and 1 of 3: (1, 1, 0) and (-1, -1, 0); LayerNorm: mean +-2/3, biased variance 2/9.
