@@ -17,6 +17,7 @@ public static class CommandCatalog
         yield return ImportCommand.Create();
         yield return ProbeCommands.Embed();
         yield return ProbeCommands.Create();
+        yield return ProbeCommands.Baseline();
         yield return BenchCommands.Create();
         yield return InfoCommand.Create();
     }

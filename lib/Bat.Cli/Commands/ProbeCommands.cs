@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Bat.Experiments;
+using Bat.Frontends;
 using Bat.Probing;
 using Bat.Training;
 
@@ -226,6 +227,50 @@ public static class ProbeCommands
             Console.WriteLine($"CGP pooling (forward + backward): max with indices is {r.PoolingSpeedup:F1}x faster than amax");
             Console.WriteLine($"CGP training ({r.Clips} clips embedded once + {r.ProbeSteps} steps) {r.CgpTrainingSeconds:F1} s vs one fine-tuning epoch " +
                               $"({Math.Ceiling((double)r.Clips / r.Batch)} steps) {r.FineTuneEpochSeconds:F1} s: ratio {r.CgpVsFineTuneEpoch:F2}");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// `bat baseline`: the non-learned log-mel baseline (Table 5's `baseline` row, Bat.Probing.LogMelBaseline) on any
+    /// clip task, without a checkpoint: the reference a probe on a frozen encoder must beat, in seconds.
+    /// </summary>
+    public static Command Baseline()
+    {
+        var manifest = new Option<string>("--manifest") { Description = "Manifest CSV (with train, valid and test splits).", Required = true };
+        var preset = new Option<string>("--preset") { Description = "Scale of the task's probe schedule: smoke|tiny|small|base.", DefaultValueFactory = _ => Preset.Tiny.Name };
+        var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of the BAT frontend (default: the preset's encoder)." };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
+        var output = new Option<string?>("--out") { Description = "Results CSV to append rows to (shared schema; model \"baseline\")." };
+        var experiment = new Option<string>("--experiment") { Description = "Experiment name in the results.", DefaultValueFactory = _ => "probe" };
+        var command = new Command("baseline", $"The non-learned reference: per mel band, the mean and std over time of the clip's spectrogram, z-scored on train, " +
+                                              $"into logistic regression with the task's linear-probe schedule (probe \"{LogMelBaseline.Name}\", model \"{ProbeComparison.Baseline}\").")
+        {
+            manifest, preset, melBins, seed, output, experiment,
+        };
+        command.SetGuardedAction(parse =>
+        {
+            var chosen = Preset.Named(parse.GetValue(preset)!);
+            string manifestPath = parse.GetValue(manifest)!;
+            int bins = parse.GetValue(melBins) ?? chosen.Encoder.MelBins;
+            if (bins < 1) throw new BatException("--mel-bins", $"must be at least 1, got {bins}");
+            if (parse.GetValue(output) is { } resultsCsv)
+            {
+                Preflight.EnsureWritableFile(resultsCsv);
+                if (File.Exists(resultsCsv)) Bat.Reporting.ResultsTable.Read(resultsCsv);   // rows are appended to it: it must parse
+            }
+            int runSeed = parse.GetValue(seed);
+            var recipe = chosen.RecipeFor(manifestPath, runSeed);
+            if (recipe.Family == RecipeFamily.Dcase2016Task2)
+                throw new BatException(manifestPath, "the log-mel baseline summarises whole clips; an event-labelled task needs a frame-wise probe");
+            var result = LogMelBaseline.Run(manifestPath, FrontendConfig.For(FrontendConfig.Bat, bins, recipe.Frames), recipe.Probing);
+            Print(result, ProbeComparison.Baseline, recipe.Task);
+            if (parse.GetValue(output) is { } csv)
+            {
+                Bat.Reporting.ResultsTable.Append(csv, ProbeResults.Rows(result, parse.GetValue(experiment)!, recipe.Task, ProbeComparison.Baseline, null, runSeed, chosen.Name));
+                Console.WriteLine($"appended results to {csv}");
+            }
             return 0;
         });
         return command;

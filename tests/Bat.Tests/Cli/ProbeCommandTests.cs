@@ -87,4 +87,31 @@ public class ProbeCommandTests
         Assert.Equal(1, layerCode);
         Assert.StartsWith("error: --probe: 'layer-lp' on the sound event detection task synth-sed", layerErr);
     }
+
+    [Fact]
+    public void BaselineNeedsNoCheckpointReadsTheMelBinsAndAppendsItsRow()
+    {
+        using var dir = new TempDir();
+        var synth = SyntheticBenchmark.Ensure(dir.File("synth"), clips: 12, seed: 0, seconds: 1);
+        var results = dir.File("results.csv");
+        // A child process: the command prints its run to the console, which the in-process runner does not capture.
+        var (code, output, err) = Bat.Tests.Runner.RunnerTestKit.RunBat(dir.Path,
+            ["baseline", "--manifest", synth.MultiLabel, "--preset", "smoke", "--mel-bins", "32", "--out", results]);
+        Assert.True(code == 0, err);
+        // LayerNorm over the 2M = 64 statistics (weight and bias) and Linear(64, C) with its bias.
+        int classes = Manifest.Load(synth.MultiLabel).Task.NumClasses;
+        int parameters = 2 * 64 + 64 * classes + classes;
+        Assert.Contains($"logmel-lr on baseline / synth-multilabel: {parameters:N0} params", output);
+        var rows = Bat.Reporting.ResultsTable.Read(results);
+        var map = Assert.Single(rows, r => r.Metric == "map");
+        Assert.Equal(("baseline", "logmel-lr", "synth-multilabel", "smoke"), (map.Model, map.Probe, map.Dataset, map.Preset));
+        Assert.InRange(map.Value, 0, 100);
+
+        var sed = dir.File("synth/synth-sed.csv");
+        var (made, _, madeErr) = FrontendCommandTests.Bat("data", "manifest", "events", "--manifest", synth.MultiLabel, "--out", sed);
+        Assert.True(made == 0, madeErr);
+        var (sedCode, _, sedErr) = FrontendCommandTests.Bat("baseline", "--manifest", sed, "--preset", "smoke");
+        Assert.Equal(1, sedCode);
+        Assert.StartsWith($"error: {sed}: the log-mel baseline summarises whole clips", sedErr);
+    }
 }
