@@ -38,6 +38,7 @@ public static class PretrainCommands
         var utteranceTarget = new Option<UtteranceTargetKind?>("--utterance-target") { Description = "What the CLS regresses: target-mean (papers) | pooled (the teacher's pooled output, centred over the batch) | spectral (the clip's per-band log-mel mean and std, z-scored with the training clips' statistics)." };
         var utteranceLambda = new Option<double?>("--utterance-lambda") { Description = "Weight of the utterance (CLS) term (papers: 1; 0 trains the frame term alone)." };
         var spreadWeight = new Option<double?>("--spread-weight") { Description = "Weight of the VICReg-style spread term on the student's CLS and mean token (papers: 0; a lever against dimensional collapse)." };
+        var tokenSpreadWeight = new Option<double?>("--token-spread-weight") { Description = "Weight of the spread term on the student's visible tokens, each less its position's mean over the batch (papers: 0; a lever for what CGP reads)." };
         var cloneMix = new Option<double?>("--clone-mix") { Description = "Largest weight of another clip of the batch mixed into each student clone's view, 0 to 1 (papers: 0; a lever: the teacher keeps the clean clip)." };
         var cloneInvariance = new Option<double?>("--clone-invariance") { Description = "Weight of the invariance term: each clone's CLS against its clip's mean CLS (papers: 0; a lever beside --spread-weight and --clone-mix)." };
         var keepRatio = new Option<double?>("--keep-ratio") { Description = "Share of the patches each student clone sees, 0 to 1 (papers: 0.2, i.e. 80 % masked)." };
@@ -46,7 +47,7 @@ public static class PretrainCommands
         var command = new Command("pretrain", "Bootstrap pre-training (EAT -> BAT ablation variants) on a manifest's train split.")
         {
             preset, manifest, output, variant, steps, batch, clones, decoder, frontend, targets, gated, weighting, seed, resume, every, cache,
-            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, utteranceLambda, spreadWeight, cloneMix, cloneInvariance, keepRatio, melBins, frames,
+            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, utteranceLambda, spreadWeight, tokenSpreadWeight, cloneMix, cloneInvariance, keepRatio, melBins, frames,
         };
         command.SetGuardedAction(parse =>
         {
@@ -91,6 +92,7 @@ public static class PretrainCommands
                 CentreTargets = parse.GetValue(centre) ?? planned.CentreTargets,
                 UtteranceTarget = parse.GetValue(utteranceTarget) ?? planned.UtteranceTarget,
                 UtteranceLambda = parse.GetValue(utteranceLambda) ?? planned.UtteranceLambda,
+                TokenSpreadWeight = parse.GetValue(tokenSpreadWeight) ?? planned.TokenSpreadWeight,
                 CloneMix = parse.GetValue(cloneMix) ?? planned.CloneMix,
                 CloneInvariance = parse.GetValue(cloneInvariance) ?? planned.CloneInvariance,
                 KeepRatio = parse.GetValue(keepRatio) ?? planned.KeepRatio,

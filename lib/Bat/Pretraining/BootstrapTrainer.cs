@@ -202,6 +202,13 @@ public sealed class BootstrapTrainer : IDisposable
             using Scalar weight = Config.SpreadWeight;   // kept alive for the call: see ScalarLifetimeGuardTests
             total = total.add(spread.mul(weight), One);
         }
+        if (Config.TokenSpreadWeight > 0)
+        {
+            // What CGP reads is every token, against its prototypes: keep the tokens at one position apart from each other.
+            using var centred = SpreadRegulariser.PositionCentred(last[.., 1..], keep, Config.Encoder.NumPatches); // (S*K, D)
+            using Scalar weight = Config.TokenSpreadWeight;   // kept alive for the call: see ScalarLifetimeGuardTests
+            total = total.add(SpreadRegulariser.Compute(centred).mul(weight), One);
+        }
         if (Config.CloneInvariance > 0)
         {
             // What the clones of a clip share is the clip; what they do not (their masks, their backgrounds) is not content.

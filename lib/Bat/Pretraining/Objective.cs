@@ -185,6 +185,26 @@ public static class SpreadRegulariser
         var offDiagonal = covariance.mul(covariance).sum().sub(diagonal.mul(diagonal).sum()).div(channels);
         return spread.add(offDiagonal.mul(CovarianceWeightScalar), One).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The student's visible tokens with their position's mean over the batch taken away: what tells a token from the
+    /// other tokens at the same patch position (content, and the context its clone saw), not where it is. The rows the
+    /// token spread term (PretrainConfig.TokenSpreadWeight) keeps spread: a position the batch sees once is 0.
+    /// </summary>
+    /// <param name="tokens">(S, K, D) visible tokens of the S clones</param>
+    /// <param name="keep">(S, K) their patch positions, each in [0, positions)</param>
+    /// <returns>(S*K, D)</returns>
+    public static Tensor PositionCentred(Tensor tokens, Tensor keep, long positions)
+    {
+        using var scope = NewDisposeScope();
+        long d = tokens.shape[2];
+        var flat = tokens.reshape(-1, d);                                            // (S, K, D) -> (S*K, D)
+        var position = keep.reshape(-1);                                             // (S*K)
+        var sums = zeros(new long[] { positions, d }, flat.dtype, flat.device).index_add(0, position, flat, One); // (N, D)
+        var counts = zeros(new long[] { positions }, flat.dtype, flat.device).index_add(0, position, ones_like(position, flat.dtype), One);
+        var means = sums.div(counts.clamp_min(One).unsqueeze(1));                    // (N, D): each position's mean token
+        return flat.sub(means.index_select(0, position)).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>

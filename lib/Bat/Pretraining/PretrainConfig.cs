@@ -57,6 +57,11 @@ public sealed record PretrainConfig : IValidated
     /// dimensional collapse, docs/method.md section 7); 0 in both papers.</summary>
     public double SpreadWeight { get; init; }
 
+    /// <summary>Weight of SpreadRegulariser on the student's final visible tokens, each less its position's mean over the
+    /// batch (SpreadRegulariser.PositionCentred): keeps what tells tokens at one position apart, which CGP reads
+    /// (research lever, docs/method.md section 7); 0 in both papers.</summary>
+    public double TokenSpreadWeight { get; init; }
+
     /// <summary>Largest weight of the background each student clone has mixed in (CloneMixing; research lever, docs/method.md
     /// section 7); 0 in both papers: every clone sees the same clip, the teacher always the clean one.</summary>
     public double CloneMix { get; init; }
@@ -125,6 +130,8 @@ public sealed record PretrainConfig : IValidated
             throw new BatException("pretrain config", $"learning rate {LearningRate} must be positive and finite, EMA decays in [0, 1]");
         if (!(SpreadWeight >= 0) || !double.IsFinite(SpreadWeight)) throw new BatException("pretrain config", $"spread weight {SpreadWeight} must be 0 or more and finite");
         if (SpreadWeight > 0 && Batch * Clones < 2) throw new BatException("pretrain config", "the spread regulariser needs at least 2 samples per batch");
+        if (!(TokenSpreadWeight >= 0) || !double.IsFinite(TokenSpreadWeight)) throw new BatException("pretrain config", $"token spread weight {TokenSpreadWeight} must be 0 or more and finite");
+        if (TokenSpreadWeight > 0 && Batch * Clones < 2) throw new BatException("pretrain config", "the token spread term needs at least 2 samples per batch");
         if (!(CloneMix >= 0 && CloneMix < 1)) throw new BatException("pretrain config", $"clone mix {CloneMix} must be in [0, 1)");
         if (CloneMix > 0 && Batch < 2) throw new BatException("pretrain config", "clone mixing needs a batch of at least 2 clips");
         if (!(CloneInvariance >= 0) || !double.IsFinite(CloneInvariance)) throw new BatException("pretrain config", $"clone invariance {CloneInvariance} must be 0 or more and finite");

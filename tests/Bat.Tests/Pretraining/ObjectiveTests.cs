@@ -233,6 +233,18 @@ public class SpreadRegulariserTests
     }
 
     [Fact]
+    public void PositionCentredTokensLoseTheirPositionsMeanByHand()
+    {
+        // Two clones, two visible tokens each, D = 1, 3 positions. Clone 0 sees positions (0, 2) with tokens (1, 5),
+        // clone 1 sees (2, 1) with (7, 4). Position means: 0 -> 1, 1 -> 4, 2 -> (5 + 7) / 2 = 6.
+        using var tokens = tensor(new float[] { 1, 5, 7, 4 }).view(2, 2, 1);
+        using var keep = tensor(new long[] { 0, 2, 2, 1 }).view(2, 2);
+        using var centred = SpreadRegulariser.PositionCentred(tokens, keep, positions: 3);
+        Assert.Equal(new long[] { 4, 1 }, centred.shape);
+        Assert.Equal(new float[] { 0, -1, 1, 0 }, centred.data<float>().ToArray());
+    }
+
+    [Fact]
     public void ACollapsedBatchCostsOnePerChannel()
     {
         // Every row the same: no spread at all, relu(1 - sqrt(1e-4)) = 0.99 per channel, no covariance.

@@ -99,6 +99,18 @@ public class TrainerTests
     }
 
     [Fact]
+    public void TokenSpreadWeightAddsItsTermToTheTotalOnly()
+    {
+        var (without, withTerm, config) = FirstSteps(c => c with { TokenSpreadWeight = 1 });
+        // Same weights, data and masks: the papers' terms are the same; the total has the (positive) token spread on top.
+        Assert.Equal(without.FrameLoss, withTerm.FrameLoss, 6);
+        Assert.Equal(without.UtteranceLoss, withTerm.UtteranceLoss, 6);
+        Assert.True(withTerm.Loss > without.Loss + 1e-3, $"{withTerm.Loss} vs {without.Loss}");
+        Assert.Throws<BatException>(() => (config with { TokenSpreadWeight = -1 }).Validate());
+        Assert.Throws<BatException>(() => (config with { TokenSpreadWeight = 1, Batch = 1, Clones = 1 }).Validate());
+    }
+
+    [Fact]
     public void CloneInvarianceAddsItsTermToTheTotalOnly()
     {
         var (without, withTerm, config) = FirstSteps(c => c with { CloneInvariance = 1 });
