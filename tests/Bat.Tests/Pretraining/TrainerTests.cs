@@ -84,14 +84,21 @@ public class TrainerTests
         Assert.Throws<BatException>(() => (config with { UtteranceLambda = double.NaN }).Validate());
     }
 
+    /// <summary>A lever that adds a regulariser: with the same weights, data and masks the papers' terms are the
+    /// same, and the total has the (positive) new term on top. Returns the papers' step and config.</summary>
+    static (StepResult Papers, PretrainConfig Config) AssertAddsATermToTheTotalOnly(Func<PretrainConfig, PretrainConfig> lever, double atLeast)
+    {
+        var (without, withTerm, config) = FirstSteps(lever);
+        Assert.Equal(without.FrameLoss, withTerm.FrameLoss, 6);
+        Assert.Equal(without.UtteranceLoss, withTerm.UtteranceLoss, 6);
+        Assert.True(withTerm.Loss > without.Loss + atLeast, $"{withTerm.Loss} vs {without.Loss}");
+        return (without, config);
+    }
+
     [Fact]
     public void SpreadWeightAddsTheRegulariserToTheTotalOnly()
     {
-        var (without, withSpread, config) = FirstSteps(c => c with { SpreadWeight = 1 });
-        // Same weights, data and masks: the papers' terms are the same; the total has the (positive) spread term on top.
-        Assert.Equal(without.FrameLoss, withSpread.FrameLoss, 6);
-        Assert.Equal(without.UtteranceLoss, withSpread.UtteranceLoss, 6);
-        Assert.True(withSpread.Loss > without.Loss + 1e-3, $"{withSpread.Loss} vs {without.Loss}");
+        var (without, config) = AssertAddsATermToTheTotalOnly(c => c with { SpreadWeight = 1 }, atLeast: 1e-3);
         // The rank check is measured on every step: between 1 and the batch's rows less one (centred).
         Assert.InRange(without.ClsRank, 1.0, config.Batch * config.Clones - 1);
         Assert.Throws<BatException>(() => (config with { SpreadWeight = -1 }).Validate());
@@ -101,11 +108,7 @@ public class TrainerTests
     [Fact]
     public void TokenSpreadWeightAddsItsTermToTheTotalOnly()
     {
-        var (without, withTerm, config) = FirstSteps(c => c with { TokenSpreadWeight = 1 });
-        // Same weights, data and masks: the papers' terms are the same; the total has the (positive) token spread on top.
-        Assert.Equal(without.FrameLoss, withTerm.FrameLoss, 6);
-        Assert.Equal(without.UtteranceLoss, withTerm.UtteranceLoss, 6);
-        Assert.True(withTerm.Loss > without.Loss + 1e-3, $"{withTerm.Loss} vs {without.Loss}");
+        var (_, config) = AssertAddsATermToTheTotalOnly(c => c with { TokenSpreadWeight = 1 }, atLeast: 1e-3);
         Assert.Throws<BatException>(() => (config with { TokenSpreadWeight = -1 }).Validate());
         Assert.Throws<BatException>(() => (config with { TokenSpreadWeight = 1, Batch = 1, Clones = 1 }).Validate());
     }
@@ -113,12 +116,8 @@ public class TrainerTests
     [Fact]
     public void CloneInvarianceAddsItsTermToTheTotalOnly()
     {
-        var (without, withTerm, config) = FirstSteps(c => c with { CloneInvariance = 1 });
-        // Same weights, data and masks: the papers' terms are the same; the clones' CLS differ (their masks), so the
-        // total has a positive invariance term on top.
-        Assert.Equal(without.FrameLoss, withTerm.FrameLoss, 6);
-        Assert.Equal(without.UtteranceLoss, withTerm.UtteranceLoss, 6);
-        Assert.True(withTerm.Loss > without.Loss, $"{withTerm.Loss} vs {without.Loss}");
+        // The clones' CLS differ (their masks), so the invariance term is positive.
+        var (_, config) = AssertAddsATermToTheTotalOnly(c => c with { CloneInvariance = 1 }, atLeast: 0);
         Assert.Throws<BatException>(() => (config with { CloneInvariance = -1 }).Validate());
         Assert.Throws<BatException>(() => (config with { CloneInvariance = 1, Clones = 1 }).Validate());
     }
