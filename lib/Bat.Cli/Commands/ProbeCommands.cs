@@ -44,11 +44,7 @@ public static class ProbeCommands
             int runSeed = parse.GetValue(seed);
             string checkpointPath = parse.GetValue(checkpoint)!, manifestPath = parse.GetValue(manifest)!;
             // Outputs are checked before the embedding and training, not after them.
-            if (parse.GetValue(output) is { } resultsCsv)
-            {
-                Preflight.EnsureWritableFile(resultsCsv);
-                if (File.Exists(resultsCsv)) Bat.Reporting.ResultsTable.Read(resultsCsv);   // rows are appended to it: it must parse
-            }
+            CheckResultsCsv(parse.GetValue(output));
             if (parse.GetValue(cache) is { } cacheFolder) Preflight.EnsureWritable(cacheFolder);
             var source = CheckpointSource.Resolve(checkpointPath);
             string modelName = parse.GetValue(model) ?? Path.GetFileName(source.RunDir.TrimEnd('/'));
@@ -122,11 +118,7 @@ public static class ProbeCommands
             }
             finally { if (temporary is not null) Directory.Delete(temporary, recursive: true); }
 
-            if (parse.GetValue(output) is { } csv)
-            {
-                Bat.Reporting.ResultsTable.Append(csv, rows);
-                Console.WriteLine($"appended results to {csv}");
-            }
+            AppendResults(parse.GetValue(output), rows);
             return 0;
         });
         return command;
@@ -255,25 +247,33 @@ public static class ProbeCommands
             string manifestPath = parse.GetValue(manifest)!;
             int bins = parse.GetValue(melBins) ?? chosen.Encoder.MelBins;
             if (bins < 1) throw new BatException("--mel-bins", $"must be at least 1, got {bins}");
-            if (parse.GetValue(output) is { } resultsCsv)
-            {
-                Preflight.EnsureWritableFile(resultsCsv);
-                if (File.Exists(resultsCsv)) Bat.Reporting.ResultsTable.Read(resultsCsv);   // rows are appended to it: it must parse
-            }
+            CheckResultsCsv(parse.GetValue(output));
             int runSeed = parse.GetValue(seed);
             var recipe = chosen.RecipeFor(manifestPath, runSeed);
             if (recipe.Family == RecipeFamily.Dcase2016Task2)
                 throw new BatException(manifestPath, "the log-mel baseline summarises whole clips; an event-labelled task needs a frame-wise probe");
             var result = LogMelBaseline.Run(manifestPath, FrontendConfig.For(FrontendConfig.Bat, bins, recipe.Frames), recipe.Probing);
             Print(result, ProbeComparison.Baseline, recipe.Task);
-            if (parse.GetValue(output) is { } csv)
-            {
-                Bat.Reporting.ResultsTable.Append(csv, ProbeResults.Rows(result, parse.GetValue(experiment)!, recipe.Task, ProbeComparison.Baseline, null, runSeed, chosen.Name));
-                Console.WriteLine($"appended results to {csv}");
-            }
+            AppendResults(parse.GetValue(output), ProbeResults.Rows(result, parse.GetValue(experiment)!, recipe.Task, ProbeComparison.Baseline, null, runSeed, chosen.Name));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A results CSV that rows will be appended to (`--out`) must be writable and, if it exists, parse: checked
+    /// before any work.</summary>
+    static void CheckResultsCsv(string? csv)
+    {
+        if (csv is null) return;
+        Preflight.EnsureWritableFile(csv);
+        if (File.Exists(csv)) Bat.Reporting.ResultsTable.Read(csv);
+    }
+
+    static void AppendResults(string? csv, IEnumerable<Bat.Reporting.ResultRow> rows)
+    {
+        if (csv is null) return;
+        Bat.Reporting.ResultsTable.Append(csv, rows);
+        Console.WriteLine($"appended results to {csv}");
     }
 
     static void Print(ProbeRunResult result, string model, string dataset)
