@@ -70,8 +70,9 @@ public static class ProbeComparison
     /// <summary>
     /// Table 5 at our scale: every probe (and fine-tuning) on each variant and task, each task with its official
     /// recipe (<see cref="TaskRecipe"/>: its own input length and normalisation, schedule, selection, and the
-    /// 5-fold cross-validation mean for an ESC-50-layout manifest), and once per task the non-learned log-mel
-    /// baseline (model "baseline", probe "logmel-lr", on the BAT frontend at the task's length); rows written to
+    /// 5-fold cross-validation mean for an ESC-50-layout manifest), and once per clip task the non-learned log-mel
+    /// baseline (model "baseline", probe "logmel-lr", on the BAT frontend at the task's length; none for an
+    /// event-labelled task, <see cref="LogMelBaseline.Reads"/>); rows written to
     /// table5.csv, each task's recipe and input to recipes.json. Pass the untrained control among the variants so
     /// every score can be read against it (<see cref="ControlMargins"/>). <paramref name="table"/> names the CSV
     /// and the experiment of the rows ("table5" for notebook 03; `bat bench learn` writes its own).
@@ -120,7 +121,7 @@ public static class ProbeComparison
             }
         }
         if (baseline)
-            foreach (var manifest in data.ProbeManifests)
+            foreach (var manifest in data.ProbeManifests.Where(m => LogMelBaseline.Reads(Manifest.Load(m).Task)))
             {
                 var recipe = preset.RecipeFor(manifest, seed);
                 var run = LogMelBaseline.Run(manifest, FrontendConfig.For(FrontendConfig.Bat, preset.Encoder.MelBins, recipe.Frames), recipe.Probing);

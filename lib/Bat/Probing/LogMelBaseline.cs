@@ -16,10 +16,16 @@ public static class LogMelBaseline
 {
     public const string Name = "logmel-lr";
 
+    /// <summary>Whether the baseline can read a task: it summarises whole clips, so not an event-labelled one (sound
+    /// event detection scores frames).</summary>
+    public static bool Reads(TaskInfo task) => !task.HasEvents;
+
     /// <summary>The task as the probes see it: one "layer" whose CLS is the clip's log-mel statistics.</summary>
     public static ProbeTask Open(string manifestCsv, FrontendConfig frontend)
     {
         var manifest = Manifest.Load(manifestCsv);
+        if (!Reads(manifest.Task))
+            throw new BatException(manifestCsv, "the log-mel baseline summarises whole clips; an event-labelled task needs a frame-wise probe");
         ProbeExperiment.RequireProbingSplits(manifest, manifestCsv);
         var spectrogram = Frontend.Create(frontend);
         Tensor Statistics(string split)

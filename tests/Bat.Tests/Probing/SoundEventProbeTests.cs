@@ -54,6 +54,22 @@ public class SoundEventProbeTests : IDisposable
     }
 
     [Fact]
+    public void TheLogMelBaselineReadsClipTasksOnlyAndTable5GivesAnEventTaskNone()
+    {
+        string sed = SedManifest(dir), clips = Path.Combine(dir, "synth", "synth-multilabel.csv");
+        Assert.False(LogMelBaseline.Reads(Manifest.Load(sed).Task));
+        Assert.True(LogMelBaseline.Reads(Manifest.Load(clips).Task));
+        var e = Assert.Throws<BatException>(() => LogMelBaseline.Open(sed, Bat.Frontends.FrontendConfig.For(Bat.Frontends.FrontendConfig.Bat, 64, 112)));
+        Assert.Equal($"{sed}: the log-mel baseline summarises whole clips; an event-labelled task needs a frame-wise probe", e.Message);
+
+        // Table 5 with no probe asked for: the baseline's rows alone, one for the clip task and none for the event task.
+        var run = ProbeExperimentTests.MakeRun(dir, "a", 1, Small);
+        var table = ProbeComparison.CompareProbes(Preset.Smoke, Path.Combine(dir, "out"), new ExperimentData("test", clips, [clips, sed]), [run], probes: []);
+        var cell = Assert.Single(table);
+        Assert.Equal((ProbeComparison.Baseline, Manifest.Load(clips).Task.Name), (cell.Model, cell.Dataset));
+    }
+
+    [Fact]
     public void EventClipsAreFedWholeAtTheOfficialFrameCount()
     {
         // DCASE 2016 task 2: 120 s -> time_frame_size 12000 = 750 time patches, beyond any position table (encoded in
