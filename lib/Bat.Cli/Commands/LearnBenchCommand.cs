@@ -17,13 +17,15 @@ public static class LearnBenchCommand
         var output = new Option<string>("--out") { Description = "Output folder (pre-training runs, embeddings, learn.csv); complete runs in it are reused.", DefaultValueFactory = _ => "results-learn" };
         var variants = new Option<string[]>("--variants") { Description = "Pre-trained variants to check.", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [.. PretrainVariant.Followed] };
         var seed = new Option<int>("--seed") { Description = "Seed of the pre-training runs and probes.", DefaultValueFactory = _ => 0 };
+        var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of every encoder's input (default: the preset's; the papers use 128)." };
+        var frames = new Option<int?>("--frames") { Description = "Frames of a pre-training clip (default: the preset's; 256 with --mel-bins 128 keeps tiny's patch count)." };
         var command = new Command("learn", "Does pre-training teach the encoders anything? Untrained control vs pre-trained variants vs a log-mel baseline, and the targets of issue 'pre-training that learns'.")
         {
-            preset, data, output, variants, seed,
+            preset, data, output, variants, seed, melBins, frames,
         };
         command.SetGuardedAction(parse =>
         {
-            var chosen = Preset.Named(parse.GetValue(preset)!);
+            var chosen = Preset.Named(parse.GetValue(preset)!).WithInput(parse.GetValue(melBins), parse.GetValue(frames));
             string outDir = parse.GetValue(output)!;
             Preflight.EnsureWritable(outDir);
             var experimentData = ExperimentData.Resolve(parse.GetValue(data)!, outDir, chosen);

@@ -65,10 +65,8 @@ public static class PretrainCommands
             };
             if (!FrontendConfig.Kinds.Contains(v.Frontend))
                 throw new BatException("--frontend", $"unknown frontend '{v.Frontend}' (expected {string.Join("|", FrontendConfig.Kinds)})");
-            var encoder = chosen.Encoder with
+            var encoder = chosen.WithInput(parse.GetValue(melBins), parse.GetValue(frames)).Encoder with
             {
-                MelBins = parse.GetValue(melBins) ?? chosen.Encoder.MelBins,
-                Frames = parse.GetValue(frames) ?? chosen.Encoder.Frames,
                 PositionScale = parse.GetValue(positionScale) ?? chosen.Encoder.PositionScale,
             };
             string manifestPath = parse.GetValue(manifest)!, runDir = parse.GetValue(output)!;

@@ -84,5 +84,18 @@ public sealed record Preset(
         All.FirstOrDefault(p => string.Equals(p.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
         ?? throw new BatException("preset", $"unknown preset '{name}' (expected {string.Join("|", Names)})");
 
+    /// <summary>
+    /// This preset on another input: the same model, plans and schedules with <paramref name="melBins"/> mel bins
+    /// and pre-training clips of <paramref name="frames"/> frames (null keeps the preset's). The papers' 128 bins on a
+    /// shorter clip keep the patch count and so the cost of a pre-training step; every run records its encoder in
+    /// config.json, so a folder made this way reproduces from itself.
+    /// </summary>
+    public Preset WithInput(int? melBins, int? frames)
+    {
+        var encoder = Encoder with { MelBins = melBins ?? Encoder.MelBins, Frames = frames ?? Encoder.Frames };
+        encoder.Validate();
+        return this with { Encoder = encoder };
+    }
+
     public override string ToString() => Name;
 }

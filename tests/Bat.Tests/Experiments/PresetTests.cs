@@ -32,6 +32,18 @@ public class PresetTests
     }
 
     [Fact]
+    public void WithInput_changes_the_input_only_and_refuses_one_the_patches_do_not_tile()
+    {
+        var paper = Preset.Tiny.WithInput(128, 256);
+        Assert.Equal(EncoderConfig.Tiny with { MelBins = 128, Frames = 256 }, paper.Encoder);
+        Assert.Equal(EncoderConfig.Tiny.NumPatches, paper.Encoder.NumPatches);   // 8 x 16 = 4 x 32: the same step cost
+        Assert.Equal(Preset.Tiny with { Encoder = paper.Encoder }, paper);      // plan, schedules and K untouched
+        Assert.Equal(Preset.Tiny, Preset.Tiny.WithInput(null, null));
+        var e = Assert.Throws<BatException>(() => Preset.Tiny.WithInput(100, null));
+        Assert.Equal("encoder config: frames 512 and mel bins 100 must be multiples of the patch size 16", e.Message);
+    }
+
+    [Fact]
     public void Ablation_variants_differ_one_step_at_a_time()
     {
         var frontend = new Bat.Frontends.FrontendConfig("bat", 64, 512);
