@@ -146,10 +146,7 @@ public static class ProbeCommands
                       $"colour noise {(f.ColourNoiseChance > 0 ? f.ColourNoiseChance.ToString(CultureInfo.InvariantCulture) : "off")}, time roll {(f.TimeRoll ? "on" : "off")}");
         }
         foreach (var p in Preset.All)
-            lines.Add($"  --preset {p.Name}: " + (p.Recipes.IsOfficial ? "the official schedules"
-                : $"steps x {p.Recipes.ProbeSteps.ToString(CultureInfo.InvariantCulture)} (probe), x {p.Recipes.FineTuneSteps.ToString(CultureInfo.InvariantCulture)} (fine-tune)" +
-                  $"{(p.Recipes.ProbeMaxBatch is int pb ? $", probe batch <= {pb}" : "")}{(p.Recipes.FineTuneMaxBatch is int fb ? $", fine-tune batch <= {fb}" : "")}" +
-                  $", fine-tune lr {p.Recipes.FineTuneLearningRate.ToString(CultureInfo.InvariantCulture)}: {p.Recipes.Reason}"));
+            lines.Add($"  --preset {p.Name}: " + (p.Recipes.IsOfficial ? "the official schedules" : p.Recipes.Describe()));
         return string.Join("\n", lines);
     }
 

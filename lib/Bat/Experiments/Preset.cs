@@ -44,9 +44,9 @@ public sealed record Preset(
     static readonly RecipeScale SmokeScale = new(ProbeSteps: 0.003, FineTuneSteps: 0.0003, ProbeMaxBatch: 16, FineTuneMaxBatch: 8,
         FineTuneLearningRate: 3e-4, Reason: "CI smoke run: every cell in a minute or two on 2 CPU cores; the numbers mean nothing");
     static readonly RecipeScale TinyScale = new(ProbeSteps: 0.075, FineTuneSteps: 0.01, ProbeMaxBatch: null, FineTuneMaxBatch: 16,
-        FineTuneLearningRate: 3e-4, Reason: "the whole suite in about 40 minutes on 2 CPU cores");
+        FineTuneLearningRate: 3e-4, Reason: "the whole suite in about 40 minutes on 2 CPU cores", FineTuneMinEpochs: 10, FineTuneMaxRaisedSteps: 1200);
     static readonly RecipeScale SmallScale = new(ProbeSteps: 0.25, FineTuneSteps: 0.075, ProbeMaxBatch: null, FineTuneMaxBatch: 32,
-        FineTuneLearningRate: 3e-4, Reason: "hours on CPU instead of GPU days");
+        FineTuneLearningRate: 3e-4, Reason: "hours on CPU instead of GPU days", FineTuneMinEpochs: 10, FineTuneMaxRaisedSteps: 4000);
 
     // Short runs use a faster EMA than the paper's so that the teacher moves at all within them.
     public static Preset Smoke { get; } = new("smoke", EncoderConfig.Tiny, PaperVitDecoder with { Dim = 128, Heads = 4, Depth = 3 },

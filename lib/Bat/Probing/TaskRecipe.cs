@@ -1,3 +1,4 @@
+using System.Globalization;
 using Bat.Data;
 using Bat.Frontends;
 using Bat.Model;
@@ -24,15 +25,27 @@ public enum RecipeSelection
 /// <summary>
 /// How far a preset shortens the official schedules (the official values are GPU runs of tens of thousands of
 /// steps). Steps are multiplied by the factor (warm-up and evaluation interval too, so the schedule keeps its
-/// shape); batches above the cap are cut to it. <see cref="Official"/> runs the official recipes unchanged.
+/// shape); batches above the cap are cut to it. One factor for every task would leave a small task's fine-tuning
+/// less than one pass over its clips (ESC-50's 4000 steps x 0.01 = 40 steps of 16 clips on a 768-clip task), so the
+/// fine-tuning factor is raised, for that task alone, to give at least <paramref name="FineTuneMinEpochs"/> passes,
+/// up to <paramref name="FineTuneMaxRaisedSteps"/> steps (so a large task costs minutes, not hours, on a CPU preset)
+/// and never beyond the official steps. <see cref="Official"/> runs the official recipes unchanged.
 /// </summary>
+/// <param name="FineTuneMinEpochs">fine-tuning passes over the task's training clips at least (0: the factor alone)</param>
+/// <param name="FineTuneMaxRaisedSteps">the most steps that raising the factor may give</param>
 public sealed record RecipeScale(double ProbeSteps, double FineTuneSteps, int? ProbeMaxBatch, int? FineTuneMaxBatch,
-    double FineTuneLearningRate, string Reason)
+    double FineTuneLearningRate, string Reason, int FineTuneMinEpochs = 0, int FineTuneMaxRaisedSteps = 0)
 {
     /// <summary>The official schedules: factor 1, no batch cap, fine-tuning lr 5e-5.</summary>
     public static RecipeScale Official { get; } = new(1, 1, null, null, 5e-5, "none: the official schedules");
 
     public bool IsOfficial => ProbeSteps == 1 && FineTuneSteps == 1 && ProbeMaxBatch is null && FineTuneMaxBatch is null;
+
+    /// <summary>One line for the recipe tables and `bat probe --help`.</summary>
+    public string Describe() => IsOfficial ? "official" : string.Create(CultureInfo.InvariantCulture,
+        $"steps x {ProbeSteps:G3} (probe), x {FineTuneSteps:G3} (fine-tune{(FineTuneMinEpochs > 0 ? $"; at least {FineTuneMinEpochs} epochs up to {FineTuneMaxRaisedSteps} steps" : "")})" +
+        $"{(ProbeMaxBatch is int pb ? $", probe batch <= {pb}" : "")}{(FineTuneMaxBatch is int fb ? $", fine-tune batch <= {fb}" : "")}, " +
+        $"fine-tune lr {FineTuneLearningRate:G3}: {Reason}");
 }
 
 /// <summary>
@@ -163,7 +176,7 @@ public sealed record TaskRecipe(
         return new TaskRecipe(manifest.Task.Name, family, manifest.Task.Kind, manifest.Task.ClipSeconds, trainClips,
             FramesFor(manifest.Task, frontendKind, encoder), folds, selection,
             ScaleProbing(OfficialProbing(family), scale) with { Seed = seed },
-            ScaleFineTuning(OfficialFineTuning(family), scale, encoder.MelBins) with { Seed = seed },
+            ScaleFineTuning(OfficialFineTuning(family), scale, encoder.MelBins, trainClips) with { Seed = seed },
             scale);
     }
 
@@ -202,16 +215,19 @@ public sealed record TaskRecipe(
     }
 
     /// <summary>As <see cref="ScaleProbing"/>, plus the lr of the scale and the frequency mask in proportion to the mel bins (16 of 128).</summary>
-    internal static FineTuneConfig ScaleFineTuning(FineTuneConfig official, RecipeScale scale, int melBins)
+    internal static FineTuneConfig ScaleFineTuning(FineTuneConfig official, RecipeScale scale, int melBins, int trainClips)
     {
-        int steps = Scaled(official.Steps, scale.FineTuneSteps);
+        int batch = Capped(official.BatchSize, scale.FineTuneMaxBatch);
+        int minSteps = Math.Min(scale.FineTuneMaxRaisedSteps, (int)Math.Ceiling(scale.FineTuneMinEpochs * (double)trainClips / batch));
+        double factor = Math.Max(scale.FineTuneSteps, Math.Min(1.0, minSteps / (double)official.Steps));
+        int steps = Scaled(official.Steps, factor);
         bool finalOnly = official.EvaluateEvery >= official.Steps;
         return official with
         {
             Steps = steps,
-            BatchSize = Capped(official.BatchSize, scale.FineTuneMaxBatch),
-            WarmupSteps = Math.Min(steps - 1, (int)Math.Round(official.WarmupSteps * scale.FineTuneSteps)),
-            EvaluateEvery = finalOnly ? steps : Math.Max(1, Math.Min(steps, Scaled(official.EvaluateEvery, scale.FineTuneSteps))),
+            BatchSize = batch,
+            WarmupSteps = Math.Min(steps - 1, (int)Math.Round(official.WarmupSteps * factor)),
+            EvaluateEvery = finalOnly ? steps : Math.Max(1, Math.Min(steps, Scaled(official.EvaluateEvery, factor))),
             LearningRate = scale.FineTuneLearningRate,
             FreqMaskBins = Math.Max(1, official.FreqMaskBins * melBins / 128),
         };
@@ -239,9 +255,7 @@ public sealed record TaskRecipe(
                           $"drop path {f.DropPath}, head dropout {f.HeadDropout}, mixup {(f.MixupProbability > 0 ? $"p {f.MixupProbability} Beta({f.MixupAlpha}, {f.MixupAlpha})" : "off")}, " +
                           $"SpecAugment {f.MaskRepeats} x (freq <= {f.FreqMaskBins} bins, time <= {f.TimeMaskFrames} frames), " +
                           $"colour noise {(f.ColourNoiseChance > 0 ? $"p {f.ColourNoiseChance}" : "off")}, time roll {(f.TimeRoll ? "on" : "off")}"),
-            ("scale", Scale.IsOfficial ? "official" : $"steps x {Scale.ProbeSteps:G3} (probe), x {Scale.FineTuneSteps:G3} (fine-tune)" +
-                      $"{(Scale.ProbeMaxBatch is int pb ? $", probe batch <= {pb}" : "")}{(Scale.FineTuneMaxBatch is int fb ? $", fine-tune batch <= {fb}" : "")}, " +
-                      $"fine-tune lr {Scale.FineTuneLearningRate:G3}: {Scale.Reason}"),
+            ("scale", Scale.Describe()),
         ];
     }
 }

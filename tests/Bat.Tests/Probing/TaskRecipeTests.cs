@@ -130,6 +130,32 @@ public class TaskRecipeTests : IDisposable
     }
 
     [Fact]
+    public void CpuPresetsGiveASmallTasksFineTuningTenPassesUpToACap()
+    {
+        RecipeFamily[] families = [RecipeFamily.Esc50, RecipeFamily.SpeechCommands, RecipeFamily.AudioSet];
+        TaskRecipe Tiny(string name, TaskKind kind, double seconds, int train) =>
+            TaskRecipe.For(Bat.Data.Manifest.Load(Manifest(name, kind, seconds, Rows(train + 10, i => i < train ? "train" : "test"))),
+                Preset.Tiny.Encoder, FrontendConfig.Bat, Preset.Tiny.Recipes);
+        // ESC-50's 4000 steps x 0.01 = 40 steps x 16 clips would be 0.8 of a pass over 768 clips: raised to 10 passes,
+        // 768 x 10 / 16 = 480 steps, the warm-up by the same factor (400 x 480 / 4000 = 48), evaluation still at the end.
+        var f = Tiny("instruments", TaskKind.Multiclass, 5, 768).FineTuning;
+        Assert.Equal((480, 16, 48, 480), (f.Steps, f.BatchSize, f.WarmupSteps, f.EvaluateEvery));
+        // SC-v2's 10k x 0.01 = 100 steps on 1900 clips: ceil(19000 / 16) = 1188 steps, warm-up 1000 x 0.1188 = 119,
+        // validation every 500 x 0.1188 = 59.
+        var k = Tiny("keywords", TaskKind.Multiclass, 1, 1900).FineTuning;
+        Assert.Equal((1188, 119, 59), (k.Steps, k.WarmupSteps, k.EvaluateEvery));
+        // The embedded benchmark (AS-20k's 400 steps x 16 on 280 clips: 23 passes) keeps the factor alone.
+        Assert.Equal((400, 40), (Tiny("embedded", TaskKind.Multilabel, 5, 280).FineTuning.Steps, Tiny("embedded", TaskKind.Multilabel, 5, 280).FineTuning.WarmupSteps));
+        // A large task is raised to the cap only (20 000 clips would want 12 500 steps).
+        Assert.Equal(Preset.Tiny.Recipes.FineTuneMaxRaisedSteps, Tiny("large", TaskKind.Multilabel, 10, 20_000).FineTuning.Steps);
+        // Smoke (CI) and the official schedules are not raised.
+        Assert.Equal(1, TaskRecipe.ScaleFineTuning(TaskRecipe.OfficialFineTuning(RecipeFamily.Esc50), Preset.Smoke.Recipes, 64, 768).Steps);
+        foreach (var family in families)
+            Assert.Equal(TaskRecipe.OfficialFineTuning(family).Steps, TaskRecipe.ScaleFineTuning(TaskRecipe.OfficialFineTuning(family), RecipeScale.Official, 128, 1_000_000).Steps);
+        Assert.Contains("at least 10 epochs up to 1200 steps", Preset.Tiny.Recipes.Describe());
+    }
+
+    [Fact]
     public void AOneSecondTaskIsEmbeddedAtOneSecondWithItsOwnNumberOfPatches()
     {
         var manifests = SyntheticBenchmark.Ensure(Path.Combine(dir, "synth"), clips: 20, seed: 1, seconds: 1);
