@@ -197,18 +197,20 @@ public static class ProbeCommands
         var steps = new Option<int>("--steps") { Description = "Timed steps per measurement (after 2 warm-up steps).", DefaultValueFactory = _ => 10 };
         var clips = new Option<int>("--clips") { Description = "Train clips of the task the epoch and embedding costs are scaled to.", DefaultValueFactory = _ => 1400 };
         var probeSteps = new Option<int?>("--probe-steps") { Description = "CGP schedule length (default: the preset's)." };
+        var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of the input (default: the preset's encoder)." };
+        var frames = new Option<int?>("--frames") { Description = "Frames of the input (default: the preset's encoder; a 5 s task clip is 512)." };
         var command = new Command("probe", "CGP step speed on cached features vs recomputing the encoder, and CGP training vs one fine-tuning epoch.")
         {
-            preset, batch, prototypes, steps, clips, probeSteps,
+            preset, batch, prototypes, steps, clips, probeSteps, melBins, frames,
         };
         command.SetGuardedAction(parse =>
         {
-            var p = Preset.Named(parse.GetValue(preset)!);
+            var p = Preset.Named(parse.GetValue(preset)!).WithInput(parse.GetValue(melBins), parse.GetValue(frames));
             int k = parse.GetValue(prototypes) ?? p.Prototypes;
             int schedule = parse.GetValue(probeSteps) ?? p.Probing.Steps;
             int n = parse.GetValue(steps);
             if (n < 1 || parse.GetValue(batch) < 1) throw new BatException("--steps/--batch", "must be at least 1");
-            Console.WriteLine($"bench probe: preset {p}, batch {parse.GetValue(batch)}, K {k}, {n} timed steps, " +
+            Console.WriteLine($"bench probe: preset {p}, input {p.Encoder.MelBins} mel x {p.Encoder.Frames} frames ({p.Encoder.NumPatches} patches), batch {parse.GetValue(batch)}, K {k}, {n} timed steps, " +
                               $"{TorchSharp.torch.get_num_threads()} threads, device {Devices.Default}");
             var r = ProbeBench.Run(p.Encoder, parse.GetValue(batch), k, n, parse.GetValue(clips), schedule, log: Console.WriteLine);
             Console.WriteLine($"CGP steps/s cached {1 / r.CachedStepSeconds:F2}, recomputing the encoder {1 / r.RecomputeStepSeconds:F2}: " +

@@ -114,4 +114,19 @@ public class ProbeCommandTests
         Assert.Equal(1, sedCode);
         Assert.StartsWith($"error: {sed}: the log-mel baseline summarises whole clips", sedErr);
     }
+
+    [Fact]
+    public void BenchProbeTimesTheInputItIsGiven()
+    {
+        using var dir = new TempDir();
+        // 128 mel bins on a 5 s task clip: 8 x 32 = 256 patches, twice the tokens of the tiny encoder's own input.
+        var (code, output, err) = Bat.Tests.Runner.RunnerTestKit.RunBat(dir.Path,
+            ["bench", "probe", "--preset", "tiny", "--mel-bins", "128", "--frames", "512", "--batch", "2", "--prototypes", "4", "--steps", "1", "--clips", "4", "--probe-steps", "1"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("input 128 mel x 512 frames (256 patches)", output);
+        Assert.Contains("cached is", output);
+        var (bad, _, badErr) = FrontendCommandTests.Bat("bench", "probe", "--mel-bins", "100");
+        Assert.Equal(1, bad);
+        Assert.StartsWith("error: encoder config: frames 512 and mel bins 100 must be multiples of the patch size 16", badErr);
+    }
 }
