@@ -28,9 +28,10 @@ public sealed class TensorClipSource(Tensor features) : IClipSource
 }
 
 /// <summary>One update's numbers. ContentShare: the collapse check of the teacher's targets (TeacherTargets.ContentShare);
-/// ClsRank: the effective rank of the student's CLS over the batch's rows (EffectiveRank, the dimensional-collapse check).</summary>
+/// ClsRank: the effective rank of the student's CLS over the batch's rows (EffectiveRank, the dimensional-collapse check);
+/// ContentError: the frame loss against that of each position's mean target (TeacherTargets.ContentError; 1 = position only).</summary>
 public sealed record StepResult(long Step, double Loss, double FrameLoss, double UtteranceLoss, double LearningRate, double EmaDecay, double ContentShare,
-    double ClsRank);
+    double ClsRank, double ContentError);
 
 /// <summary>Accumulated seconds per phase of the step, for `bat bench pretrain`.</summary>
 public sealed class StepTimings
@@ -194,6 +195,7 @@ public sealed class BootstrapTrainer : IDisposable
         using var noise = new Generator((ulong)StepSeed(Config.Seed, Step, 3), device);
         var prediction = Decoder.Decode(last[.., 1..], keep, noise); // (S, N, D)
         var loss = UfoLoss.Compute(prediction, targets, masked, last[.., 0], Config.UtteranceLambda, Config.UtteranceWeighting, utteranceTargets);
+        double contentError = TeacherTargets.ContentError(prediction, targets, masked, x.shape[0]);
         var total = loss.Total;
         if (Config.SpreadWeight > 0)
         {
@@ -237,7 +239,7 @@ public sealed class BootstrapTrainer : IDisposable
         double clsRank = EffectiveRank.Of(last[.., 0].detach());   // (S, D), measured before this update, as the losses are
         if (timings is not null) timings.RankCheck += Lap();       // an SVD per step: `bat bench pretrain` shows what it costs
         Step++;
-        return new StepResult(Step, total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, contentShare, clsRank);
+        return new StepResult(Step, total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, contentShare, clsRank, contentError);
     }
 
     /// <summary>Each clone's own view of its clip, a background clip of the batch mixed in (CloneMixing), drawn from the step's stream.</summary>

@@ -119,6 +119,30 @@ public static class TeacherTargets
         double position = x.mean([0]).var(0, unbiased: false).mean().item<double>(); // over positions, per d
         return content / Math.Max(1e-12, content + position);
     }
+
+    /// <summary>
+    /// What the student predicts of the content: over the masked cells, the decoder's squared error divided by that of
+    /// the batch's mean target at the same position (the best prediction that knows the position and nothing of the
+    /// clip). 1: no better than the position alone; 0: every target exactly. The mean includes the clip itself, so the
+    /// reference is a little too good (by (B-1)/B with B clips) and the ratio errs high. NaN for fewer than 2 clips.
+    /// </summary>
+    /// <param name="prediction">decoder output (S, N, D)</param>
+    /// <param name="targets">the targets the frame loss is taken against, repeated per clone (S, N, D)</param>
+    /// <param name="masked">masked cell indices (S, M)</param>
+    /// <param name="clips">clips in the batch (S = clips x clones)</param>
+    public static double ContentError(Tensor prediction, Tensor targets, Tensor masked, long clips)
+    {
+        if (clips < 2) return double.NaN;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var index = masked.unsqueeze(-1).expand(-1, -1, targets.shape[2]);          // (S, M, D)
+        var target = targets.gather(1, index).to_type(ScalarType.Float64);
+        var error = prediction.detach().gather(1, index).to_type(ScalarType.Float64).sub(target);
+        var positionMean = targets.mean([0], keepdim: true).expand_as(targets)       // (1, N, D) -> (S, N, D): each clone
+            .gather(1, index).to_type(ScalarType.Float64);                           // row counts once per clip
+        var reference = target.sub(positionMean);
+        return error.mul(error).mean().item<double>() / Math.Max(1e-12, reference.mul(reference).mean().item<double>());
+    }
 }
 
 /// <summary>

@@ -44,7 +44,8 @@ public static class PretrainRun
                 double D(int i) => double.Parse(f[i], CultureInfo.InvariantCulture);
                 rows.Add(new MetricsRow(long.Parse(f[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(5), D(6), D(7),
                     f.Length > 8 ? D(8) : double.NaN,   // runs written before the collapse check have 8 columns
-                    f.Length > 9 ? D(9) : double.NaN)); // and before the rank check 9
+                    f.Length > 9 ? D(9) : double.NaN,   // and before the rank check 9
+                    f.Length > 10 ? D(10) : double.NaN)); // and before the content error 10
             }
             catch (Exception e) when (e is FormatException or IndexOutOfRangeException or OverflowException)
             {
@@ -108,7 +109,7 @@ public static class PretrainRun
 }
 
 public sealed record MetricsRow(long Step, double Loss, double FrameLoss, double UtteranceLoss, double LearningRate,
-    double EmaDecay, double ClipsPerSecond, double RssMb, double ContentShare, double ClsRank);
+    double EmaDecay, double ClipsPerSecond, double RssMb, double ContentShare, double ClsRank, double ContentError);
 
 /// <summary>
 /// RUN/metrics.csv, rewritten atomically from memory on every flush. On resume the rows after the checkpoint's
@@ -116,7 +117,7 @@ public sealed record MetricsRow(long Step, double Loss, double FrameLoss, double
 /// </summary>
 public sealed class MetricsLog
 {
-    public const string HeaderLine = "step,loss,frame_loss,utterance_loss,lr,ema_decay,clips_per_s,rss_mb,content_share,cls_rank";
+    public const string HeaderLine = "step,loss,frame_loss,utterance_loss,lr,ema_decay,clips_per_s,rss_mb,content_share,cls_rank,content_error";
     readonly string path;
     readonly List<string> rows = [];
 
@@ -134,7 +135,7 @@ public sealed class MetricsLog
     public void Add(StepResult r, double clipsPerSecond, double rssMb) =>
         rows.Add(string.Join(",",
             r.Step.ToString(CultureInfo.InvariantCulture), F(r.Loss), F(r.FrameLoss), F(r.UtteranceLoss), F(r.LearningRate),
-            F(r.EmaDecay), F(clipsPerSecond), F(rssMb), F(r.ContentShare), F(r.ClsRank)));
+            F(r.EmaDecay), F(clipsPerSecond), F(rssMb), F(r.ContentShare), F(r.ClsRank), F(r.ContentError)));
 
     static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Bat.Tests.Pretraining;
 
-/// <summary>The collapse check (TeacherTargets.ContentShare) and position-centred targets, against hand-computed cases.</summary>
+/// <summary>The collapse check (TeacherTargets.ContentShare, .ContentError) and position-centred targets, against hand-computed cases.</summary>
 public class CollapseCheckTests
 {
     [Fact]
@@ -40,6 +40,23 @@ public class CollapseCheckTests
         // LayerNorm over features afterwards: every token has mean 0 and (biased) variance 1.
         Assert.True(allclose(a.mean([2]), zeros(5, 7), atol: 1e-5));
         Assert.True(allclose(a.var(2, unbiased: false), ones(5, 7), atol: 1e-3));
+    }
+
+    [Fact]
+    public void ContentErrorIsTheFrameErrorOverThatOfEachPositionsMeanByHand()
+    {
+        // 2 clips x 2 positions x 1 channel, each clip twice (2 clones, as the trainer repeats them): clip 0 = (1, 3),
+        // clip 1 = (3, 5); the position means are (2, 4). Masked: clip 0's clones position 0, clip 1's position 1.
+        // Reference: (1-2)^2 = 1 and (5-4)^2 = 1, mean 1. A prediction of 0 everywhere: (0-1)^2 = 1 and (0-5)^2 = 25, mean 13.
+        using var targets = tensor(new float[] { 1, 3, 1, 3, 3, 5, 3, 5 }, 4, 2, 1);
+        using var masked = tensor(new long[] { 0, 0, 1, 1 }, 4, 1);
+        using var zero = zeros(4, 2, 1);
+        Assert.Equal(13.0, TeacherTargets.ContentError(zero, targets, masked, clips: 2), 6);
+        // The position's mean is exactly 1; the targets themselves 0; one clip has no content to measure.
+        using var means = tensor(new float[] { 2, 4, 2, 4, 2, 4, 2, 4 }, 4, 2, 1);
+        Assert.Equal(1.0, TeacherTargets.ContentError(means, targets, masked, clips: 2), 6);
+        Assert.Equal(0.0, TeacherTargets.ContentError(targets, targets, masked, clips: 2), 6);
+        Assert.True(double.IsNaN(TeacherTargets.ContentError(targets[..2], targets[..2], masked[..2], clips: 1)));
     }
 }
 

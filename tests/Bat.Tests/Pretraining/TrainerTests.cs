@@ -91,6 +91,7 @@ public class TrainerTests
         var (without, withTerm, config) = FirstSteps(lever);
         Assert.Equal(without.FrameLoss, withTerm.FrameLoss, 6);
         Assert.Equal(without.UtteranceLoss, withTerm.UtteranceLoss, 6);
+        Assert.Equal(without.ContentError, withTerm.ContentError, 6);
         Assert.True(withTerm.Loss > without.Loss + atLeast, $"{withTerm.Loss} vs {without.Loss}");
         return (without, config);
     }
@@ -101,6 +102,8 @@ public class TrainerTests
         var (without, config) = AssertAddsATermToTheTotalOnly(c => c with { SpreadWeight = 1 }, atLeast: 1e-3);
         // The rank check is measured on every step: between 1 and the batch's rows less one (centred).
         Assert.InRange(without.ClsRank, 1.0, config.Batch * config.Clones - 1);
+        // So is the content error: a positive ratio, near 1 or above for a decoder that has not learnt yet.
+        Assert.True(without.ContentError > 0.5 && double.IsFinite(without.ContentError), $"content error {without.ContentError}");
         Assert.Throws<BatException>(() => (config with { SpreadWeight = -1 }).Validate());
         Assert.Throws<BatException>(() => (config with { SpreadWeight = 1, Batch = 1, Clones = 1 }).Validate());
     }
