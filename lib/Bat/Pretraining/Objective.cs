@@ -121,10 +121,11 @@ public static class TeacherTargets
     }
 
     /// <summary>
-    /// What the student predicts of the content: over the masked cells, the decoder's squared error divided by that of
-    /// the batch's mean target at the same position (the best prediction that knows the position and nothing of the
-    /// clip). 1: no better than the position alone; 0: every target exactly. The mean includes the clip itself, so the
-    /// reference is a little too good (by (B-1)/B with B clips) and the ratio errs high. NaN for fewer than 2 clips.
+    /// What the student predicts of the content: over the masked cells, the decoder's squared error divided by the
+    /// expected squared error of a guess that knows the position and nothing of the clip (each position's mean target).
+    /// That reference is estimated from the batch: the squared deviation from the batch's mean at the position, times
+    /// B/(B-1) for B clips (the mean includes the clip itself, which would make it too good by (B-1)/B).
+    /// About 1: the student predicts the position alone; 0: every target exactly. NaN for fewer than 2 clips.
     /// </summary>
     /// <param name="prediction">decoder output (S, N, D)</param>
     /// <param name="targets">the targets the frame loss is taken against, repeated per clone (S, N, D)</param>
@@ -141,7 +142,8 @@ public static class TeacherTargets
         var positionMean = targets.mean([0], keepdim: true).expand_as(targets)       // (1, N, D) -> (S, N, D): each clone
             .gather(1, index).to_type(ScalarType.Float64);                           // row counts once per clip
         var reference = target.sub(positionMean);
-        return error.mul(error).mean().item<double>() / Math.Max(1e-12, reference.mul(reference).mean().item<double>());
+        double positionOnly = reference.mul(reference).mean().item<double>() * clips / (clips - 1.0);
+        return error.mul(error).mean().item<double>() / Math.Max(1e-12, positionOnly);
     }
 }
 
