@@ -195,7 +195,6 @@ public sealed class BootstrapTrainer : IDisposable
         using var noise = new Generator((ulong)StepSeed(Config.Seed, Step, 3), device);
         var prediction = Decoder.Decode(last[.., 1..], keep, noise); // (S, N, D)
         var loss = UfoLoss.Compute(prediction, targets, masked, last[.., 0], Config.UtteranceLambda, Config.UtteranceWeighting, utteranceTargets);
-        double contentError = TeacherTargets.ContentError(prediction, targets, masked, x.shape[0]);
         var total = loss.Total;
         if (Config.SpreadWeight > 0)
         {
@@ -239,7 +238,9 @@ public sealed class BootstrapTrainer : IDisposable
         double clsRank = EffectiveRank.Of(last[.., 0].detach());   // (S, D), measured before this update, as the losses are
         if (timings is not null) timings.RankCheck += Lap();       // an SVD per step: `bat bench pretrain` shows what it costs
         Step++;
-        return new StepResult(Step, total.item<float>(), loss.Frame.item<float>(), loss.Utterance.item<float>(), lr, decay, contentShare, clsRank, contentError);
+        double frameLoss = loss.Frame.item<float>();
+        return new StepResult(Step, total.item<float>(), frameLoss, loss.Utterance.item<float>(), lr, decay, contentShare, clsRank,
+            TeacherTargets.ContentError(frameLoss, targets, masked, x.shape[0]));
     }
 
     /// <summary>Each clone's own view of its clip, a background clip of the batch mixed in (CloneMixing), drawn from the step's stream.</summary>

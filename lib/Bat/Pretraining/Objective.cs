@@ -121,29 +121,27 @@ public static class TeacherTargets
     }
 
     /// <summary>
-    /// What the student predicts of the content: over the masked cells, the decoder's squared error divided by the
-    /// expected squared error of a guess that knows the position and nothing of the clip (each position's mean target).
-    /// That reference is estimated from the batch: the squared deviation from the batch's mean at the position, times
-    /// B/(B-1) for B clips (the mean includes the clip itself, which would make it too good by (B-1)/B).
+    /// What the student predicts of the content: the frame loss (the decoder's mean squared error over the masked
+    /// cells, UfoLoss's Frame) divided by the expected squared error there of a guess that knows the position and
+    /// nothing of the clip (each position's mean target). That reference is estimated from the batch: the squared
+    /// deviation from the batch's mean at the position, times B/(B-1) for B clips (the mean includes the clip itself,
+    /// which would make it too good by (B-1)/B).
     /// About 1: the student predicts the position alone; 0: every target exactly. NaN for fewer than 2 clips.
     /// </summary>
-    /// <param name="prediction">decoder output (S, N, D)</param>
+    /// <param name="frameLoss">the frame loss of the same targets and masked cells</param>
     /// <param name="targets">the targets the frame loss is taken against, repeated per clone (S, N, D)</param>
     /// <param name="masked">masked cell indices (S, M)</param>
     /// <param name="clips">clips in the batch (S = clips x clones)</param>
-    public static double ContentError(Tensor prediction, Tensor targets, Tensor masked, long clips)
+    public static double ContentError(double frameLoss, Tensor targets, Tensor masked, long clips)
     {
         if (clips < 2) return double.NaN;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var index = masked.unsqueeze(-1).expand(-1, -1, targets.shape[2]);          // (S, M, D)
-        var target = targets.gather(1, index).to_type(ScalarType.Float64);
-        var error = prediction.detach().gather(1, index).to_type(ScalarType.Float64).sub(target);
-        var positionMean = targets.mean([0], keepdim: true).expand_as(targets)       // (1, N, D) -> (S, N, D): each clone
-            .gather(1, index).to_type(ScalarType.Float64);                           // row counts once per clip
-        var reference = target.sub(positionMean);
-        double positionOnly = reference.mul(reference).mean().item<double>() * clips / (clips - 1.0);
-        return error.mul(error).mean().item<double>() / Math.Max(1e-12, positionOnly);
+        var deviation = targets.sub(targets.mean([0], keepdim: true))                // (S, N, D): each clone row counts once per clip
+            .gather(1, index).to_type(ScalarType.Float64);
+        double positionOnly = deviation.mul(deviation).mean().item<double>() * clips / (clips - 1.0);
+        return frameLoss / Math.Max(1e-12, positionOnly);
     }
 }
 

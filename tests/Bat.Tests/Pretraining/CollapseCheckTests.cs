@@ -48,16 +48,16 @@ public class CollapseCheckTests
         // 2 clips x 2 positions x 1 channel, each clip twice (2 clones, as the trainer repeats them): clip 0 = (1, 3),
         // clip 1 = (3, 5); the position means are (2, 4). Masked: clip 0's clones position 0, clip 1's position 1.
         // Squared deviations from the position means: (1-2)^2 = 1 and (5-4)^2 = 1, mean 1, times B/(B-1) = 2: reference 2.
-        // A prediction of 0 everywhere: (0-1)^2 = 1 and (0-5)^2 = 25, mean 13, so 13 / 2.
         using var targets = tensor(new float[] { 1, 3, 1, 3, 3, 5, 3, 5 }, 4, 2, 1);
         using var masked = tensor(new long[] { 0, 0, 1, 1 }, 4, 1);
+        // The frame loss, through UfoLoss, of a prediction of 0 everywhere: (0-1)^2 = 1 and (0-5)^2 = 25, mean 13, so 13 / 2.
         using var zero = zeros(4, 2, 1);
-        Assert.Equal(6.5, TeacherTargets.ContentError(zero, targets, masked, clips: 2), 6);
+        Assert.Equal(6.5, TeacherTargets.ContentError(FrameLoss(zero, targets, masked), targets, masked, clips: 2), 6);
         // The batch's own position means: 1 / 2 (they include the clip); the targets themselves 0; one clip has no content.
         using var means = tensor(new float[] { 2, 4, 2, 4, 2, 4, 2, 4 }, 4, 2, 1);
-        Assert.Equal(0.5, TeacherTargets.ContentError(means, targets, masked, clips: 2), 6);
-        Assert.Equal(0.0, TeacherTargets.ContentError(targets, targets, masked, clips: 2), 6);
-        Assert.True(double.IsNaN(TeacherTargets.ContentError(targets[..2], targets[..2], masked[..2], clips: 1)));
+        Assert.Equal(0.5, TeacherTargets.ContentError(FrameLoss(means, targets, masked), targets, masked, clips: 2), 6);
+        Assert.Equal(0.0, TeacherTargets.ContentError(FrameLoss(targets, targets, masked), targets, masked, clips: 2), 6);
+        Assert.True(double.IsNaN(TeacherTargets.ContentError(1.0, targets[..2], masked[..2], clips: 1)));
     }
 
     [Fact]
@@ -70,7 +70,18 @@ public class CollapseCheckTests
         using var targets = table + randn(new long[] { 8, 64, 32 }, generator: generator);
         using var masked = arange(0, 64, dtype: ScalarType.Int64).unsqueeze(0).expand(8, 64).contiguous();
         using var prediction = table.expand(8, 64, 32).contiguous();
-        Assert.InRange(TeacherTargets.ContentError(prediction, targets, masked, clips: 8), 0.95, 1.05);
+        Assert.InRange(TeacherTargets.ContentError(FrameLoss(prediction, targets, masked), targets, masked, clips: 8), 0.95, 1.05);
+    }
+
+    /// <summary>The frame term of the papers' loss, as the trainer passes it on.</summary>
+    static double FrameLoss(Tensor prediction, Tensor targets, Tensor masked)
+    {
+        using var cls = zeros(prediction.shape[0], prediction.shape[2]);
+        var parts = UfoLoss.Compute(prediction, targets, masked, cls, 1, UtteranceWeighting.Equal);
+        using var frame = parts.Frame;
+        using var total = parts.Total;
+        using var utterance = parts.Utterance;
+        return frame.item<float>();
     }
 }
 
