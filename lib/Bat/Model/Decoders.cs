@@ -91,7 +91,8 @@ public sealed class CnnDecoder : Decoder
     }
 }
 
-/// <summary>BAT: Linear in, learned mask token and position, gated post-norm blocks, bias-free Linear out.</summary>
+/// <summary>BAT: bias-free Linear in, learned mask token, a trainable position table that starts as the encoder's 2-D
+/// sin-cos table at the decoder's width (the official ViT_MaskedDecoder), gated post-norm blocks, bias-free Linear out.</summary>
 public sealed class VitDecoder : Decoder
 {
     readonly Module<Tensor, Tensor> input_proj;
@@ -103,9 +104,12 @@ public sealed class VitDecoder : Decoder
     {
         int width = config.Dim == 0 ? encoder.Dim : config.Dim;
         if (width % config.Heads != 0) throw new BatException("decoder", $"decoder dim {width} is not divisible by {config.Heads} heads");
-        input_proj = width == encoder.Dim ? Identity() : Linear(encoder.Dim, width);
+        input_proj = width == encoder.Dim ? Identity() : Linear(encoder.Dim, width, hasBias: false);
         mask_token = Parameter(zeros(1, 1, width));
-        pos_embed = Parameter(zeros(1, encoder.NumPatches, width));
+        // Starting from sin-cos matters at a small scale: a masked cell finds its neighbours (same band, nearby time)
+        // by attention from the first update instead of waiting for a random table to learn the grid.
+        using (var table = Encoder.SinCos2d(encoder.GridTime, encoder.GridFreq, width))
+            pos_embed = Parameter(table.reshape(1, encoder.NumPatches, width));   // (T', F', W) -> (1, N, W), token = t F' + f
         blocks = new ModuleList<Block>(Enumerable.Range(0, config.Depth)
             .Select(_ => new Block(width, config.Heads, config.MlpRatio, config.Gated, encoder.LayerNormEps)).ToArray());
         output_proj = Linear(width, encoder.Dim, hasBias: false);
@@ -113,7 +117,6 @@ public sealed class VitDecoder : Decoder
         Encoder.InitLinears(this);
         using var _ = no_grad();
         init.normal_(mask_token, 0, 0.02);
-        init.normal_(pos_embed, 0, 0.02);
     }
 
     public override Tensor Decode(Tensor visible, Tensor keep, Generator? rng)

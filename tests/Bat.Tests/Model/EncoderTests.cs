@@ -98,6 +98,24 @@ public class EncoderTests
     }
 
     [Fact]
+    public void VitDecoderPositionsStartAsTheSinCosTableAndAreTrained()
+    {
+        // The official ViT_MaskedDecoder: pos_embed = get_2d_sincos_pos_embed_flexible at the decoder width,
+        // requires_grad=True; in_proj without bias. Width 8 (quarter 2, w = [1, 1/100]), grid 4 x 3; cell t = 2, f = 1.
+        var encoder = EncoderConfig.Tiny with { Frames = 64, MelBins = 48 };
+        using var decoder = DecoderConfig.Create(Preset.Tiny.VitDecoder with { Dim = 8, Heads = 2 }, encoder);
+        var parameters = decoder.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var table = parameters["pos_embed"];
+        Assert.True(table.requires_grad);
+        Assert.Equal(new long[] { 1, 12, 8 }, table.shape);
+        var v = table[0, 2 * 3 + 1].data<float>().ToArray();
+        double[] expected = [Math.Sin(2), Math.Sin(0.02), Math.Cos(2), Math.Cos(0.02), Math.Sin(1), Math.Sin(0.01), Math.Cos(1), Math.Cos(0.01)];
+        for (int i = 0; i < 8; i++) Assert.Equal(expected[i], v[i], 5);
+        Assert.DoesNotContain(parameters.Keys, name => name.StartsWith("input_proj.") && name.EndsWith("bias"));
+        Assert.Contains("input_proj.weight", parameters.Keys);
+    }
+
+    [Fact]
     public void DecodersMapKeptTokensToTheFullGrid()
     {
         using var scope = NewDisposeScope();
