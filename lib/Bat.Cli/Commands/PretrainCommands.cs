@@ -44,10 +44,11 @@ public static class PretrainCommands
         var keepRatio = new Option<double?>("--keep-ratio") { Description = "Share of the patches each student clone sees, 0 to 1 (papers: 0.2, i.e. 80 % masked)." };
         var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of the input (default: the preset's encoder)." };
         var frames = new Option<int?>("--frames") { Description = "Frames per training clip (default: the preset's encoder)." };
+        var linearInit = new Option<LinearInit?>("--init") { Description = "How Linear weights start: bert (N(0, 0.02), EAT's code; the default) | xavier (xavier_uniform, BAT's official code)." };
         var command = new Command("pretrain", "Bootstrap pre-training (EAT -> BAT ablation variants) on a manifest's train split.")
         {
             preset, manifest, output, variant, steps, batch, clones, decoder, frontend, targets, gated, weighting, seed, resume, every, cache,
-            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, utteranceLambda, spreadWeight, tokenSpreadWeight, cloneMix, cloneInvariance, keepRatio, melBins, frames,
+            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, utteranceLambda, spreadWeight, tokenSpreadWeight, cloneMix, cloneInvariance, keepRatio, melBins, frames, linearInit,
         };
         command.SetGuardedAction(parse =>
         {
@@ -94,6 +95,7 @@ public static class PretrainCommands
                 CloneMix = parse.GetValue(cloneMix) ?? planned.CloneMix,
                 CloneInvariance = parse.GetValue(cloneInvariance) ?? planned.CloneInvariance,
                 KeepRatio = parse.GetValue(keepRatio) ?? planned.KeepRatio,
+                Init = parse.GetValue(linearInit) ?? planned.Init,
                 Variant = v == named ? named.Name : "custom", // an overridden variant is no longer the named one
                 TrainedOn = Manifest.Fingerprint(manifestPath),
                 Steps = parse.GetValue(steps) ?? plan.Steps,

@@ -164,6 +164,10 @@ public sealed class Block : Module
     }
 }
 
+/// <summary>How Linear weights start (JSON "bert" | "xavier"): N(0, 0.02) as in EAT's data2vec 2.0 code
+/// (init_bert_params), or xavier_uniform as in BAT's official code (MLR_Student._init_weights).</summary>
+public enum LinearInit { Bert, Xavier }
+
 /// <summary>
 /// The audio ViT: patch embedding on (time, mel), fixed 2-D sin-cos position, optional token dropping (the
 /// masked student sees only kept tokens), CLS, a LayerNorm, then post-norm blocks without a final norm.
@@ -194,14 +198,16 @@ public sealed class Encoder : Module
         InitLinears(this);
     }
 
-    /// <summary>Every Linear N(0, 0.02) with zero bias (BERT/data2vec init); LayerNorms keep (1, 0).</summary>
-    internal static void InitLinears(Module root)
+    /// <summary>Every Linear with zero bias and weights N(0, 0.02) (<see cref="LinearInit.Bert"/>) or
+    /// xavier_uniform (<see cref="LinearInit.Xavier"/>); LayerNorms keep (1, 0), convolutions PyTorch's default.</summary>
+    public static void InitLinears(Module root, LinearInit kind = LinearInit.Bert)
     {
         using var _ = no_grad();
         foreach (var (_, m) in root.named_modules())
             if (m is Linear lin)
             {
-                init.normal_(lin.weight, 0, 0.02);
+                if (kind == LinearInit.Xavier) init.xavier_uniform_(lin.weight);
+                else init.normal_(lin.weight, 0, 0.02);
                 if (lin.bias is not null) init.zeros_(lin.bias);
             }
     }

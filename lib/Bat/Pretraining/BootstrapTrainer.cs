@@ -78,6 +78,12 @@ public sealed class BootstrapTrainer : IDisposable
         Student = new Encoder(config.Encoder);
         Decoder = DecoderConfig.Create(config.Decoder, config.Encoder);
         Teacher = new Encoder(config.Encoder);
+        if (config.Init != LinearInit.Bert)
+        {
+            // The modules start with Bert's N(0, 0.02); BAT's official code draws xavier_uniform over the whole student.
+            Encoder.InitLinears(Student, config.Init);
+            Encoder.InitLinears(Decoder, config.Init);
+        }
         Student.to(this.device);
         Decoder.to(this.device);
         Teacher.to(this.device);

@@ -36,6 +36,10 @@ public sealed record PretrainConfig : IValidated
     /// saw, so that a resume or a reuse of the folder with other data is refused. Empty when unknown.</summary>
     public string TrainedOn { get; init; } = "";
 
+    /// <summary>How the student's and decoder's Linear weights start (Model.LinearInit): bert (EAT, and the
+    /// suite's default) or xavier (BAT's official code); the teacher starts as a copy of the student.</summary>
+    public LinearInit Init { get; init; } = LinearInit.Bert;
+
     /// <summary>Ffn: teacher MLP outputs before residual/LN (EAT); Eob: end-of-block outputs (BAT); Pixels: the
     /// patches' normalised pixels (research lever, TeacherTargets.Pixels).</summary>
     public TeacherTargetKind Targets { get; init; } = TeacherTargetKind.Ffn;

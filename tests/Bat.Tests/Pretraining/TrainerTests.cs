@@ -27,6 +27,28 @@ public class TrainerTests
     static string TempRun() => Path.Combine(Path.GetTempPath(), "bat-model-tests", Guid.NewGuid().ToString("N"));
 
     [Fact]
+    public void XavierInitDrawsEveryLinearOfStudentAndDecoderFromItsUniformAndTheTeacherCopiesIt()
+    {
+        // xavier_uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)), so std a / sqrt(3); bert: N(0, 0.02). Biases 0.
+        using var xavier = new BootstrapTrainer(Mini(DecoderKind.Vit) with { Init = LinearInit.Xavier }, CPU);
+        using var bert = new BootstrapTrainer(Mini(DecoderKind.Vit), CPU);
+        foreach (var module in new TorchSharp.torch.nn.Module[] { xavier.Student, xavier.Decoder })
+            foreach (var (name, m) in module.named_modules())
+                if (m is TorchSharp.Modules.Linear linear)
+                {
+                    double a = Math.Sqrt(6.0 / (linear.weight!.shape[0] + linear.weight.shape[1]));
+                    Assert.True(linear.weight.abs().max().item<float>() <= a, $"{name}: outside the xavier bound {a}");
+                    Assert.InRange(linear.weight.std().item<float>(), 0.9 * a / Math.Sqrt(3), 1.1 * a / Math.Sqrt(3));
+                    if (linear.bias is not null) Assert.Equal(0f, linear.bias.abs().max().item<float>());
+                }
+        var fc = bert.Student.named_modules().Select(m => m.module).OfType<TorchSharp.Modules.Linear>().First();
+        Assert.InRange(fc.weight!.std().item<float>(), 0.018, 0.022);
+        var teacher = xavier.Teacher.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, t) in xavier.Student.named_parameters())
+            Assert.True(t.eq(teacher[name]).all().item<bool>(), $"teacher {name} is not the student's start");
+    }
+
+    [Fact]
     public void NoGradientReachesTheTeacherAndItMovesOnlyByEma()
     {
         using var trainer = new BootstrapTrainer(Mini(), CPU);
