@@ -18,28 +18,13 @@ Usage (Debian's python3-numpy):
     /usr/bin/python3 docs/diagnostics/copy_check.py CACHE/train.batemb [CLIPS]
 Measured results are in docs/learning-experiments.csv (probe names copy-*).
 """
-import json
-import struct
+import os
 import sys
 
 import numpy as np
 
-MAGIC = b"BATEMB01"
-ALIGNMENT = 64  # the body starts at the next 64-byte boundary after the header (lib/Bat/Probing/EmbeddingCache.cs)
-
-
-def load_cache(path):
-    """(header, array of shape (clips, layers, 1 + patches, dim)) of one .batemb file."""
-    with open(path, "rb") as f:
-        if f.read(8) != MAGIC:
-            sys.exit(f"{path}: not a bat embedding cache (no {MAGIC.decode()} magic)")
-        length = struct.unpack("<i", f.read(4))[0]
-        header = json.loads(f.read(length))
-    used = 12 + length
-    body = used + (ALIGNMENT - used % ALIGNMENT) % ALIGNMENT
-    shape = (header["clips"], header["layers"], header["tokens"], header["dim"])
-    return header, np.memmap(path, dtype=np.float16, mode="r", offset=body, shape=shape)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from batemb import load_cache  # noqa: E402
 
 def end_of_block_targets(blocks):
     """(clips, layers, 1 + N, D) -> (clips, N, D), TeacherTargets.Build (lib/Bat/Pretraining/Objective.cs)."""

@@ -21,7 +21,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from readout_check import load_cache  # noqa: E402  (the one reader of the .batemb format here)
+from batemb import load_cache  # noqa: E402  (the one reader of the .batemb format here)
 
 
 def effective_rank(x):

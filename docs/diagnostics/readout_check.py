@@ -13,9 +13,7 @@ Usage (Debian's python3-numpy and python3-sklearn):
 Measured results are in docs/learning-experiments.csv (probe names readout-*).
 """
 import csv
-import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -23,21 +21,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, average_precision_score
 from sklearn.preprocessing import StandardScaler
 
-MAGIC = b"BATEMB01"
-ALIGNMENT = 64  # the body starts at the next 64-byte boundary after the header (lib/Bat/Probing/EmbeddingCache.cs)
-
-
-def load_cache(path):
-    """(header, array of shape (clips, layers, 1 + patches, dim)) of one .batemb file."""
-    with open(path, "rb") as f:
-        if f.read(8) != MAGIC:
-            sys.exit(f"{path}: not a bat embedding cache (no {MAGIC.decode()} magic)")
-        length = struct.unpack("<i", f.read(4))[0]
-        header = json.loads(f.read(length))
-    used = 12 + length
-    body = used + (ALIGNMENT - used % ALIGNMENT) % ALIGNMENT
-    shape = (header["clips"], header["layers"], header["tokens"], header["dim"])
-    return header, np.memmap(path, dtype=np.float16, mode="r", offset=body, shape=shape)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from batemb import load_cache  # noqa: E402
 
 
 def clip_labels(manifest, paths):
