@@ -17,11 +17,16 @@ public static class LearnBenchCommand
         var output = new Option<string>("--out") { Description = "Output folder (pre-training runs, embeddings, learn.csv); complete runs in it are reused.", DefaultValueFactory = _ => "results-learn" };
         var variants = new Option<string[]>("--variants") { Description = "Pre-trained variants to check.", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [.. PretrainVariant.Followed] };
         var seed = new Option<int>("--seed") { Description = "Seed of the pre-training runs and probes.", DefaultValueFactory = _ => 0 };
+        var probeSeeds = new Option<int>("--probe-seeds")
+        {
+            Description = "Probe (and fine-tune) every encoder this many times, seeds --seed, --seed + 1, ...: scores are the mean, and the margins' noise band counts the seeds' spread.",
+            DefaultValueFactory = _ => 1,
+        };
         var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of every encoder's input (default: the preset's; the papers use 128)." };
         var frames = new Option<int?>("--frames") { Description = "Frames of a pre-training clip (default: the preset's; 256 with --mel-bins 128 keeps tiny's patch count)." };
         var command = new Command("learn", "Does pre-training teach the encoders anything? Untrained control vs pre-trained variants vs a log-mel baseline, and the targets of issue 'pre-training that learns'.")
         {
-            preset, data, output, variants, seed, melBins, frames,
+            preset, data, output, variants, seed, probeSeeds, melBins, frames,
         };
         command.SetGuardedAction(parse =>
         {
@@ -31,7 +36,8 @@ public static class LearnBenchCommand
             var experimentData = ExperimentData.Resolve(parse.GetValue(data)!, outDir, chosen);
             var names = parse.GetValue(variants)!.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
             foreach (var name in names) PretrainVariant.Named(name);   // an unknown name fails before any work
-            var result = LearningBenchmark.Run(chosen, outDir, experimentData, names, parse.GetValue(seed));
+            if (parse.GetValue(probeSeeds) < 1) throw new BatException("--probe-seeds", "must be at least 1");
+            var result = LearningBenchmark.Run(chosen, outDir, experimentData, names, parse.GetValue(seed), parse.GetValue(probeSeeds));
             foreach (var line in LearningBenchmark.Format(result)) Console.WriteLine(line);
             return 0;
         });

@@ -4,17 +4,22 @@ namespace Bat.Experiments;
 
 /// <summary>
 /// One score read against the untrained control: the same probe on the same task, on an encoder of the same shape
-/// and seed that never saw an update. <see cref="Noise"/> is two standard errors of a proportion measured on
-/// <c>support</c> test clips, 2 sqrt(p (100 - p) / n) in points (exact for accuracy, a rough guide for mAP): a
-/// margin inside it is not evidence that pre-training taught the encoder anything.
+/// and seed that never saw an update. <see cref="Noise"/> is two standard errors of the margin: of a proportion
+/// measured on <c>support</c> test clips, 2 sqrt(p (100 - p) / n) in points (exact for accuracy, a rough guide for
+/// mAP), and, when both sides were probed with several seeds (<see cref="Seeds"/>, the rows' seed column, e.g.
+/// `bat bench learn --probe-seeds`), of the difference of the two means over seeds, added in quadrature. A margin
+/// inside it is not evidence that pre-training taught the encoder anything. The probe's own seed matters: one CGP
+/// training on the instruments task reads the same frozen encoder at 20.3 % with seed 0 and 32.0 % with seed 1
+/// (docs/method.md section 7).
 /// </summary>
-public sealed record ControlMargin(string Dataset, string Model, string Probe, string Metric, double Score, double Control, double Noise)
+public sealed record ControlMargin(string Dataset, string Model, string Probe, string Metric, double Score, double Control, double Noise, int Seeds = 1)
 {
     public double Margin => Score - Control;
     public bool WithinNoise => Math.Abs(Margin) <= Noise;
 
     /// <summary>The margin in words, e.g. "+12.3 (beyond noise ±4.1)".</summary>
-    public string Verdict => FormattableString.Invariant($"{Margin:+0.0;-0.0;0.0} ({(WithinNoise ? "within" : "beyond")} noise ±{Noise:0.0})");
+    public string Verdict => FormattableString.Invariant(
+        $"{Margin:+0.0;-0.0;0.0} ({(WithinNoise ? "within" : "beyond")} noise ±{Noise:0.0}{(Seeds > 1 ? $", {Seeds} seeds" : "")})");
 }
 
 public static class ControlMargins
@@ -30,7 +35,7 @@ public static class ControlMargins
         var all = rows.ToList();
         var main = Headlines.MainMetric(all);
         var scores = main.GroupBy(r => (r.Dataset, r.Model, r.Probe, r.Metric))
-            .ToDictionary(g => g.Key, g => g.Average(r => r.Value));
+            .ToDictionary(g => g.Key, g => g.GroupBy(r => r.Seed).Select(s => s.Average(r => r.Value)).ToList());   // one score per seed
         var support = all.Where(r => r.Metric == "support" && r.Layer is null)
             .GroupBy(r => (r.Dataset, r.Probe)).ToDictionary(g => g.Key, g => g.Max(r => r.Value));
         var margins = new List<ControlMargin>();
@@ -39,10 +44,22 @@ public static class ControlMargins
             if (PretrainVariant.IsControlName(model)
                 || !scores.TryGetValue((dataset, PretrainVariant.ControlOf(model), probe, metric), out var control)) continue;
             double n = support.TryGetValue((dataset, probe), out var s) ? s : double.NaN;
-            double noise = 2 * Math.Sqrt(Math.Clamp(control, 0, 100) * (100 - Math.Clamp(control, 0, 100)) / n);
-            margins.Add(new ControlMargin(dataset, model, probe, metric, score, control, noise));
+            double p = Math.Clamp(control.Average(), 0, 100);
+            double testClips = 2 * Math.Sqrt(p * (100 - p) / n);
+            // The seeds' spread counts only when both sides have one (two scores or more each).
+            double probeSeeds = score.Count > 1 && control.Count > 1
+                ? 2 * Math.Sqrt(SampleVariance(score) / score.Count + SampleVariance(control) / control.Count)
+                : 0;
+            margins.Add(new ControlMargin(dataset, model, probe, metric, score.Average(), control.Average(),
+                Math.Sqrt(testClips * testClips + probeSeeds * probeSeeds), Math.Min(score.Count, control.Count)));
         }
         return margins.OrderBy(m => m.Dataset, StringComparer.Ordinal).ThenBy(m => m.Model, StringComparer.Ordinal)
             .ThenBy(m => m.Probe, StringComparer.Ordinal).ToList();
+    }
+
+    static double SampleVariance(IReadOnlyList<double> values)
+    {
+        double mean = values.Average();
+        return values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1);
     }
 }

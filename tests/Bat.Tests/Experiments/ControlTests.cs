@@ -14,8 +14,8 @@ public class ControlTests : IDisposable
     readonly string root = Directory.CreateTempSubdirectory("batcontrol-").FullName;
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    static ResultRow Row(string dataset, string model, string probe, string metric, double value) =>
-        new("03-cgp-ablation/table5", dataset, model, probe, null, null, metric, value, 0, "smoke", "x");
+    static ResultRow Row(string dataset, string model, string probe, string metric, double value, int seed = 0, string experiment = "03-cgp-ablation/table5") =>
+        new(experiment, dataset, model, probe, null, null, metric, value, seed, "smoke", "x");
 
     [Fact]
     public void EveryVariantIsReadAgainstTheUntrainedEncoderOfItsOwnShape()
@@ -53,6 +53,45 @@ public class ControlTests : IDisposable
         var eat = margins.Single(m => m.Model == "eat");
         Assert.Equal(2, eat.Margin, 9);                  // 55 - 53 (untrained-eat), not 55 - 50 (BAT's shape)
         Assert.True(eat.WithinNoise);
+    }
+
+    [Fact]
+    public void MarginsOverSeveralSeedsAverageThemAndCountTheirSpreadInTheNoise()
+    {
+        var rows = new[]
+        {
+            Row("birds", "untrained", "lp", "accuracy", 48, seed: 0), Row("birds", "untrained", "lp", "accuracy", 52, seed: 1),
+            Row("birds", "untrained", "lp", "accuracy", 48, seed: 0, experiment: "02-pretrain/ablation"),   // the same seed twice: one score
+            Row("birds", "untrained", "lp", "support", 100),
+            Row("birds", "bat", "lp", "accuracy", 60, seed: 0), Row("birds", "bat", "lp", "accuracy", 64, seed: 1),
+            Row("birds", "eat", "lp", "accuracy", 60, seed: 0), Row("birds", "untrained-eat", "lp", "accuracy", 50, seed: 0),
+        };
+        var margins = ControlMargins.From(rows);
+        var bat = margins.Single(m => m.Model == "bat");
+        Assert.Equal(62, bat.Score, 9);
+        Assert.Equal(50, bat.Control, 9);
+        Assert.Equal(2, bat.Seeds);
+        // test clips: 2 sqrt(50 * 50 / 100) = 10; seeds: sample variances 8 and 8 over 2 seeds each, 2 sqrt(8/2 + 8/2) = 5.657
+        Assert.Equal(Math.Sqrt(100 + 32), bat.Noise, 9);
+        Assert.Equal("+12.0 (beyond noise ±11.5, 2 seeds)", bat.Verdict);
+        var eat = margins.Single(m => m.Model == "eat");   // one seed a side: the test clips' band alone
+        Assert.Equal(1, eat.Seeds);
+        Assert.Equal(10, eat.Noise, 9);
+    }
+
+    [Fact]
+    public void LearningBenchmarkScoresAreTheMeanOverProbeSeeds()
+    {
+        var cells = LearningBenchmark.MeanOverSeeds(
+        [
+            new("t", "bat", "cgp", "accuracy", 20, 10, 3), new("t", "bat", "cgp", "accuracy", 32, 10, 5),
+            new("t", "bat", "lp", "accuracy", 9, 4, 1),
+        ]);
+        Assert.Equal(2, cells.Count);
+        var cgp = cells.Single(c => c.Probe == "cgp");
+        Assert.Equal(26, cgp.Score, 9);
+        Assert.Equal(8, cgp.TrainSeconds, 9);
+        Assert.Equal(9, cells.Single(c => c.Probe == "lp").Score, 9);
     }
 
     [Fact]
