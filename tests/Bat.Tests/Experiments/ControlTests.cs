@@ -162,4 +162,27 @@ public class ControlTests : IDisposable
         Assert.Contains("Margin over the untrained control", html);
         Assert.Contains(margin.Verdict.Replace("±", "&#177;"), html);
     }
+
+    [Fact]
+    public void TheLearningBenchmarkProbesEveryEncoderWithEachProbeSeedAndReadsTheirMean()
+    {
+        var dataDir = Path.Combine(root, "learn-data");
+        SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 5, seconds: 2);
+        var outDir = Path.Combine(root, "learn");
+        var result = LearningBenchmark.Run(Preset.Smoke, outDir, ExperimentData.FromFolder(dataDir), ["bat"], seed: 0, probeSeeds: 2);
+
+        var rows = ResultsTable.Read(Path.Combine(ProbeComparison.ResultsDir(outDir), LearningBenchmark.Table + ".csv"));
+        foreach (var cell in result.Cells)
+        {
+            // The table keeps each seed's score; the benchmark's cell is their mean.
+            var perSeed = rows.Where(r => r.Dataset == cell.Dataset && r.Model == cell.Model && r.Probe == cell.Probe && r.Metric == cell.Metric && r.Layer is null).ToList();
+            Assert.Equal([0, 1], perSeed.Select(r => r.Seed).Order());
+            Assert.Equal(perSeed.Average(r => r.Value), cell.Score, 9);
+        }
+        Assert.Contains(result.Cells, c => c.Model == "untrained" && c.Probe == "cgp");
+        var margins = result.Margins.Where(m => m.Model == "bat").ToList();
+        Assert.Equal(LearningBenchmark.Probes.Length, margins.Count / margins.Select(m => m.Dataset).Distinct().Count());
+        Assert.All(margins, m => Assert.Equal(2, m.Seeds));
+        Assert.Contains(LearningBenchmark.Format(result), line => line.Contains("2 seeds"));
+    }
 }
