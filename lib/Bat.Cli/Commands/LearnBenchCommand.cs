@@ -36,7 +36,6 @@ public static class LearnBenchCommand
             var experimentData = ExperimentData.Resolve(parse.GetValue(data)!, outDir, chosen);
             var names = parse.GetValue(variants)!.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
             foreach (var name in names) PretrainVariant.Named(name);   // an unknown name fails before any work
-            if (parse.GetValue(probeSeeds) < 1) throw new BatException("--probe-seeds", "must be at least 1");
             var result = LearningBenchmark.Run(chosen, outDir, experimentData, names, parse.GetValue(seed), parse.GetValue(probeSeeds));
             foreach (var line in LearningBenchmark.Format(result)) Console.WriteLine(line);
             return 0;

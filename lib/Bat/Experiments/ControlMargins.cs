@@ -47,11 +47,11 @@ public static class ControlMargins
             double p = Math.Clamp(control.Average(), 0, 100);
             double testClips = 2 * Math.Sqrt(p * (100 - p) / n);
             // The seeds' spread counts only when both sides have one (two scores or more each).
-            double probeSeeds = score.Count > 1 && control.Count > 1
+            double seedSpread = score.Count > 1 && control.Count > 1
                 ? 2 * Math.Sqrt(SampleVariance(score) / score.Count + SampleVariance(control) / control.Count)
                 : 0;
             margins.Add(new ControlMargin(dataset, model, probe, metric, score.Average(), control.Average(),
-                Math.Sqrt(testClips * testClips + probeSeeds * probeSeeds), Math.Min(score.Count, control.Count)));
+                Math.Sqrt(testClips * testClips + seedSpread * seedSpread), Math.Min(score.Count, control.Count)));
         }
         return margins.OrderBy(m => m.Dataset, StringComparer.Ordinal).ThenBy(m => m.Model, StringComparer.Ordinal)
             .ThenBy(m => m.Probe, StringComparer.Ordinal).ToList();

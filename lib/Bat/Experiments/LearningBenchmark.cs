@@ -31,7 +31,7 @@ public static class LearningBenchmark
     /// </summary>
     public static Result Run(Preset preset, string outDir, ExperimentData data, IReadOnlyList<string> variants, int seed = 0, int probeSeeds = 1)
     {
-        if (probeSeeds < 1) throw new ArgumentOutOfRangeException(nameof(probeSeeds), probeSeeds, "at least one probe seed");
+        if (probeSeeds < 1) throw new BatException("--probe-seeds", $"{probeSeeds} probe seeds: must be at least 1");
         var models = variants.Select(PretrainVariant.ControlOf).Distinct().Concat(variants).ToList();   // each variant's own control first
         PretrainingAblation.Run(preset, outDir, data, models, seed);
         var table = Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv");

@@ -185,4 +185,14 @@ public class ControlTests : IDisposable
         Assert.All(margins, m => Assert.Equal(2, m.Seeds));
         Assert.Contains(LearningBenchmark.Format(result), line => line.Contains("2 seeds"));
     }
+
+    [Fact]
+    public void TheLearningBenchmarkRefusesZeroProbeSeedsBeforeAnyWork()
+    {
+        var outDir = Path.Combine(root, "learn-zero");
+        var error = Assert.Throws<BatException>(() =>
+            LearningBenchmark.Run(Preset.Smoke, outDir, new ExperimentData("test", "never-read.csv", ["never-read.csv"]), ["bat"], probeSeeds: 0));
+        Assert.StartsWith("--probe-seeds: 0 probe seeds", error.Message);
+        Assert.False(Directory.Exists(outDir));   // refused before pre-training wrote anything
+    }
 }
