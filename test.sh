@@ -16,7 +16,8 @@ command -v jupyter-nbconvert >/dev/null || missing+=(jupyter-nbconvert)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing ${missing[*]} (apt-get)"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+    . build/apt-install.sh
+    apt_install "${missing[@]}" \
       || echo "warning: could not install ${missing[*]}; tests that need them will fail"
   else
     echo "warning: ${missing[*]} missing and not root; install them with apt-get"

@@ -5,7 +5,8 @@ install_missing() {
   if [ $# -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       echo "installing $*"
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+      . "$repo/build/apt-install.sh"
+      apt_install "$@"
     else
       echo "missing $*: sudo apt-get install $*" >&2; exit 1
     fi
