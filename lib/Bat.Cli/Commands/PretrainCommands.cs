@@ -36,6 +36,7 @@ public static class PretrainCommands
         var positionScale = new Option<double?>("--position-scale") { Description = "Factor on the fixed sin-cos position table (papers: 1)." };
         var centre = new Option<bool?>("--centre-targets") { Description = "Subtract the batch's mean target per patch position: true|false (papers: false)." };
         var utteranceTarget = new Option<UtteranceTargetKind?>("--utterance-target") { Description = "What the CLS regresses: target-mean (papers) | pooled (the teacher's pooled output, centred over the batch) | spectral (the clip's per-band log-mel mean and std, z-scored with the training clips' statistics)." };
+        var frameWeight = new Option<double?>("--frame-weight") { Description = "Weight of the frame (masked prediction) term (papers: 1; 0 drops it, e.g. to measure a spread term alone)." };
         var utteranceLambda = new Option<double?>("--utterance-lambda") { Description = "Weight of the utterance (CLS) term (papers: 1; 0 trains the frame term alone)." };
         var spreadWeight = new Option<double?>("--spread-weight") { Description = "Weight of the VICReg-style spread term on the student's CLS and mean token (papers: 0; a lever against dimensional collapse)." };
         var tokenSpreadWeight = new Option<double?>("--token-spread-weight") { Description = "Weight of the spread term on the student's visible tokens, each less its position's mean over the batch (papers: 0; a lever for what CGP reads)." };
@@ -48,7 +49,7 @@ public static class PretrainCommands
         var command = new Command("pretrain", "Bootstrap pre-training (EAT -> BAT ablation variants) on a manifest's train split.")
         {
             preset, manifest, output, variant, steps, batch, clones, decoder, frontend, targets, gated, weighting, seed, resume, every, cache,
-            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, utteranceLambda, spreadWeight, tokenSpreadWeight, cloneMix, cloneInvariance, keepRatio, melBins, frames, linearInit,
+            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, frameWeight, utteranceLambda, spreadWeight, tokenSpreadWeight, cloneMix, cloneInvariance, keepRatio, melBins, frames, linearInit,
         };
         command.SetGuardedAction(parse =>
         {
@@ -90,6 +91,7 @@ public static class PretrainCommands
                 EmaAnnealSteps = parse.GetValue(emaAnneal) ?? planned.EmaAnnealSteps,
                 CentreTargets = parse.GetValue(centre) ?? planned.CentreTargets,
                 UtteranceTarget = parse.GetValue(utteranceTarget) ?? planned.UtteranceTarget,
+                FrameWeight = parse.GetValue(frameWeight) ?? planned.FrameWeight,
                 UtteranceLambda = parse.GetValue(utteranceLambda) ?? planned.UtteranceLambda,
                 TokenSpreadWeight = parse.GetValue(tokenSpreadWeight) ?? planned.TokenSpreadWeight,
                 CloneMix = parse.GetValue(cloneMix) ?? planned.CloneMix,

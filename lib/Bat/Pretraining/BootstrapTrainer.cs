@@ -200,7 +200,8 @@ public sealed class BootstrapTrainer : IDisposable
         // 4. Decoder predictions for all cells, loss on the masked ones.
         using var noise = new Generator((ulong)StepSeed(Config.Seed, Step, 3), device);
         var prediction = Decoder.Decode(last[.., 1..], keep, noise); // (S, N, D)
-        var loss = UfoLoss.Compute(prediction, targets, masked, last[.., 0], Config.UtteranceLambda, Config.UtteranceWeighting, utteranceTargets);
+        var loss = UfoLoss.Compute(prediction, targets, masked, last[.., 0], Config.UtteranceLambda, Config.UtteranceWeighting, utteranceTargets,
+            Config.FrameWeight);
         var total = loss.Total;
         if (Config.SpreadWeight > 0)
         {

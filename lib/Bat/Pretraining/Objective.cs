@@ -150,8 +150,9 @@ public static class TeacherTargets
 ///   frame     = 1/(S M D) * sum_{s, masked i, d} (prediction - target)^2
 ///   utterance = 1/(S D)   * sum_{s, d} (CLS_s - mean_i target_{s, i})^2
 ///               (or CLS_s - u_s for given utterance targets u, TeacherTargets.PooledUtterance or .Spectral)
-/// Equal (BAT):   total = frame + lambda * utterance.
-/// Fairseq (EAT): total = frame + lambda * S * utterance. EAT's fairseq code sums per-row utterance losses,
+/// Equal (BAT):   total = w * frame + lambda * utterance.
+/// Fairseq (EAT): total = w * frame + lambda * S * utterance.
+/// The frame weight w is 1 in both papers (a research lever: 0 drops the masked prediction, PretrainConfig.FrameWeight). EAT's fairseq code sums per-row utterance losses,
 ///   multiplies them by the sample size and then divides the whole loss by that sample size, so the utterance
 ///   term ends up summed (not averaged) over the S rows. (EAT also scales both terms by sqrt(D) = sum over D /
 ///   sqrt(D); that common factor only rescales the learning rate and is left out here.)
@@ -166,7 +167,7 @@ public static class UfoLoss
     /// <param name="cls">student final-layer CLS (S, D)</param>
     /// <param name="utteranceTargets">what the CLS regresses (S, D); null: the frame targets' mean over the patches</param>
     public static Parts Compute(Tensor prediction, Tensor targets, Tensor masked, Tensor cls, double lambda, UtteranceWeighting weighting,
-        Tensor? utteranceTargets = null)
+        Tensor? utteranceTargets = null, double frameWeight = 1)
     {
         var index = masked.unsqueeze(-1).expand(-1, -1, prediction.shape[2]);       // (S, M, D)
         var frameError = prediction.gather(1, index).sub(targets.gather(1, index));
@@ -179,8 +180,8 @@ public static class UfoLoss
             UtteranceWeighting.Fairseq => lambda * prediction.shape[0],
             _ => throw new BatException("pretrain config", $"utterance weighting must be fairseq|equal, not {weighting}"),
         };
-        using Scalar weightScalar = weight;   // kept alive for the call: see ScalarLifetimeGuardTests
-        return new Parts(frame.add(utterance.mul(weightScalar), One), frame, utterance);
+        using Scalar weightScalar = weight, frameWeightScalar = frameWeight;   // kept alive for the call: see ScalarLifetimeGuardTests
+        return new Parts(frame.mul(frameWeightScalar).add(utterance.mul(weightScalar), One), frame, utterance);
     }
 }
 

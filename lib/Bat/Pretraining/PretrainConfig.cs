@@ -52,6 +52,9 @@ public sealed record PretrainConfig : IValidated
     /// teacher's raw outputs pooled over patches and target layers, centred over the batch; Spectral: the clip's
     /// per-band log-mel mean and std, z-scored with the training clips' statistics (research levers).</summary>
     public UtteranceTargetKind UtteranceTarget { get; init; } = UtteranceTargetKind.TargetMean;
+    /// <summary>Weight of the frame (masked prediction) term; 1 in both papers. 0 drops it, leaving the utterance term
+    /// and the research levers below: the ablation that asks what the masked prediction adds beside them.</summary>
+    public double FrameWeight { get; init; } = 1.0;
     /// <summary>Weight of the utterance (CLS) term; 1 in both papers.</summary>
     public double UtteranceLambda { get; init; } = 1.0;
     /// <summary>Fairseq (EAT: utterance term summed over the S = batch x clones rows) or Equal (BAT: mean). See UfoLoss.</summary>
@@ -142,5 +145,9 @@ public sealed record PretrainConfig : IValidated
         if (CloneInvariance > 0 && Clones < 2) throw new BatException("pretrain config", "the clone invariance term needs at least 2 clones per clip");
         if (!(UtteranceLambda >= 0) || !double.IsFinite(UtteranceLambda))
             throw new BatException("pretrain config", $"utterance lambda {UtteranceLambda} must be 0 or more and finite");
+        if (!(FrameWeight >= 0) || !double.IsFinite(FrameWeight))
+            throw new BatException("pretrain config", $"frame weight {FrameWeight} must be 0 or more and finite");
+        if (Steps > 0 && FrameWeight == 0 && UtteranceLambda == 0 && SpreadWeight == 0 && TokenSpreadWeight == 0 && CloneInvariance == 0)
+            throw new BatException("pretrain config", "every loss term has weight 0: nothing would be trained (give --frame-weight, --utterance-lambda or a spread term a weight)");
     }
 }

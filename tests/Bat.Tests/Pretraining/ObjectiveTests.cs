@@ -169,6 +169,12 @@ public class ObjectiveTests
         var given = UfoLoss.Compute(prediction, targets, masked, cls, 1.0, UtteranceWeighting.Equal, utterance);
         Assert.Equal(3.5, given.Utterance.item<float>(), 5);
         Assert.Equal(2.5, given.Frame.item<float>(), 5);
+        // The frame weight scales the frame term only: 0 leaves the utterance term, 2 doubles the frame term.
+        var noFrame = UfoLoss.Compute(prediction, targets, masked, cls, 1.0, UtteranceWeighting.Equal, frameWeight: 0);
+        Assert.Equal(17.0 / 9, noFrame.Total.item<float>(), 5);
+        Assert.Equal(2.5, noFrame.Frame.item<float>(), 5);
+        var doubled = UfoLoss.Compute(prediction, targets, masked, cls, 0.5, UtteranceWeighting.Fairseq, frameWeight: 2);
+        Assert.Equal(2 * 2.5 + 0.5 * 2 * 17.0 / 9, doubled.Total.item<float>(), 5);
     }
 
     [Fact]

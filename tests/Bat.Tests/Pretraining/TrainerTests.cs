@@ -106,6 +106,23 @@ public class TrainerTests
         Assert.Throws<BatException>(() => (config with { UtteranceLambda = double.NaN }).Validate());
     }
 
+    [Fact]
+    public void FrameWeightZeroLeavesTheOtherTermsAlone()
+    {
+        var (papers, noFrame, config) = FirstSteps(c => c with { FrameWeight = 0 });
+        // Same weights, data and masks: the frame term is still measured (and logged), but only the utterance term is trained.
+        Assert.Equal(papers.FrameLoss, noFrame.FrameLoss, 6);
+        Assert.Equal(papers.UtteranceLoss, noFrame.UtteranceLoss, 6);
+        Assert.True(noFrame.FrameLoss > 0.01, $"frame loss {noFrame.FrameLoss}");
+        Assert.Equal(noFrame.UtteranceLoss, noFrame.Loss, 6);
+        Assert.Throws<BatException>(() => (config with { FrameWeight = -1 }).Validate());
+        Assert.Throws<BatException>(() => (config with { FrameWeight = double.PositiveInfinity }).Validate());
+        // With every term at weight 0 nothing would train: refused, naming the options.
+        var none = Assert.Throws<BatException>(() => (config with { FrameWeight = 0, UtteranceLambda = 0 }).Validate());
+        Assert.Contains("--frame-weight", none.Message);
+        (config with { FrameWeight = 0, UtteranceLambda = 0, Steps = 0 }).Validate();   // the untrained control trains nothing anyway
+    }
+
     /// <summary>A lever that adds a regulariser: with the same weights, data and masks the papers' terms are the
     /// same, and the total has the (positive) new term on top. Returns the papers' step and config.</summary>
     static (StepResult Papers, PretrainConfig Config) AssertAddsATermToTheTotalOnly(Func<PretrainConfig, PretrainConfig> lever, double atLeast)
