@@ -24,13 +24,15 @@ public static class LearnBenchCommand
         };
         var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of every encoder's input (default: the preset's; the papers use 128)." };
         var frames = new Option<int?>("--frames") { Description = "Frames of a pre-training clip (default: the preset's; 256 with --mel-bins 128 keeps tiny's patch count)." };
+        var steps = new Option<int?>("--steps") { Description = "Updates of every pre-training run (default: the preset's plan), the warm-up a tenth of them and the EMA decay annealed over all (600 is the real-audio recipe of docs/method.md section 6)." };
         var command = new Command("learn", "Does pre-training teach the encoders anything? Untrained control vs pre-trained variants vs a log-mel baseline, and the targets of issue 'pre-training that learns'.")
         {
-            preset, data, output, variants, seed, probeSeeds, melBins, frames,
+            preset, data, output, variants, seed, probeSeeds, melBins, frames, steps,
         };
         command.SetGuardedAction(parse =>
         {
-            var chosen = Preset.Named(parse.GetValue(preset)!).WithInput(parse.GetValue(melBins), parse.GetValue(frames));
+            var chosen = Preset.Named(parse.GetValue(preset)!).WithInput(parse.GetValue(melBins), parse.GetValue(frames))
+                .WithUpdates(parse.GetValue(steps));
             string outDir = parse.GetValue(output)!;
             Preflight.EnsureWritable(outDir);
             var experimentData = ExperimentData.Resolve(parse.GetValue(data)!, outDir, chosen);

@@ -97,5 +97,18 @@ public sealed record Preset(
         return this with { Encoder = encoder };
     }
 
+    /// <summary>
+    /// This preset with pre-training runs of <paramref name="steps"/> updates (null keeps the plan): the warm-up a
+    /// tenth of them and the EMA decay annealed over all of them, the proportions of the tiny and small plans. The
+    /// real-audio measurements of docs/method.md section 6 (600 updates, `--warmup 60 --ema-anneal 600`) are the tiny
+    /// preset this way. Every run records its plan in config.json, so a folder made this way reproduces from itself.
+    /// </summary>
+    public Preset WithUpdates(int? steps)
+    {
+        if (steps is not int n) return this;
+        if (n < 1) throw new BatException("--steps", $"{n} pre-training updates: must be at least 1");
+        return this with { Pretraining = Pretraining with { Steps = n, WarmupSteps = n / 10, EmaAnnealSteps = n } };
+    }
+
     public override string ToString() => Name;
 }

@@ -44,6 +44,19 @@ public class PresetTests
     }
 
     [Fact]
+    public void WithUpdates_changes_the_run_length_warmup_and_ema_anneal_only()
+    {
+        var longer = Preset.Tiny.WithUpdates(600);
+        // The tiny plan is 200 updates, 20 of warm-up, the EMA annealed over all 200: the same proportions at 600.
+        Assert.Equal((200, 20, 200), (Preset.Tiny.Pretraining.Steps, Preset.Tiny.Pretraining.WarmupSteps, Preset.Tiny.Pretraining.EmaAnnealSteps));
+        Assert.Equal(Preset.Tiny.Pretraining with { Steps = 600, WarmupSteps = 60, EmaAnnealSteps = 600 }, longer.Pretraining);
+        Assert.Equal(Preset.Tiny with { Pretraining = longer.Pretraining }, longer);   // model, schedules and K untouched
+        Assert.Equal(Preset.Tiny, Preset.Tiny.WithUpdates(null));
+        var e = Assert.Throws<BatException>(() => Preset.Tiny.WithUpdates(0));
+        Assert.Contains("--steps", e.Message);
+    }
+
+    [Fact]
     public void Ablation_variants_differ_one_step_at_a_time()
     {
         var frontend = new Bat.Frontends.FrontendConfig("bat", 64, 512);
