@@ -25,9 +25,10 @@ public static class LearnBenchCommand
         var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of every encoder's input (default: the preset's; the papers use 128)." };
         var frames = new Option<int?>("--frames") { Description = "Frames of a pre-training clip (default: the preset's; 256 with --mel-bins 128 keeps tiny's patch count)." };
         var steps = new Option<int?>("--steps") { Description = "Updates of every pre-training run (default: the preset's plan), the warm-up a tenth of them and the EMA decay annealed over all (600 is the real-audio recipe of docs/method.md section 6)." };
+        var spreadWeight = new Option<double?>("--spread-weight") { Description = "Spread weight of the variants that have one (bat-spread; default: its own, 3). The run keeps the variant's name; its config.json records the weight (30 is the real-audio recipe of docs/method.md section 6)." };
         var command = new Command("learn", "Does pre-training teach the encoders anything? Untrained control vs pre-trained variants vs a log-mel baseline, and the targets of issue 'pre-training that learns'.")
         {
-            preset, data, output, variants, seed, probeSeeds, melBins, frames, steps,
+            preset, data, output, variants, seed, probeSeeds, melBins, frames, steps, spreadWeight,
         };
         command.SetGuardedAction(parse =>
         {
@@ -38,7 +39,8 @@ public static class LearnBenchCommand
             var experimentData = ExperimentData.Resolve(parse.GetValue(data)!, outDir, chosen);
             var names = parse.GetValue(variants)!.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
             foreach (var name in names) PretrainVariant.Named(name);   // an unknown name fails before any work
-            var result = LearningBenchmark.Run(chosen, outDir, experimentData, names, parse.GetValue(seed), parse.GetValue(probeSeeds));
+            var result = LearningBenchmark.Run(chosen, outDir, experimentData, names, parse.GetValue(seed), parse.GetValue(probeSeeds),
+                parse.GetValue(spreadWeight));
             foreach (var line in LearningBenchmark.Format(result)) Console.WriteLine(line);
             return 0;
         });

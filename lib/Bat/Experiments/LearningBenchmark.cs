@@ -29,11 +29,14 @@ public static class LearningBenchmark
     /// (seed, seed + 1, ...): scores and targets are the mean over them, and the margins' noise counts their spread
     /// (<see cref="ControlMargin"/>). One CGP training can move 12 points with its seed alone on a 128-clip task.
     /// </summary>
-    public static Result Run(Preset preset, string outDir, ExperimentData data, IReadOnlyList<string> variants, int seed = 0, int probeSeeds = 1)
+    /// <param name="spreadWeight">the levers' spread weight (<see cref="PretrainingAblation.Run"/>; null: their own)</param>
+    public static Result Run(Preset preset, string outDir, ExperimentData data, IReadOnlyList<string> variants, int seed = 0, int probeSeeds = 1,
+        double? spreadWeight = null)
     {
         if (probeSeeds < 1) throw new BatException("--probe-seeds", $"{probeSeeds} probe seeds: must be at least 1");
+        if (spreadWeight is double w && !(w > 0 && double.IsFinite(w))) throw new BatException("--spread-weight", $"spread weight {w}: must be positive and finite");
         var models = variants.Select(PretrainVariant.ControlOf).Distinct().Concat(variants).ToList();   // each variant's own control first
-        PretrainingAblation.Run(preset, outDir, data, models, seed);
+        PretrainingAblation.Run(preset, outDir, data, models, seed, spreadWeight);
         var table = Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv");
         var cells = new List<Table5Cell>();
         var rows = new List<Bat.Reporting.ResultRow>();

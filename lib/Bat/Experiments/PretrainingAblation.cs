@@ -27,11 +27,16 @@ public static class PretrainingAblation
     public sealed record SummaryRow(string Variant, string Description, long Steps, double Loss, double FrameLoss, double UtteranceLoss,
         double ContentShare, double ClsRank, double ClipsPerSecond, double PeakRssMb);
 
-    public static IReadOnlyList<Outcome> Run(Preset preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, long seed = 0)
+    /// <param name="spreadWeight">the spread weight of the variants that have one (the levers; null: their own). The run
+    /// keeps the variant's name and records the weight in its config.json, so a folder of another weight is refused.</param>
+    public static IReadOnlyList<Outcome> Run(Preset preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, long seed = 0,
+        double? spreadWeight = null)
     {
         var layout = new OutputLayout(outDir);
         var encoder = preset.Encoder;
-        var chosen = (variants ?? PretrainVariant.WithControl.Select(v => v.Name)).Select(PretrainVariant.Named).ToList();
+        var chosen = (variants ?? PretrainVariant.WithControl.Select(v => v.Name)).Select(PretrainVariant.Named)
+            .Select(v => spreadWeight is double w && v.SpreadWeight > 0 ? v with { SpreadWeight = w } : v)
+            .ToList();
         var manifest = data.PretrainManifest;
         var trainedOn = Bat.Data.Manifest.Fingerprint(manifest);
         var clipsByFrontend = new Dictionary<string, FileClipSource>(); // featurize once per frontend, share across variants

@@ -132,6 +132,25 @@ public class AblationTableTests : IDisposable
     }
 
     [Fact]
+    public void TheLeversSpreadWeightCanBeChosenAndAFolderOfAnotherWeightIsRefused()
+    {
+        var dataDir = Path.Combine(root, "data");
+        SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 5, seconds: 2);
+        var data = ExperimentData.FromFolder(dataDir);
+        var outDir = Path.Combine(root, "results-weight");
+        var outcomes = PretrainingAblation.Run(Preset.Smoke, outDir, data, ["bat", "bat-spread"], spreadWeight: 30);
+        // Only the lever takes the weight; the papers' bat keeps none.
+        Assert.Equal(0.0, PretrainRun.SavedConfig(outcomes[0].RunDir)!.SpreadWeight);
+        Assert.Equal(30.0, PretrainRun.SavedConfig(outcomes[1].RunDir)!.SpreadWeight);
+        Assert.Equal(3.0, PretrainVariant.Named("bat-spread").SpreadWeight);   // the variant itself is unchanged
+        // The same folder read with the variant's own weight is another recipe: refused, not reused.
+        var error = Assert.Throws<BatException>(() => PretrainingAblation.Run(Preset.Smoke, outDir, data, ["bat-spread"]));
+        Assert.Contains("bat-spread", error.Message);
+        var zero = Assert.Throws<BatException>(() => LearningBenchmark.Run(Preset.Smoke, outDir, data, ["bat-spread"], spreadWeight: 0));
+        Assert.StartsWith("--spread-weight", zero.Message);
+    }
+
+    [Fact]
     public void ARunFolderOfAnotherRecipeIsRefusedNotReused()
     {
         var dataDir = Path.Combine(root, "data");
