@@ -14,6 +14,14 @@ public class AblationTableTests : IDisposable
     readonly string root = Directory.CreateTempSubdirectory("batablation-").FullName;
     public void Dispose() => Directory.Delete(root, recursive: true);
 
+    /// <summary>A small synthetic benchmark folder, made once per test class instance.</summary>
+    ExperimentData SmokeData()
+    {
+        var dataDir = Path.Combine(root, "data");
+        SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 5, seconds: 2);
+        return ExperimentData.FromFolder(dataDir);
+    }
+
     static PretrainConfig ConfigOf(PretrainVariant v) =>
         v.Config(Preset.Tiny, new FrontendConfig(v.Frontend, Preset.Tiny.Encoder.MelBins, Preset.Tiny.Encoder.Frames));
 
@@ -104,9 +112,7 @@ public class AblationTableTests : IDisposable
     [Fact]
     public void AblationIsComputedForEveryVariantGivenAndReportedAtSmoke()
     {
-        var dataDir = Path.Combine(root, "data");
-        SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 5, seconds: 2);
-        var data = ExperimentData.FromFolder(dataDir);
+        var data = SmokeData();
         var outDir = Path.Combine(root, "results");
         string[] variants = ["untrained", "untrained-nogate", "eat", "bat-frontend"];   // the controls first, as the table orders them
         PretrainingAblation.Run(Preset.Smoke, outDir, data, variants);
@@ -126,7 +132,7 @@ public class AblationTableTests : IDisposable
         Assert.Equal(frontend.Scores["lp"] - lines[2].Scores["lp"], frontend.OverParent["lp"], 9);
         Assert.Empty(lines.Single(l => l.Variant == "eat").OverControl);   // untrained-eat was not run: no margin rather than a wrong one
 
-        var html = ReproductionReport.Render(outDir, new ReproduceOptions { Preset = "smoke", Data = dataDir }, null, null, TimeSpan.Zero);
+        var html = ReproductionReport.Render(outDir, new ReproduceOptions { Preset = "smoke", Data = data.Source }, null, null, TimeSpan.Zero);
         Assert.Contains("Ablation: EAT to BAT one change at a time", html);
         Assert.Contains("EAT frontend: 34.86", html);
     }
@@ -134,9 +140,7 @@ public class AblationTableTests : IDisposable
     [Fact]
     public void TheLeversSpreadWeightCanBeChosenAndAFolderOfAnotherWeightIsRefused()
     {
-        var dataDir = Path.Combine(root, "data");
-        SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 5, seconds: 2);
-        var data = ExperimentData.FromFolder(dataDir);
+        var data = SmokeData();
         var outDir = Path.Combine(root, "results-weight");
         var outcomes = PretrainingAblation.Run(Preset.Smoke, outDir, data, ["bat", "bat-spread"], spreadWeight: 30);
         // Only the lever takes the weight; the papers' bat keeps none.
@@ -153,9 +157,7 @@ public class AblationTableTests : IDisposable
     [Fact]
     public void ARunFolderOfAnotherRecipeIsRefusedNotReused()
     {
-        var dataDir = Path.Combine(root, "data");
-        SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 5, seconds: 2);
-        var data = ExperimentData.FromFolder(dataDir);
+        var data = SmokeData();
         var outDir = Path.Combine(root, "results");
         var variant = PretrainVariant.Named("bat-eob");
         // bat-eob as an older version defined it: end-of-block targets together with BAT's equal weighting.
