@@ -151,11 +151,11 @@ public static class TeacherTargets
 ///   utterance = 1/(S D)   * sum_{s, d} (CLS_s - mean_i target_{s, i})^2
 ///               (or CLS_s - u_s for given utterance targets u, TeacherTargets.PooledUtterance or .Spectral)
 /// Equal (BAT):   total = w * frame + lambda * utterance.
-/// Fairseq (EAT): total = w * frame + lambda * S * utterance.
-/// The frame weight w is 1 in both papers (a research lever: 0 drops the masked prediction, PretrainConfig.FrameWeight). EAT's fairseq code sums per-row utterance losses,
+/// Fairseq (EAT): total = w * frame + lambda * S * utterance. EAT's fairseq code sums per-row utterance losses,
 ///   multiplies them by the sample size and then divides the whole loss by that sample size, so the utterance
 ///   term ends up summed (not averaged) over the S rows. (EAT also scales both terms by sqrt(D) = sum over D /
 ///   sqrt(D); that common factor only rescales the learning rate and is left out here.)
+/// The frame weight w is 1 in both papers; 0 drops the masked prediction (a research lever, PretrainConfig.FrameWeight).
 /// </summary>
 public static class UfoLoss
 {
