@@ -13,7 +13,7 @@ public enum TaskKind { Multilabel, Multiclass }
 /// </summary>
 public static class TaskMetric
 {
-    public const string MeanAveragePrecision = "map", Accuracy = "accuracy";
+    public const string MeanAveragePrecision = "map", Accuracy = "accuracy", MacroF1 = "f1_macro";
 
     public static string MainFor(TaskKind kind) => kind == TaskKind.Multilabel ? MeanAveragePrecision : Accuracy;
 }

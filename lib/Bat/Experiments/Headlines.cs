@@ -26,6 +26,10 @@ public static class Headlines
     public static IReadOnlyList<ControlMargin> SelectControlMargins(IReadOnlyList<ResultRow> results) =>
         ControlMargins.From(results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal)));
 
+    /// <summary>The same on macro F1, for the single-label tasks (<see cref="ControlMargins.MacroF1"/>); empty when there are none.</summary>
+    public static IReadOnlyList<ControlMargin> SelectMacroF1Margins(IReadOnlyList<ResultRow> results) =>
+        ControlMargins.MacroF1(results.Where(r => r.Experiment.EndsWith("table5", StringComparison.Ordinal)));
+
     /// <summary>Notebook 02's ablation table (<see cref="AblationTable.Lines"/>); empty when it has not run.</summary>
     public static IReadOnlyList<AblationLine> SelectAblation(IReadOnlyList<ResultRow> results) => AblationTable.Lines(results);
 

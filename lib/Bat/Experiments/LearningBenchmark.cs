@@ -22,7 +22,17 @@ public static class LearningBenchmark
         public bool Met => Measured >= Required;
     }
 
-    public sealed record Result(IReadOnlyList<Table5Cell> Cells, IReadOnlyList<ControlMargin> Margins, IReadOnlyList<TargetCheck> Targets);
+    /// <summary>
+    /// The scores (<see cref="Cells"/>, each task's main metric, mean over probe seeds), their margins over the
+    /// control, the targets, and for single-label tasks the same on macro F1 (<see cref="ControlMargins.MacroF1"/>):
+    /// <see cref="MacroF1"/> per (task, model, probe), mean over probe seeds.
+    /// </summary>
+    public sealed record Result(IReadOnlyList<Table5Cell> Cells, IReadOnlyList<ControlMargin> Margins, IReadOnlyList<TargetCheck> Targets)
+    {
+        public IReadOnlyDictionary<(string Dataset, string Model, string Probe), double> MacroF1 { get; init; } =
+            new Dictionary<(string, string, string), double>();
+        public IReadOnlyList<ControlMargin> MacroF1Margins { get; init; } = [];
+    }
 
     /// <summary>
     /// Pre-trains with <paramref name="seed"/>, then probes every encoder with <paramref name="probeSeeds"/> probe seeds
@@ -48,8 +58,19 @@ public static class LearningBenchmark
         }
         Bat.Reporting.ResultsTable.Write(table, rows);
         var mean = MeanOverSeeds(cells);
-        return new Result(mean, ControlMargins.From(rows), Check(mean, variants));
+        var macroF1Margins = ControlMargins.MacroF1(rows);
+        return new Result(mean, ControlMargins.From(rows), Check(mean, variants))
+        {
+            MacroF1 = MacroF1OverSeeds(rows, macroF1Margins.Select(m => m.Dataset).ToHashSet()),
+            MacroF1Margins = macroF1Margins,
+        };
     }
+
+    /// <summary>Macro F1 of every (task, model, probe) of the single-label <paramref name="datasets"/>: the mean over seeds.</summary>
+    static Dictionary<(string, string, string), double> MacroF1OverSeeds(IEnumerable<Bat.Reporting.ResultRow> rows, IReadOnlySet<string> datasets) =>
+        rows.Where(r => r.Metric == Bat.Data.TaskMetric.MacroF1 && r.Layer is null && datasets.Contains(r.Dataset))
+            .GroupBy(r => (r.Dataset, r.Model, r.Probe))
+            .ToDictionary(g => g.Key, g => g.GroupBy(r => r.Seed).Average(s => s.Average(r => r.Value)));
 
     /// <summary>One cell per (task, model, probe): the mean score over the probe seeds, their training time summed.</summary>
     public static IReadOnlyList<Table5Cell> MeanOverSeeds(IEnumerable<Table5Cell> cells) =>
@@ -94,6 +115,21 @@ public static class LearningBenchmark
             }
             var baseline = result.Cells.FirstOrDefault(c => c.Dataset == dataset && c.Model == ProbeComparison.Baseline);
             if (baseline is not null) yield return $"{"log-mel LR",-16} {F(baseline.Score),7}   (non-learned baseline: per-band mean and std + logistic regression)";
+            if (!result.MacroF1.Keys.Any(k => k.Dataset == dataset)) continue;
+            // Accuracy rewards the majority class of an imbalanced split; macro F1 shows whether the rare classes are recognised.
+            yield return $"-- {dataset} (f1_macro, %: every class weighed alike)";
+            foreach (var model in result.MacroF1.Keys.Where(k => k.Dataset == dataset).Select(k => k.Model).Distinct())
+            {
+                double S(string p) => result.MacroF1.TryGetValue((dataset, model, p), out var v) ? v : double.NaN;
+                string M(string p) => result.MacroF1Margins.FirstOrDefault(m => m.Dataset == dataset && m.Model == model && m.Probe == p)?.Verdict ?? "";
+                if (model == ProbeComparison.Baseline)
+                {
+                    yield return $"{"log-mel LR",-16} {F(S(LogMelBaseline.Name)),7}";
+                    continue;
+                }
+                var margins = PretrainVariant.IsControlName(model) ? "(a control)" : $"{M("lp")} / {M("cgp")} / {M(ProbeCatalog.FineTune)} (over {PretrainVariant.ControlOf(model)})";
+                yield return $"{model,-16} {F(S("lp")),7} {F(S("cgp")),7} {F(S(ProbeCatalog.FineTune)),7}   {margins}";
+            }
         }
         yield return "== targets";
         foreach (var t in result.Targets)

@@ -31,6 +31,10 @@ public static class ProbeComparison
     public static IReadOnlyList<ControlMargin> Margins(string outDir) =>
         ControlMargins.From(ResultsTable.Read(Path.Combine(ResultsDir(outDir), "table5.csv")));
 
+    /// <summary>The same on macro F1 for the single-label tasks (<see cref="ControlMargins.MacroF1"/>).</summary>
+    public static IReadOnlyList<ControlMargin> MacroF1Margins(string outDir) =>
+        ControlMargins.MacroF1(ResultsTable.Read(Path.Combine(ResultsDir(outDir), "table5.csv")));
+
     public static string ResultsDir(string outDir) => new OutputLayout(outDir).Results(Experiment);
 
     /// <summary>The K values of Figure 2: notebook 03's comma-separated <c>Ks</c>, or the preset's log2 grid when it is empty.</summary>

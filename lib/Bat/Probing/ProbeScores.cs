@@ -22,7 +22,7 @@ public static class ProbeScores
         if (multiLabel)
         {
             result[TaskMetric.MeanAveragePrecision] = 100 * ClassificationMetrics.MacroMeanAveragePrecision(scores, truth).Value;
-            result["f1_macro"] = 100 * ClassificationMetrics.MacroF1(scores, truth, threshold: 0.5, zeroDivision: 0);
+            result[TaskMetric.MacroF1] = 100 * ClassificationMetrics.MacroF1(scores, truth, threshold: 0.5, zeroDivision: 0);
         }
         else
         {
@@ -30,7 +30,7 @@ public static class ProbeScores
             result[TaskMetric.Accuracy] = 100 * ClassificationMetrics.Accuracy(scores, labels);
             if (scores.GetLength(1) > 5) result["top5"] = 100 * ClassificationMetrics.TopKAccuracy(scores, labels, 5);
             result[TaskMetric.MeanAveragePrecision] = 100 * ClassificationMetrics.MacroMeanAveragePrecision(scores, truth).Value;
-            result["f1_macro"] = 100 * ClassificationMetrics.MacroF1(scores, labels, zeroDivision: 0);
+            result[TaskMetric.MacroF1] = 100 * ClassificationMetrics.MacroF1(scores, labels, zeroDivision: 0);
         }
         return result;
     }

@@ -80,6 +80,30 @@ public class ControlTests : IDisposable
     }
 
     [Fact]
+    public void MacroF1MarginsReadOnlySingleLabelTasksAgainstTheSameControl()
+    {
+        var rows = new[]
+        {
+            // keywords: single-label, imbalanced. The control's accuracy is the majority class's share; its macro F1 is low.
+            Row("keywords", "untrained", "lp", "accuracy", 68.75), Row("keywords", "untrained", "lp", "f1_macro", 15),
+            Row("keywords", "untrained", "lp", "support", 100),
+            Row("keywords", "bat", "lp", "accuracy", 70), Row("keywords", "bat", "lp", "f1_macro", 40, seed: 0),
+            Row("keywords", "bat", "lp", "f1_macro", 50, seed: 1),
+            // drums: multi-label, its f1_macro is not read (mAP is its metric, and F1 at a fixed threshold is another question)
+            Row("drums", "untrained", "lp", "map", 20), Row("drums", "untrained", "lp", "f1_macro", 5),
+            Row("drums", "bat", "lp", "map", 30), Row("drums", "bat", "lp", "f1_macro", 25),
+        };
+        var accuracy = ControlMargins.From(rows).Single(m => m.Dataset == "keywords");
+        Assert.Equal(1.25, accuracy.Margin, 9);
+        var f1 = Assert.Single(ControlMargins.MacroF1(rows));
+        Assert.Equal(("keywords", "bat", "lp", "f1_macro"), (f1.Dataset, f1.Model, f1.Probe, f1.Metric));
+        Assert.Equal(45, f1.Score, 9);                        // mean of the two seeds
+        Assert.Equal(30, f1.Margin, 9);                       // 45 - 15
+        Assert.Equal(2 * Math.Sqrt(15 * 85 / 100.0), f1.Noise, 9);   // one control seed: the test clips' band alone, 7.14
+        Assert.False(f1.WithinNoise);
+    }
+
+    [Fact]
     public void LearningBenchmarkScoresAreTheMeanOverProbeSeeds()
     {
         var cells = LearningBenchmark.MeanOverSeeds(
@@ -160,6 +184,7 @@ public class ControlTests : IDisposable
 
         var html = ReproductionReport.Render(outDir, new ReproduceOptions { Preset = "smoke", Data = dataDir }, null, null, TimeSpan.Zero);
         Assert.Contains("Margin over the untrained control", html);
+        Assert.Contains("macro-F1 margin (single-label)", html);
         Assert.Contains(margin.Verdict.Replace("±", "&#177;"), html);
     }
 
@@ -184,6 +209,18 @@ public class ControlTests : IDisposable
         Assert.Equal(LearningBenchmark.Probes.Length, margins.Count / margins.Select(m => m.Dataset).Distinct().Count());
         Assert.All(margins, m => Assert.Equal(2, m.Seeds));
         Assert.Contains(LearningBenchmark.Format(result), line => line.Contains("2 seeds"));
+
+        // The single-label task is also read on macro F1: the mean of each seed's row, margins over the control.
+        var single = rows.Where(r => r.Metric == "accuracy").Select(r => r.Dataset).Distinct().Single();
+        Assert.All(result.MacroF1.Keys, k => Assert.Equal(single, k.Dataset));
+        var batLp = rows.Where(r => r.Dataset == single && r.Model == "bat" && r.Probe == "lp" && r.Metric == "f1_macro" && r.Layer is null).ToList();
+        Assert.Equal(2, batLp.Count);
+        Assert.Equal(batLp.Average(r => r.Value), result.MacroF1[(single, "bat", "lp")], 9);
+        var f1Margin = result.MacroF1Margins.Single(m => m.Model == "bat" && m.Probe == "lp");
+        Assert.Equal(result.MacroF1[(single, "bat", "lp")] - result.MacroF1[(single, "untrained", "lp")], f1Margin.Margin, 9);
+        var printed = LearningBenchmark.Format(result).ToList();
+        Assert.Contains($"-- {single} (f1_macro, %: every class weighed alike)", printed);
+        Assert.Contains(printed, line => line.StartsWith("bat ") && line.Contains(f1Margin.Verdict));
     }
 
     [Fact]
