@@ -52,10 +52,16 @@ public static class DataCommands
             Description = "split=count: keep the first count rows of that split (repeatable); other splits keep every row.",
             Required = true, AllowMultipleArgumentsPerToken = true,
         };
-        var command = new Command("subset",
-            "Write a manifest that keeps the first N rows of some splits, e.g. a small train split beside large valid and test splits.")
+        var perClass = new Option<bool>("--per-class")
         {
-            csv, outCsv, take,
+            Description = "Single-label tasks: count is per class, drawn at random with --seed (a label budget: split=8 keeps 8 clips of every class).",
+        };
+        var seed = new Option<int>("--seed") { Description = "Seed of the --per-class draw.", DefaultValueFactory = _ => 0 };
+        var command = new Command("subset",
+            "Write a manifest that keeps the first N rows of some splits, e.g. a small train split beside large valid and test splits, " +
+            "or (--per-class) N random clips of each class: a label budget for label-efficiency runs.")
+        {
+            csv, outCsv, take, perClass, seed,
         };
         command.SetGuardedAction(parse =>
         {
@@ -65,7 +71,7 @@ public static class DataCommands
                 var (split, n) = ManifestSubset.ParseTake(t);
                 if (!counts.TryAdd(split, n)) throw new BatException("--take", $"split '{split}' is named twice");
             }
-            var m = ManifestSubset.Write(parse.GetValue(csv)!, parse.GetValue(outCsv)!, counts);
+            var m = ManifestSubset.Write(parse.GetValue(csv)!, parse.GetValue(outCsv)!, counts, parse.GetValue(perClass), parse.GetValue(seed));
             Console.WriteLine($"wrote {m.CsvPath}: {m.Task.Name}, " + string.Join(", ", m.Splits.Select(s => $"{s} {m.Split(s).Count}")));
             return 0;
         });
