@@ -22,13 +22,18 @@ public static class LearnBenchCommand
             Description = "Probe (and fine-tune) every encoder this many times, seeds --seed, --seed + 1, ...: scores are the mean, and the margins' noise band counts the seeds' spread.",
             DefaultValueFactory = _ => 1,
         };
+        var pretrainSeeds = new Option<int>("--pretrain-seeds")
+        {
+            Description = "Pre-train every model this many times, seeds --seed, --seed + 1, ... (each in OUT/pretrain-seed-N, each variant against the control of its own seed): the margins are read over the pre-training seeds, which move them more than the probe seeds do.",
+            DefaultValueFactory = _ => 1,
+        };
         var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of every encoder's input (default: the preset's; the papers use 128)." };
         var frames = new Option<int?>("--frames") { Description = "Frames of a pre-training clip (default: the preset's; 256 with --mel-bins 128 keeps tiny's patch count)." };
         var steps = new Option<int?>("--steps") { Description = "Updates of every pre-training run (default: the preset's plan), the warm-up a tenth of them and the EMA decay annealed over all (600 is the real-audio recipe of docs/method.md section 6)." };
         var spreadWeight = new Option<double?>("--spread-weight") { Description = "Spread weight of the variants that have one (bat-spread; default: its own, 3). The run keeps the variant's name; its config.json records the weight (30 is the real-audio recipe of docs/method.md section 6)." };
         var command = new Command("learn", "Does pre-training teach the encoders anything? Untrained control vs pre-trained variants vs a log-mel baseline, and the targets of issue 'pre-training that learns'.")
         {
-            preset, data, output, variants, seed, probeSeeds, melBins, frames, steps, spreadWeight,
+            preset, data, output, variants, seed, probeSeeds, pretrainSeeds, melBins, frames, steps, spreadWeight,
         };
         command.SetGuardedAction(parse =>
         {
@@ -40,7 +45,7 @@ public static class LearnBenchCommand
             var names = parse.GetValue(variants)!.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
             foreach (var name in names) PretrainVariant.Named(name);   // an unknown name fails before any work
             var result = LearningBenchmark.Run(chosen, outDir, experimentData, names, parse.GetValue(seed), parse.GetValue(probeSeeds),
-                parse.GetValue(spreadWeight));
+                parse.GetValue(spreadWeight), parse.GetValue(pretrainSeeds));
             foreach (var line in LearningBenchmark.Format(result)) Console.WriteLine(line);
             return 0;
         });

@@ -38,26 +38,69 @@ public static class LearningBenchmark
     /// Pre-trains with <paramref name="seed"/>, then probes every encoder with <paramref name="probeSeeds"/> probe seeds
     /// (seed, seed + 1, ...): scores and targets are the mean over them, and the margins' noise counts their spread
     /// (<see cref="ControlMargin"/>). One CGP training can move 12 points with its seed alone on a 128-clip task.
+    /// With <paramref name="pretrainSeeds"/> above 1 the whole check runs once per pre-training seed (seed, seed + 1,
+    /// ...; each in its own folder, <see cref="PretrainSeedDir"/>, every variant against the control of its own seed,
+    /// with the same probe seeds), because one recipe pre-trained with another seed moves a margin by more than the
+    /// probe seeds do (docs/method.md section 6). The margins are then read over the pre-training seeds: each seed's
+    /// score is its mean over the probe seeds, and the noise band counts the spread of those means. OUT's learn.csv
+    /// holds those means with the pre-training seed in its seed column; each seed's folder keeps its own rows.
     /// </summary>
     /// <param name="spreadWeight">the levers' spread weight (<see cref="PretrainingAblation.Run"/>; null: their own)</param>
     public static Result Run(Preset preset, string outDir, ExperimentData data, IReadOnlyList<string> variants, int seed = 0, int probeSeeds = 1,
-        double? spreadWeight = null)
+        double? spreadWeight = null, int pretrainSeeds = 1)
     {
         if (probeSeeds < 1) throw new BatException("--probe-seeds", $"{probeSeeds} probe seeds: must be at least 1");
+        if (pretrainSeeds < 1) throw new BatException("--pretrain-seeds", $"{pretrainSeeds} pre-training seeds: must be at least 1");
         if (spreadWeight is double w && !(w > 0 && double.IsFinite(w))) throw new BatException("--spread-weight", $"spread weight {w}: must be positive and finite");
         var models = variants.Select(PretrainVariant.ControlOf).Distinct().Concat(variants).ToList();   // each variant's own control first
-        PretrainingAblation.Run(preset, outDir, data, models, seed, spreadWeight);
+        var table = Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv");
+        if (pretrainSeeds == 1)
+        {
+            var (cells, rows) = PretrainAndProbe(preset, outDir, data, models, seed, seed, probeSeeds, spreadWeight);
+            Bat.Reporting.ResultsTable.Write(table, rows);
+            return Read(MeanOverSeeds(cells), rows, variants);
+        }
+        var allCells = new List<Table5Cell>();
+        var seedMeans = new List<Bat.Reporting.ResultRow>();
+        foreach (int pretrainSeed in Enumerable.Range(seed, pretrainSeeds))
+        {
+            var (cells, rows) = PretrainAndProbe(preset, PretrainSeedDir(outDir, pretrainSeed), data, models, pretrainSeed, seed, probeSeeds, spreadWeight);
+            allCells.AddRange(cells);
+            seedMeans.AddRange(MeanOverProbeSeeds(rows, pretrainSeed));
+        }
+        Bat.Reporting.ResultsTable.Write(table, seedMeans);
+        return Read(MeanOverSeeds(allCells), seedMeans, variants);
+    }
+
+    /// <summary>Where `--pretrain-seeds` puts the runs and results of one pre-training seed: OUT/pretrain-seed-N.</summary>
+    public static string PretrainSeedDir(string outDir, int pretrainSeed) => Path.Combine(outDir, $"pretrain-seed-{pretrainSeed}");
+
+    /// <summary>Pre-trains <paramref name="models"/> with <paramref name="pretrainSeed"/> in <paramref name="outDir"/>, then probes each with
+    /// the probe seeds firstProbeSeed, firstProbeSeed + 1, ...; the cells of every probe seed and their rows, written as OUT's learn.csv.</summary>
+    static (List<Table5Cell> Cells, List<Bat.Reporting.ResultRow> Rows) PretrainAndProbe(Preset preset, string outDir, ExperimentData data,
+        IReadOnlyList<string> models, int pretrainSeed, int firstProbeSeed, int probeSeeds, double? spreadWeight)
+    {
+        PretrainingAblation.Run(preset, outDir, data, models, pretrainSeed, spreadWeight);
         var table = Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv");
         var cells = new List<Table5Cell>();
         var rows = new List<Bat.Reporting.ResultRow>();
-        foreach (int probeSeed in Enumerable.Range(seed, probeSeeds))
+        foreach (int probeSeed in Enumerable.Range(firstProbeSeed, probeSeeds))
         {
             // CompareProbes writes the table of its own seed; the rows of all seeds are gathered and written once at the end.
             cells.AddRange(ProbeComparison.CompareProbes(preset, outDir, data, models, Probes, seed: probeSeed, table: Table));
             rows.AddRange(Bat.Reporting.ResultsTable.Read(table));
         }
         Bat.Reporting.ResultsTable.Write(table, rows);
-        var mean = MeanOverSeeds(cells);
+        return (cells, rows);
+    }
+
+    /// <summary>One row per (task, model, probe, k, layer, metric): the mean over the probe seeds, tagged with the pre-training seed.</summary>
+    public static IEnumerable<Bat.Reporting.ResultRow> MeanOverProbeSeeds(IEnumerable<Bat.Reporting.ResultRow> rows, int pretrainSeed) =>
+        rows.GroupBy(r => (r.Experiment, r.Dataset, r.Model, r.Probe, r.K, r.Layer, r.Metric))
+            .Select(g => g.First() with { Value = g.Average(r => r.Value), Seed = pretrainSeed });
+
+    static Result Read(IReadOnlyList<Table5Cell> mean, IReadOnlyList<Bat.Reporting.ResultRow> rows, IReadOnlyList<string> variants)
+    {
         var macroF1Margins = ControlMargins.MacroF1(rows);
         return new Result(mean, ControlMargins.From(rows), Check(mean, variants))
         {

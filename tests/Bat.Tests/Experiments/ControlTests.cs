@@ -224,6 +224,63 @@ public class ControlTests : IDisposable
     }
 
     [Fact]
+    public void WithPretrainingSeedsTheLearningBenchmarkReadsEachVariantAgainstTheControlOfItsOwnSeed()
+    {
+        var dataDir = Path.Combine(root, "learn-seeds-data");
+        SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 5, seconds: 2);
+        var outDir = Path.Combine(root, "learn-seeds");
+        var result = LearningBenchmark.Run(Preset.Smoke, outDir, ExperimentData.FromFolder(dataDir), ["bat"], seed: 3, pretrainSeeds: 2);
+
+        // Each pre-training seed has its own runs, the control's among them, trained with that seed and probed with the first seed.
+        var perSeed = new Dictionary<int, IReadOnlyList<ResultRow>>();
+        foreach (int pretrainSeed in new[] { 3, 4 })
+        {
+            var dir = LearningBenchmark.PretrainSeedDir(outDir, pretrainSeed);
+            foreach (var model in new[] { "untrained", "bat" })
+                Assert.Equal(pretrainSeed, Bat.Pretraining.PretrainRun.SavedConfig(new OutputLayout(dir).PretrainRun(model))!.Seed);
+            perSeed[pretrainSeed] = ResultsTable.Read(Path.Combine(ProbeComparison.ResultsDir(dir), LearningBenchmark.Table + ".csv"));
+            Assert.All(perSeed[pretrainSeed], r => Assert.Equal(3, r.Seed));
+        }
+        double Score(int pretrainSeed, string dataset, string model, string probe, string metric) =>
+            perSeed[pretrainSeed].Single(r => r.Dataset == dataset && r.Model == model && r.Probe == probe && r.Metric == metric && r.Layer is null).Value;
+
+        // OUT's table: one row per pre-training seed, its seed column the pre-training seed.
+        var top = ResultsTable.Read(Path.Combine(ProbeComparison.ResultsDir(outDir), LearningBenchmark.Table + ".csv"));
+        Assert.Equal([3, 4], top.Select(r => r.Seed).Distinct().Order());
+        foreach (var cell in result.Cells)
+            Assert.Equal((Score(3, cell.Dataset, cell.Model, cell.Probe, cell.Metric) + Score(4, cell.Dataset, cell.Model, cell.Probe, cell.Metric)) / 2, cell.Score, 9);
+
+        // The margin pairs the two sides over the pre-training seeds, and its band counts their spread.
+        var margins = result.Margins.Where(m => m.Model == "bat").ToList();
+        Assert.NotEmpty(margins);
+        foreach (var m in margins)
+        {
+            Assert.Equal(2, m.Seeds);
+            double bat3 = Score(3, m.Dataset, "bat", m.Probe, m.Metric), bat4 = Score(4, m.Dataset, "bat", m.Probe, m.Metric);
+            double control3 = Score(3, m.Dataset, "untrained", m.Probe, m.Metric), control4 = Score(4, m.Dataset, "untrained", m.Probe, m.Metric);
+            Assert.Equal((bat3 + bat4) / 2 - (control3 + control4) / 2, m.Margin, 9);
+            // Two seeds a side: 2 SE of the difference of the means is sqrt((bat3 - bat4)^2 + (control3 - control4)^2),
+            // in quadrature with 2 SE of a proportion at the control's mean score on the test clips.
+            double seedSpread = Math.Sqrt((bat3 - bat4) * (bat3 - bat4) + (control3 - control4) * (control3 - control4));
+            double p = Math.Clamp((control3 + control4) / 2, 0, 100);
+            double n = top.Where(r => r.Dataset == m.Dataset && r.Probe == m.Probe && r.Metric == "support").Max(r => r.Value);
+            double testClips = 2 * Math.Sqrt(p * (100 - p) / n);
+            Assert.Equal(Math.Sqrt(testClips * testClips + seedSpread * seedSpread), m.Noise, 9);
+        }
+        Assert.Contains(LearningBenchmark.Format(result), line => line.StartsWith("bat ") && line.Contains("2 seeds"));
+    }
+
+    [Fact]
+    public void TheLearningBenchmarkRefusesZeroPretrainingSeedsBeforeAnyWork()
+    {
+        var outDir = Path.Combine(root, "learn-zero-pretrain");
+        var error = Assert.Throws<BatException>(() =>
+            LearningBenchmark.Run(Preset.Smoke, outDir, new ExperimentData("test", "never-read.csv", ["never-read.csv"]), ["bat"], pretrainSeeds: 0));
+        Assert.StartsWith("--pretrain-seeds: 0 pre-training seeds", error.Message);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
     public void TheLearningBenchmarkRefusesZeroProbeSeedsBeforeAnyWork()
     {
         var outDir = Path.Combine(root, "learn-zero");
