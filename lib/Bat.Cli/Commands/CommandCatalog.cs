@@ -18,6 +18,7 @@ public static class CommandCatalog
         yield return ProbeCommands.Embed();
         yield return ProbeCommands.Create();
         yield return ProbeCommands.Baseline();
+        yield return MarginsCommand.Create();
         yield return BenchCommands.Create();
         yield return InfoCommand.Create();
     }

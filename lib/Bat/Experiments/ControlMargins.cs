@@ -31,10 +31,12 @@ public static class ControlMargins
     /// on each dataset's main metric (accuracy for single-label tasks, else mAP), mean over seeds. Models without a
     /// control row for that probe and dataset (and the control itself) are left out.
     /// </summary>
-    public static IReadOnlyList<ControlMargin> From(IEnumerable<ResultRow> rows)
+    /// <param name="controlOf">each model's control (null: none, the model is left out); default: the control of the
+    /// model's own encoder shape, e.g. `bat margins --control` names another</param>
+    public static IReadOnlyList<ControlMargin> From(IEnumerable<ResultRow> rows, Func<string, string?>? controlOf = null)
     {
         var all = rows.ToList();
-        return Over(Headlines.MainMetric(all), all);
+        return Over(Headlines.MainMetric(all), all, controlOf ?? OwnControl);
     }
 
     /// <summary>
@@ -45,15 +47,31 @@ public static class ControlMargins
     /// rare ones are recognised. Its noise band uses the same proportion formula on all test clips, which for
     /// macro F1 is only a rough guide (a rare class's F1 rests on its few clips); the seeds' spread is exact.
     /// </summary>
-    public static IReadOnlyList<ControlMargin> MacroF1(IEnumerable<ResultRow> rows)
+    public static IReadOnlyList<ControlMargin> MacroF1(IEnumerable<ResultRow> rows, Func<string, string?>? controlOf = null)
     {
         var all = rows.ToList();
         var singleLabel = Headlines.MainMetric(all).Where(r => r.Metric == TaskMetric.Accuracy).Select(r => r.Dataset).ToHashSet();
-        return Over(all.Where(r => r.Metric == TaskMetric.MacroF1 && r.Layer is null && singleLabel.Contains(r.Dataset)).ToList(), all);
+        return Over(all.Where(r => r.Metric == TaskMetric.MacroF1 && r.Layer is null && singleLabel.Contains(r.Dataset)).ToList(), all,
+            controlOf ?? OwnControl);
+    }
+
+    /// <summary>The control of a model's own encoder shape (<see cref="PretrainVariant.ControlOf"/>); none for a control.</summary>
+    public static string? OwnControl(string model) => PretrainVariant.IsControlName(model) ? null : PretrainVariant.ControlOf(model);
+
+    /// <summary>
+    /// Reads the rows of <paramref name="runs"/>, one recipe pre-trained with different seeds, as one model
+    /// <paramref name="name"/> whose seeds are those runs: run i's rows averaged over their probe seeds become seed i.
+    /// Its margin over a control read the same way (run i against the control of pre-training seed i) then counts the
+    /// spread over pre-training seeds, which moves a margin more than the probe seed does (docs/method.md section 6).
+    /// </summary>
+    public static IEnumerable<ResultRow> AsPretrainingSeeds(IEnumerable<ResultRow> rows, string name, IReadOnlyList<string> runs)
+    {
+        var all = rows.ToList();
+        return runs.SelectMany((run, i) => LearningBenchmark.MeanOverProbeSeeds(all.Where(r => r.Model == run), i).Select(r => r with { Model = name }));
     }
 
     /// <summary>Margins of the <paramref name="scored"/> rows (one metric per dataset); <paramref name="all"/> gives the test clips' support.</summary>
-    static IReadOnlyList<ControlMargin> Over(IReadOnlyList<ResultRow> scored, IReadOnlyList<ResultRow> all)
+    static IReadOnlyList<ControlMargin> Over(IReadOnlyList<ResultRow> scored, IReadOnlyList<ResultRow> all, Func<string, string?> controlOf)
     {
         var scores = scored.GroupBy(r => (r.Dataset, r.Model, r.Probe, r.Metric))
             .ToDictionary(g => g.Key, g => g.GroupBy(r => r.Seed).Select(s => s.Average(r => r.Value)).ToList());   // one score per seed
@@ -62,8 +80,8 @@ public static class ControlMargins
         var margins = new List<ControlMargin>();
         foreach (var ((dataset, model, probe, metric), score) in scores)
         {
-            if (PretrainVariant.IsControlName(model)
-                || !scores.TryGetValue((dataset, PretrainVariant.ControlOf(model), probe, metric), out var control)) continue;
+            if (controlOf(model) is not { } controlName || controlName == model
+                || !scores.TryGetValue((dataset, controlName, probe, metric), out var control)) continue;
             double n = support.TryGetValue((dataset, probe), out var s) ? s : double.NaN;
             double p = Math.Clamp(control.Average(), 0, 100);
             double testClips = 2 * Math.Sqrt(p * (100 - p) / n);
