@@ -188,13 +188,19 @@ public class ControlTests : IDisposable
         Assert.Contains(margin.Verdict.Replace("±", "&#177;"), html);
     }
 
+    /// <summary>`bat bench learn` at the smoke preset with `bat` on a small synthetic benchmark, into root/name.</summary>
+    (string OutDir, LearningBenchmark.Result Result) RunLearningBenchmark(string name, int seed, int probeSeeds = 1, int pretrainSeeds = 1)
+    {
+        var dataDir = Path.Combine(root, name + "-data");
+        SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 5, seconds: 2);
+        var outDir = Path.Combine(root, name);
+        return (outDir, LearningBenchmark.Run(Preset.Smoke, outDir, ExperimentData.FromFolder(dataDir), ["bat"], seed, probeSeeds, pretrainSeeds: pretrainSeeds));
+    }
+
     [Fact]
     public void TheLearningBenchmarkProbesEveryEncoderWithEachProbeSeedAndReadsTheirMean()
     {
-        var dataDir = Path.Combine(root, "learn-data");
-        SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 5, seconds: 2);
-        var outDir = Path.Combine(root, "learn");
-        var result = LearningBenchmark.Run(Preset.Smoke, outDir, ExperimentData.FromFolder(dataDir), ["bat"], seed: 0, probeSeeds: 2);
+        var (outDir, result) = RunLearningBenchmark("learn", seed: 0, probeSeeds: 2);
 
         var rows = ResultsTable.Read(Path.Combine(ProbeComparison.ResultsDir(outDir), LearningBenchmark.Table + ".csv"));
         foreach (var cell in result.Cells)
@@ -226,10 +232,7 @@ public class ControlTests : IDisposable
     [Fact]
     public void WithPretrainingSeedsTheLearningBenchmarkReadsEachVariantAgainstTheControlOfItsOwnSeed()
     {
-        var dataDir = Path.Combine(root, "learn-seeds-data");
-        SyntheticBenchmark.Ensure(dataDir, clips: 48, seed: 5, seconds: 2);
-        var outDir = Path.Combine(root, "learn-seeds");
-        var result = LearningBenchmark.Run(Preset.Smoke, outDir, ExperimentData.FromFolder(dataDir), ["bat"], seed: 3, pretrainSeeds: 2);
+        var (outDir, result) = RunLearningBenchmark("learn-seeds", seed: 3, pretrainSeeds: 2);
 
         // Each pre-training seed has its own runs, the control's among them, trained with that seed and probed with the first seed.
         var perSeed = new Dictionary<int, IReadOnlyList<ResultRow>>();
