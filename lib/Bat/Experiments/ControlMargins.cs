@@ -63,11 +63,20 @@ public static class ControlMargins
     /// <paramref name="name"/> whose seeds are those runs: run i's rows averaged over their probe seeds become seed i.
     /// Its margin over a control read the same way (run i against the control of pre-training seed i) then counts the
     /// spread over pre-training seeds, which moves a margin more than the probe seed does (docs/method.md section 6).
+    /// A score that only one of the runs has (a task or probe measured with one pre-training seed) keeps that run's
+    /// probe seeds, so its band still counts their spread.
     /// </summary>
     public static IEnumerable<ResultRow> AsPretrainingSeeds(IEnumerable<ResultRow> rows, string name, IReadOnlyList<string> runs)
     {
-        var all = rows.ToList();
-        return runs.SelectMany((run, i) => LearningBenchmark.MeanOverProbeSeeds(all.Where(r => r.Model == run), i).Select(r => r with { Model = name }));
+        var members = runs.Select((run, i) => (run, i)).ToDictionary(m => m.run, m => m.i);
+        foreach (var score in rows.Where(r => members.ContainsKey(r.Model)).GroupBy(r => (r.Dataset, r.Probe, r.K, r.Layer, r.Metric)))
+        {
+            var byRun = score.GroupBy(r => r.Model).ToList();
+            var read = byRun.Count == 1
+                ? byRun[0].AsEnumerable()
+                : byRun.SelectMany(run => LearningBenchmark.MeanOverProbeSeeds(run, members[run.Key]));
+            foreach (var row in read) yield return row with { Model = name };
+        }
     }
 
     /// <summary>Margins of the <paramref name="scored"/> rows (one metric per dataset); <paramref name="all"/> gives the test clips' support.</summary>

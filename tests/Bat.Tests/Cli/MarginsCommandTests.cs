@@ -8,9 +8,11 @@ namespace Bat.Tests.Cli;
 public class MarginsCommandTests
 {
     // A single-label task of 100 test clips; LP scores with probe seeds 0 and 1.
-    static IEnumerable<ResultRow> Scores(string model, string metric, params double[] bySeed) =>
-        bySeed.Select((v, seed) => new ResultRow("probe", "keys", model, "lp", null, null, metric, v, seed, "tiny", "abc"))
-            .Concat(bySeed.Select((_, seed) => new ResultRow("probe", "keys", model, "lp", null, null, "support", 100, seed, "tiny", "abc")));
+    static IEnumerable<ResultRow> Scores(string model, string metric, params double[] bySeed) => Scores("keys", model, metric, bySeed);
+
+    static IEnumerable<ResultRow> Scores(string dataset, string model, string metric, params double[] bySeed) =>
+        bySeed.Select((v, seed) => new ResultRow("probe", dataset, model, "lp", null, null, metric, v, seed, "tiny", "abc"))
+            .Concat(bySeed.Select((_, seed) => new ResultRow("probe", dataset, model, "lp", null, null, "support", 100, seed, "tiny", "abc")));
 
     static string Results(TempDir dir)
     {
@@ -21,6 +23,8 @@ public class MarginsCommandTests
             // One recipe pre-trained with seeds 0 and 1, each against the control of its own seed.
             .. Scores("ctrl-s0", "accuracy", 50, 52), .. Scores("ctrl-s1", "accuracy", 54, 56),
             .. Scores("run-s0", "accuracy", 70, 72), .. Scores("run-s1", "accuracy", 61, 63),
+            // A second task probed on pre-training seed 0 only.
+            .. Scores("words", "ctrl-s0", "accuracy", 40, 40), .. Scores("words", "run-s0", "accuracy", 50, 54),
         ]);
         return path;
     }
@@ -54,12 +58,18 @@ public class MarginsCommandTests
             "--pair", "recipe=control", "--model", "recipe", "--out", csv);
         Assert.True(code == 0, err);
 
-        var margin = Csv.Read<MarginsCommand.MarginRow>(csv).Single();
+        var rows = Csv.Read<MarginsCommand.MarginRow>(csv);
+        var margin = rows.Single(r => r.Dataset == "keys");
         // Per pre-training seed, the mean over probe seeds: recipe 71 and 62, control 51 and 55.
         Assert.Equal(("recipe", "control", 66.5, 53.0, 2), (margin.Model, margin.Control, margin.Score, margin.ControlScore, margin.Seeds));
         Assert.Equal(13.5, margin.Margin, 9);
         // Spread over pre-training seeds: variances 40.5 and 8, each over 2 seeds.
         Assert.Equal(Band(53, 2 * Math.Sqrt(40.5 / 2 + 8.0 / 2)), margin.Noise, 9);
+
+        // A task only one pre-training seed was probed on keeps that run's probe seeds: variance 8 over 2 seeds, the control's 0.
+        var single = rows.Single(r => r.Dataset == "words");
+        Assert.Equal((52.0, 40.0, 2), (single.Score, single.ControlScore, single.Seeds));
+        Assert.Equal(Band(40, 2 * Math.Sqrt(8.0 / 2)), single.Noise, 9);
     }
 
     [Fact]
