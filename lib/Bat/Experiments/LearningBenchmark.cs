@@ -45,18 +45,18 @@ public static class LearningBenchmark
     /// score is its mean over the probe seeds, and the noise band counts the spread of those means. OUT's learn.csv
     /// holds those means with the pre-training seed in its seed column; each seed's folder keeps its own rows.
     /// </summary>
-    /// <param name="spreadWeight">the levers' spread weight (<see cref="PretrainingAblation.Run"/>; null: their own)</param>
+    /// <param name="levers">changes to the levers (<see cref="PretrainingAblation.Run"/>; null: none)</param>
     public static Result Run(Preset preset, string outDir, ExperimentData data, IReadOnlyList<string> variants, int seed = 0, int probeSeeds = 1,
-        double? spreadWeight = null, int pretrainSeeds = 1)
+        LeverOverrides? levers = null, int pretrainSeeds = 1)
     {
         if (probeSeeds < 1) throw new BatException("--probe-seeds", $"{probeSeeds} probe seeds: must be at least 1");
         if (pretrainSeeds < 1) throw new BatException("--pretrain-seeds", $"{pretrainSeeds} pre-training seeds: must be at least 1");
-        if (spreadWeight is double w && !(w > 0 && double.IsFinite(w))) throw new BatException("--spread-weight", $"spread weight {w}: must be positive and finite");
+        levers?.Validate();
         var models = variants.Select(PretrainVariant.ControlOf).Distinct().Concat(variants).ToList();   // each variant's own control first
         var table = Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv");
         if (pretrainSeeds == 1)
         {
-            var (cells, rows) = PretrainAndProbe(preset, outDir, data, models, seed, seed, probeSeeds, spreadWeight);
+            var (cells, rows) = PretrainAndProbe(preset, outDir, data, models, seed, seed, probeSeeds, levers);
             Bat.Reporting.ResultsTable.Write(table, rows);
             return Read(MeanOverSeeds(cells), rows, variants);
         }
@@ -64,7 +64,7 @@ public static class LearningBenchmark
         var seedMeans = new List<Bat.Reporting.ResultRow>();
         foreach (int pretrainSeed in Enumerable.Range(seed, pretrainSeeds))
         {
-            var (cells, rows) = PretrainAndProbe(preset, PretrainSeedDir(outDir, pretrainSeed), data, models, pretrainSeed, seed, probeSeeds, spreadWeight);
+            var (cells, rows) = PretrainAndProbe(preset, PretrainSeedDir(outDir, pretrainSeed), data, models, pretrainSeed, seed, probeSeeds, levers);
             allCells.AddRange(cells);
             seedMeans.AddRange(MeanOverProbeSeeds(rows, pretrainSeed));
         }
@@ -78,9 +78,9 @@ public static class LearningBenchmark
     /// <summary>Pre-trains <paramref name="models"/> with <paramref name="pretrainSeed"/> in <paramref name="outDir"/>, then probes each with
     /// the probe seeds firstProbeSeed, firstProbeSeed + 1, ...; the cells of every probe seed and their rows, written as OUT's learn.csv.</summary>
     static (List<Table5Cell> Cells, List<Bat.Reporting.ResultRow> Rows) PretrainAndProbe(Preset preset, string outDir, ExperimentData data,
-        IReadOnlyList<string> models, int pretrainSeed, int firstProbeSeed, int probeSeeds, double? spreadWeight)
+        IReadOnlyList<string> models, int pretrainSeed, int firstProbeSeed, int probeSeeds, LeverOverrides? levers)
     {
-        PretrainingAblation.Run(preset, outDir, data, models, pretrainSeed, spreadWeight);
+        PretrainingAblation.Run(preset, outDir, data, models, pretrainSeed, levers);
         var table = Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv");
         var cells = new List<Table5Cell>();
         var rows = new List<Bat.Reporting.ResultRow>();

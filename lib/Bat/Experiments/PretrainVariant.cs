@@ -20,9 +20,10 @@ public enum VitDecoderSize { Full, Half }
 /// </summary>
 /// <param name="Parent">the row this one changes one thing of (null for eat and the control)</param>
 /// <param name="SpreadWeight">weight of the spread term against dimensional collapse (<see cref="Levers"/>; the papers: 0)</param>
+/// <param name="CentreTargets">subtract the batch's mean target per patch position (<see cref="LeverOverrides"/>; the papers: false)</param>
 public sealed record PretrainVariant(string Name, string Frontend, TeacherTargetKind Targets, bool Gated, DecoderKind Decoder,
     UtteranceWeighting UtteranceWeighting, string Description, string? Parent = null, VitDecoderSize DecoderSize = VitDecoderSize.Full,
-    double SpreadWeight = 0)
+    double SpreadWeight = 0, bool CentreTargets = false)
 {
     /// <summary>In the paper's order: frontend, then targets x gate, then weighting and decoder.</summary>
     public static readonly IReadOnlyList<PretrainVariant> Ablation =
@@ -119,6 +120,7 @@ public sealed record PretrainVariant(string Name, string Frontend, TeacherTarget
             EmaAnnealSteps = plan.EmaAnnealSteps,
             CheckpointEvery = plan.CheckpointEvery,
             SpreadWeight = SpreadWeight,
+            CentreTargets = CentreTargets,
             Seed = seed,
         };
     }

@@ -27,15 +27,15 @@ public static class PretrainingAblation
     public sealed record SummaryRow(string Variant, string Description, long Steps, double Loss, double FrameLoss, double UtteranceLoss,
         double ContentShare, double ClsRank, double ClipsPerSecond, double PeakRssMb);
 
-    /// <param name="spreadWeight">the spread weight of the variants that have one (the levers; null: their own). The run
-    /// keeps the variant's name and records the weight in its config.json, so a folder of another weight is refused.</param>
+    /// <param name="levers">changes to the variants that have a spread term (the levers; null: none). The run keeps
+    /// the variant's name and records them in its config.json, so a folder made with other ones is refused.</param>
     public static IReadOnlyList<Outcome> Run(Preset preset, string outDir, ExperimentData data, IEnumerable<string>? variants = null, long seed = 0,
-        double? spreadWeight = null)
+        LeverOverrides? levers = null)
     {
         var layout = new OutputLayout(outDir);
         var encoder = preset.Encoder;
         var chosen = (variants ?? PretrainVariant.WithControl.Select(v => v.Name)).Select(PretrainVariant.Named)
-            .Select(v => spreadWeight is double w && v.SpreadWeight > 0 ? v with { SpreadWeight = w } : v)
+            .Select(v => levers is null ? v : levers.Apply(v))
             .ToList();
         var manifest = data.PretrainManifest;
         var trainedOn = Bat.Data.Manifest.Fingerprint(manifest);

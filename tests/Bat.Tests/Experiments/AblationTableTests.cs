@@ -142,7 +142,7 @@ public class AblationTableTests : IDisposable
     {
         var data = SmokeData();
         var outDir = Path.Combine(root, "results-weight");
-        var outcomes = PretrainingAblation.Run(Preset.Smoke, outDir, data, ["bat", "bat-spread"], spreadWeight: 30);
+        var outcomes = PretrainingAblation.Run(Preset.Smoke, outDir, data, ["bat", "bat-spread"], levers: new LeverOverrides(SpreadWeight: 30));
         // Only the lever takes the weight; the papers' bat keeps none.
         Assert.Equal(0.0, PretrainRun.SavedConfig(outcomes[0].RunDir)!.SpreadWeight);
         Assert.Equal(30.0, PretrainRun.SavedConfig(outcomes[1].RunDir)!.SpreadWeight);
@@ -150,8 +150,26 @@ public class AblationTableTests : IDisposable
         // The same folder read with the variant's own weight is another recipe: refused, not reused.
         var error = Assert.Throws<BatException>(() => PretrainingAblation.Run(Preset.Smoke, outDir, data, ["bat-spread"]));
         Assert.Contains("bat-spread", error.Message);
-        var zero = Assert.Throws<BatException>(() => LearningBenchmark.Run(Preset.Smoke, outDir, data, ["bat-spread"], spreadWeight: 0));
+        var zero = Assert.Throws<BatException>(() => LearningBenchmark.Run(Preset.Smoke, outDir, data, ["bat-spread"], levers: new LeverOverrides(SpreadWeight: 0)));
         Assert.StartsWith("--spread-weight", zero.Message);
+    }
+
+    [Fact]
+    public void TheLeversTargetsCanBeCentredAndAFolderOfUncentredTargetsIsRefused()
+    {
+        var data = SmokeData();
+        var outDir = Path.Combine(root, "results-centred");
+        var outcomes = PretrainingAblation.Run(Preset.Smoke, outDir, data, ["bat", "bat-spread"], levers: new LeverOverrides(SpreadWeight: 30, CentreTargets: true));
+        // Only the lever is centred, with the weight given; the papers' bat keeps its own targets.
+        var bat = PretrainRun.SavedConfig(outcomes[0].RunDir)!;
+        var lever = PretrainRun.SavedConfig(outcomes[1].RunDir)!;
+        Assert.Equal((false, 0.0), (bat.CentreTargets, bat.SpreadWeight));
+        Assert.Equal((true, 30.0), (lever.CentreTargets, lever.SpreadWeight));
+        Assert.False(PretrainVariant.Named("bat-spread").CentreTargets);   // the variant itself is unchanged
+        // The lever's folder read without centring is another recipe: refused, not reused.
+        var error = Assert.Throws<BatException>(() =>
+            PretrainingAblation.Run(Preset.Smoke, outDir, data, ["bat-spread"], levers: new LeverOverrides(SpreadWeight: 30)));
+        Assert.Contains("bat-spread", error.Message);
     }
 
     [Fact]
