@@ -53,11 +53,10 @@ public static class LearningBenchmark
         if (pretrainSeeds < 1) throw new BatException("--pretrain-seeds", $"{pretrainSeeds} pre-training seeds: must be at least 1");
         levers?.Validate();
         var models = variants.Select(PretrainVariant.ControlOf).Distinct().Concat(variants).ToList();   // each variant's own control first
-        var table = Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv");
         if (pretrainSeeds == 1)
         {
+            // One pre-training seed: OUT itself is its folder, and PretrainAndProbe has written OUT's learn.csv.
             var (cells, rows) = PretrainAndProbe(preset, outDir, data, models, seed, seed, probeSeeds, levers);
-            Bat.Reporting.ResultsTable.Write(table, rows);
             return Read(MeanOverSeeds(cells), rows, variants);
         }
         var allCells = new List<Table5Cell>();
@@ -68,7 +67,7 @@ public static class LearningBenchmark
             allCells.AddRange(cells);
             seedMeans.AddRange(MeanOverProbeSeeds(rows, pretrainSeed));
         }
-        Bat.Reporting.ResultsTable.Write(table, seedMeans);
+        Bat.Reporting.ResultsTable.Write(Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv"), seedMeans);
         return Read(MeanOverSeeds(allCells), seedMeans, variants);
     }
 
