@@ -74,10 +74,15 @@ public static class ControlMargins
             var byRun = score.GroupBy(r => r.Model).ToList();
             var read = byRun.Count == 1
                 ? byRun[0].AsEnumerable()
-                : byRun.SelectMany(run => LearningBenchmark.MeanOverProbeSeeds(run, members[run.Key]));
+                : byRun.SelectMany(run => MeanOverProbeSeeds(run, members[run.Key]));
             foreach (var row in read) yield return row with { Model = name };
         }
     }
+
+    /// <summary>One row per (task, model, probe, k, layer, metric): the mean over the probe seeds, tagged with the pre-training seed.</summary>
+    public static IEnumerable<ResultRow> MeanOverProbeSeeds(IEnumerable<ResultRow> rows, int pretrainSeed) =>
+        rows.GroupBy(r => (r.Experiment, r.Dataset, r.Model, r.Probe, r.K, r.Layer, r.Metric))
+            .Select(g => g.First() with { Value = g.Average(r => r.Value), Seed = pretrainSeed });
 
     /// <summary>Margins of the <paramref name="scored"/> rows (one metric per dataset); <paramref name="all"/> gives the test clips' support.</summary>
     static IReadOnlyList<ControlMargin> Over(IReadOnlyList<ResultRow> scored, IReadOnlyList<ResultRow> all, Func<string, string?> controlOf)

@@ -65,7 +65,7 @@ public static class LearningBenchmark
         {
             var (cells, rows) = PretrainAndProbe(preset, PretrainSeedDir(outDir, pretrainSeed), data, models, pretrainSeed, seed, probeSeeds, levers);
             allCells.AddRange(cells);
-            seedMeans.AddRange(MeanOverProbeSeeds(rows, pretrainSeed));
+            seedMeans.AddRange(ControlMargins.MeanOverProbeSeeds(rows, pretrainSeed));
         }
         Bat.Reporting.ResultsTable.Write(Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv"), seedMeans);
         return Read(MeanOverSeeds(allCells), seedMeans, variants);
@@ -92,11 +92,6 @@ public static class LearningBenchmark
         Bat.Reporting.ResultsTable.Write(table, rows);
         return (cells, rows);
     }
-
-    /// <summary>One row per (task, model, probe, k, layer, metric): the mean over the probe seeds, tagged with the pre-training seed.</summary>
-    public static IEnumerable<Bat.Reporting.ResultRow> MeanOverProbeSeeds(IEnumerable<Bat.Reporting.ResultRow> rows, int pretrainSeed) =>
-        rows.GroupBy(r => (r.Experiment, r.Dataset, r.Model, r.Probe, r.K, r.Layer, r.Metric))
-            .Select(g => g.First() with { Value = g.Average(r => r.Value), Seed = pretrainSeed });
 
     static Result Read(IReadOnlyList<Table5Cell> mean, IReadOnlyList<Bat.Reporting.ResultRow> rows, IReadOnlyList<string> variants)
     {
