@@ -42,7 +42,8 @@ sidecar() {
 }
 
 # Brings any audio to 16 kHz mono 16-bit, padded or cut to SECONDS: to16k IN OUT SECONDS
-to16k() { sox -V1 -q "$1" -r 16000 -c 1 -b 16 "$2" pad 0 "$3" trim 0 "$3"; }
+# sox -R: repeatable (its dither and noise seeded), so every build writes the same audio.
+to16k() { sox -R -V1 -q "$1" -r 16000 -c 1 -b 16 "$2" pad 0 "$3" trim 0 "$3"; }
 
 keywords() {
   local root="$out/keywords"
@@ -74,10 +75,10 @@ keywords() {
     done; done
   done
   # Background recordings for _silence_: coloured noises and a filtered hum, 30 s each.
-  sox -q -n -r 16000 -b 16 "$root/_background_noise_/white_noise.wav" synth 30 whitenoise vol 0.1
-  sox -q -n -r 16000 -b 16 "$root/_background_noise_/pink_noise.wav" synth 30 pinknoise vol 0.2
-  sox -q -n -r 16000 -b 16 "$root/_background_noise_/brown_noise.wav" synth 30 brownnoise vol 0.3
-  sox -q -n -r 16000 -b 16 "$root/_background_noise_/hum.wav" synth 30 sine 50 sine 100 brownnoise remix - vol 0.2
+  sox -R -q -n -r 16000 -b 16 "$root/_background_noise_/white_noise.wav" synth 30 whitenoise vol 0.1
+  sox -R -q -n -r 16000 -b 16 "$root/_background_noise_/pink_noise.wav" synth 30 pinknoise vol 0.2
+  sox -R -q -n -r 16000 -b 16 "$root/_background_noise_/brown_noise.wav" synth 30 brownnoise vol 0.3
+  sox -R -q -n -r 16000 -b 16 "$root/_background_noise_/hum.wav" synth 30 sine 50 sine 100 brownnoise remix - vol 0.2
   rm -rf "$tmp"
   bat data manifest speechcommands --root "$root"
 }

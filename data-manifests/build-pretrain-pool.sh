@@ -36,7 +36,7 @@ csv="$root/pool.csv"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "path,labels,split,fold" > "$csv"
-RANDOM=7   # the same pool on every machine with the same packages
+RANDOM=7   # the same pool on every machine with the same packages (sox -R: its dither and noise seeded too)
 
 # music: every track to 16 kHz mono, then 5 s pieces, taken round-robin over the tracks up to $per.
 n=0
@@ -45,7 +45,7 @@ for track in /usr/share/games/hedgewars/Data/Music/*.ogg; do
   ffmpeg -nostdin -v error -y -i "$track" -ac 1 -ar 16000 -f segment -segment_time 5 -c:a pcm_s16le "$tmp/${name}_%03d.wav"
 done
 for piece in $(ls "$tmp"/*.wav | sort -t_ -k2 | head -n "$per"); do
-  sox -V1 -q "$piece" -b 16 "$root/audio/music_$n.wav" pad 0 5 trim 0 5
+  sox -R -V1 -q "$piece" -b 16 "$root/audio/music_$n.wav" pad 0 5 trim 0 5
   echo "audio/music_$n.wav,music,train,0" >> "$csv"; n=$((n + 1))
 done
 rm -f "$tmp"/*.wav
@@ -58,7 +58,7 @@ n=0
 while IFS= read -r line; do
   v=${voices[$((RANDOM % ${#voices[@]}))]}
   espeak-ng -v "$v" -p $((30 + RANDOM % 40)) -s $((140 + RANDOM % 60)) -w "$tmp/s.wav" "$line"
-  sox -V1 -q "$tmp/s.wav" -r 16000 -c 1 -b 16 "$root/audio/speech_$n.wav" pad 0 5 trim 0 5
+  sox -R -V1 -q "$tmp/s.wav" -r 16000 -c 1 -b 16 "$root/audio/speech_$n.wav" pad 0 5 trim 0 5
   echo "audio/speech_$n.wav,speech,train,0" >> "$csv"; n=$((n + 1))
 done < "$tmp/lines"
 
@@ -67,11 +67,12 @@ mapfile -t sounds < <(find /usr/share/games/hedgewars/Data/Sounds -maxdepth 1 -n
                       find /usr/share/hydrogen/data/drumkits \( -name '*.wav' -o -name '*.flac' \))
 for n in $(seq 0 $((per - 1))); do
   parts=()
-  for k in $(seq 1 $((3 + RANDOM % 3))); do
-    sox -V1 -q "${sounds[$((RANDOM % ${#sounds[@]}))]}" -r 16000 -c 1 -b 16 "$tmp/e$k.wav" trim 0 2 pad "0.$((RANDOM % 10))" 0
+  count=$((3 + RANDOM % 3))   # drawn here: a $(...) subshell re-seeds RANDOM, so a draw inside it is not repeatable
+  for k in $(seq 1 "$count"); do
+    sox -R -V1 -q "${sounds[$((RANDOM % ${#sounds[@]}))]}" -r 16000 -c 1 -b 16 "$tmp/e$k.wav" trim 0 2 pad "0.$((RANDOM % 10))" 0
     parts+=("$tmp/e$k.wav")
   done
-  sox -V1 -q "${parts[@]}" "$root/audio/effects_$n.wav" pad 0 5 trim 0 5
+  sox -R -V1 -q "${parts[@]}" "$root/audio/effects_$n.wav" pad 0 5 trim 0 5
   echo "audio/effects_$n.wav,effects,train,0" >> "$csv"
 done
 
