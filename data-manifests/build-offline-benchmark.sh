@@ -158,5 +158,7 @@ for part in "${parts[@]}"; do
     phrases) phrases ;;
     *) echo "unknown part '$part' (keywords, instruments, phrases)" >&2; exit 1 ;;
   esac
-  echo "$part: $(( $(date +%s) - start )) s"
+  # The audio's digest: two builds with the same packages write the same audio, so equal digests mean equal tasks.
+  (cd "$out/$part" && find . -name '*.wav' -type f | LC_ALL=C sort | xargs sha256sum) > "$out/$part/audio.sha256"
+  echo "$part: $(( $(date +%s) - start )) s, audio digest $(sha256sum < "$out/$part/audio.sha256" | cut -c1-16)"
 done

@@ -78,4 +78,6 @@ done
 
 printf '{\n  "name": "real-audio-pool",\n  "kind": "multiclass",\n  "classes": ["music", "speech", "effects"],\n  "sampleRate": 16000,\n  "clipSeconds": 5,\n  "metric": "accuracy"\n}\n' > "${csv%.csv}.json"
 bat data check "$csv"
-echo "pool: $(($(wc -l < "$csv") - 1)) clips in $csv"
+# The audio's digest: two builds with the same packages write the same audio, so equal digests mean equal pools.
+(cd "$root" && find audio -name '*.wav' -type f | LC_ALL=C sort | xargs sha256sum) > "$root/audio.sha256"
+echo "pool: $(($(wc -l < "$csv") - 1)) clips in $csv, audio digest $(sha256sum < "$root/audio.sha256" | cut -c1-16)"
