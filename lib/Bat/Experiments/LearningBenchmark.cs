@@ -67,9 +67,12 @@ public static class LearningBenchmark
             allCells.AddRange(cells);
             seedMeans.AddRange(ControlMargins.MeanOverProbeSeeds(rows, pretrainSeed));
         }
-        Bat.Reporting.ResultsTable.Write(Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv"), seedMeans);
+        Bat.Reporting.ResultsTable.Write(TablePath(outDir), seedMeans);
         return Read(MeanOverSeeds(allCells), seedMeans, variants);
     }
+
+    /// <summary>The learn.csv of a benchmark folder (OUT itself, or one pre-training seed's folder).</summary>
+    static string TablePath(string outDir) => Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv");
 
     /// <summary>Where `--pretrain-seeds` puts the runs and results of one pre-training seed: OUT/pretrain-seed-N.</summary>
     public static string PretrainSeedDir(string outDir, int pretrainSeed) => Path.Combine(outDir, $"pretrain-seed-{pretrainSeed}");
@@ -80,7 +83,7 @@ public static class LearningBenchmark
         IReadOnlyList<string> models, int pretrainSeed, int firstProbeSeed, int probeSeeds, LeverOverrides? levers)
     {
         PretrainingAblation.Run(preset, outDir, data, models, pretrainSeed, levers);
-        var table = Path.Combine(ProbeComparison.ResultsDir(outDir), Table + ".csv");
+        var table = TablePath(outDir);
         var cells = new List<Table5Cell>();
         var rows = new List<Bat.Reporting.ResultRow>();
         foreach (int probeSeed in Enumerable.Range(firstProbeSeed, probeSeeds))
