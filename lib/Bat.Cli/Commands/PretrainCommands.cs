@@ -45,11 +45,12 @@ public static class PretrainCommands
         var keepRatio = new Option<double?>("--keep-ratio") { Description = "Share of the patches each student clone sees, 0 to 1 (papers: 0.2, i.e. 80 % masked)." };
         var melBins = new Option<int?>("--mel-bins") { Description = "Mel bins of the input (default: the preset's encoder)." };
         var frames = new Option<int?>("--frames") { Description = "Frames per training clip (default: the preset's encoder)." };
+        var clipFrames = new Option<int?>("--clip-frames") { Description = "Frames kept of each training clip; more than --frames: each draw takes a random window of --frames from them (default 0: the clip's first --frames; a lever for clips longer than the input)." };
         var linearInit = new Option<LinearInit?>("--init") { Description = "How Linear weights start: bert (N(0, 0.02), EAT's code; the default) | xavier (xavier_uniform, BAT's official code)." };
         var command = new Command("pretrain", "Bootstrap pre-training (EAT -> BAT ablation variants) on a manifest's train split.")
         {
             preset, manifest, output, variant, steps, batch, clones, decoder, frontend, targets, gated, weighting, seed, resume, every, cache,
-            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, frameWeight, utteranceLambda, spreadWeight, tokenSpreadWeight, cloneMix, cloneInvariance, keepRatio, melBins, frames, linearInit,
+            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, frameWeight, utteranceLambda, spreadWeight, tokenSpreadWeight, cloneMix, cloneInvariance, keepRatio, melBins, frames, clipFrames, linearInit,
         };
         command.SetGuardedAction(parse =>
         {
@@ -97,6 +98,7 @@ public static class PretrainCommands
                 CloneMix = parse.GetValue(cloneMix) ?? planned.CloneMix,
                 CloneInvariance = parse.GetValue(cloneInvariance) ?? planned.CloneInvariance,
                 KeepRatio = parse.GetValue(keepRatio) ?? planned.KeepRatio,
+                ClipFrames = parse.GetValue(clipFrames) ?? planned.ClipFrames,
                 Init = parse.GetValue(linearInit) ?? planned.Init,
                 Variant = v == named ? named.Name : "custom", // an overridden variant is no longer the named one
                 TrainedOn = Manifest.Fingerprint(manifestPath),
@@ -106,7 +108,7 @@ public static class PretrainCommands
                 CheckpointEvery = parse.GetValue(every) ?? plan.CheckpointEvery,
             };
             config.Validate();
-            using var data = PretrainData.Load(manifestPath, config.Frontend, config.Encoder.Frames, parse.GetValue(cache));
+            using var data = PretrainData.Load(manifestPath, config.Frontend, config.FramesPerClip(), parse.GetValue(cache));
             Console.Error.WriteLine($"pretrain {config.Variant}: {data.Count} clips, {config.Steps} steps of {config.Batch} clips x {config.Clones} clones, " +
                                     $"frontend {config.Frontend.Kind}, targets {Json.Name(config.Targets)}, gated {config.Encoder.Gated}, decoder {Json.Name(config.Decoder.Kind)}");
 

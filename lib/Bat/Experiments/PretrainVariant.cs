@@ -21,9 +21,11 @@ public enum VitDecoderSize { Full, Half }
 /// <param name="Parent">the row this one changes one thing of (null for eat and the control)</param>
 /// <param name="SpreadWeight">weight of the spread term against dimensional collapse (<see cref="Levers"/>; the papers: 0)</param>
 /// <param name="CentreTargets">subtract the batch's mean target per patch position (<see cref="LeverOverrides"/>; the papers: false)</param>
+/// <param name="ClipFrames">frames kept of each pre-training clip, drawn from in windows of the input's length
+/// (PretrainConfig.ClipFrames, <see cref="LeverOverrides"/>; 0: the clip's start, as the papers' whole-clip input)</param>
 public sealed record PretrainVariant(string Name, string Frontend, TeacherTargetKind Targets, bool Gated, DecoderKind Decoder,
     UtteranceWeighting UtteranceWeighting, string Description, string? Parent = null, VitDecoderSize DecoderSize = VitDecoderSize.Full,
-    double SpreadWeight = 0, bool CentreTargets = false)
+    double SpreadWeight = 0, bool CentreTargets = false, int ClipFrames = 0)
 {
     /// <summary>In the paper's order: frontend, then targets x gate, then weighting and decoder.</summary>
     public static readonly IReadOnlyList<PretrainVariant> Ablation =
@@ -121,6 +123,7 @@ public sealed record PretrainVariant(string Name, string Frontend, TeacherTarget
             CheckpointEvery = plan.CheckpointEvery,
             SpreadWeight = SpreadWeight,
             CentreTargets = CentreTargets,
+            ClipFrames = ClipFrames,
             Seed = seed,
         };
     }

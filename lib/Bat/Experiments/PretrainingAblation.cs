@@ -39,7 +39,7 @@ public static class PretrainingAblation
             .ToList();
         var manifest = data.PretrainManifest;
         var trainedOn = Bat.Data.Manifest.Fingerprint(manifest);
-        var clipsByFrontend = new Dictionary<string, FileClipSource>(); // featurize once per frontend, share across variants
+        var clipsByFrontend = new Dictionary<string, FileClipSource>(); // featurize once per frontend and clip length, share across variants
         var outcomes = new List<Outcome>();
         try
         {
@@ -59,9 +59,10 @@ public static class PretrainingAblation
                 var frontend = saved?.Frontend.Kind == variant.Frontend
                     ? saved.Frontend
                     : PretrainData.FrontendFor(variant.Frontend, encoder.MelBins, encoder.Frames, manifest);
-                var key = Json.Serialize(frontend);
+                int clipFrames = variant.Config(preset, frontend, seed).FramesPerClip();
+                var key = Json.Serialize(frontend) + $"|{clipFrames}";
                 if (!clipsByFrontend.TryGetValue(key, out var clips))
-                    clipsByFrontend[key] = clips = PretrainData.Load(manifest, frontend, encoder.Frames);
+                    clipsByFrontend[key] = clips = PretrainData.Load(manifest, frontend, clipFrames);
                 PretrainRun.Execute(variant.Config(preset, frontend, seed) with { TrainedOn = trainedOn }, clips, runDir, resume: true, label: variant.Name);
                 outcomes.Add(new Outcome(variant, runDir, false, PretrainRun.ReadMetrics(runDir)));
             }

@@ -46,7 +46,8 @@ public sealed class StepTimings
 
 /// <summary>
 /// EAT/BAT bootstrap pre-training, one update per <see cref="TrainStep"/>:
-///  1. clips for this step (order fixed by (seed, step)), random circular time shift;
+///  1. clips for this step (order fixed by (seed, step)), a random window of the input's length when the stored
+///     clips are longer (PretrainConfig.ClipFrames), random circular time shift;
 ///  2. teacher (EMA, no grad) sees the full clip -> targets from its FFN or end-of-block outputs;
 ///  3. student sees only the kept cells of C inverse-block-masked clones (one patch embedding per clip);
 ///  4. decoder fills in the masked cells; UFO loss = frame MSE at masked cells + lambda * utterance MSE;
@@ -141,6 +142,16 @@ public sealed class BootstrapTrainer : IDisposable
 
         // 1. Data: (B, 1, T, M), each clip rolled by a random number of frames along time.
         var x = data.Load(BatchIndices(Step, data.Count)).to(device);
+        if (x.shape[2] != Config.FramesPerClip())
+            throw new BatException("pre-training clips", $"have {x.shape[2]} frames; the run's config keeps {Config.FramesPerClip()} per clip");
+        if (x.shape[2] > Config.Encoder.Frames)
+        {
+            // Stored clips longer than the input: a random window of the input per draw, so that over the passes the
+            // encoder sees each clip whole, not only its first seconds. (B, 1, ClipFrames, M) -> (B, 1, T, M)
+            int input = Config.Encoder.Frames, starts = (int)x.shape[2] - input + 1;
+            x = cat(Enumerable.Range(0, (int)x.shape[0])
+                .Select(i => x[i..(i + 1)].narrow(2, rng.Next(starts), input)).ToArray(), 0);
+        }
         if (Config.TimeShift)
         {
             long frames = x.shape[2];

@@ -105,10 +105,23 @@ public sealed record PretrainConfig : IValidated
 
     /// <summary>Random circular time shift of each clip (pre-training augmentation).</summary>
     public bool TimeShift { get; init; } = true;
+    /// <summary>
+    /// Frames of each pre-training clip kept (0: the encoder's input length, so a longer clip is cut to its start).
+    /// Longer than the input: every draw of a clip takes a random window of the input's length from its first
+    /// ClipFrames, so over the passes the whole clip is seen instead of its first seconds (research lever for inputs
+    /// shorter than the clips, docs/method.md section 6). 0 in both papers, whose input is the whole clip.
+    /// </summary>
+    public int ClipFrames { get; init; }
+
+    /// <summary>Frames stored per clip: <see cref="ClipFrames"/>, or the encoder's input length when it is 0.</summary>
+    public int FramesPerClip() => ClipFrames > 0 ? ClipFrames : Encoder.Frames;
     public long Seed { get; init; } = 0;
     /// <summary>Steps between checkpoints (0: only at the end and on Ctrl-C).</summary>
     public int CheckpointEvery { get; init; } = 0;
     public int LogEvery { get; init; } = 10;
+
+    /// <summary>How many input lengths a stored clip may hold (disk: clips x ClipFrames x mel bins x 4 bytes).</summary>
+    public const int MaxClipWindows = 16;
 
     public void Validate()
     {
@@ -130,6 +143,8 @@ public sealed record PretrainConfig : IValidated
         if (!Enum.IsDefined(UtteranceTarget)) throw new BatException("pretrain config", $"utterance target must be target-mean|pooled|spectral, not {UtteranceTarget}");
         if (UtteranceTarget == UtteranceTargetKind.Pooled && (Targets == TeacherTargetKind.Pixels || Batch < 2))
             throw new BatException("pretrain config", "the pooled utterance target needs a teacher (targets ffn|eob) and a batch of at least 2 clips");
+        if (ClipFrames != 0 && (ClipFrames < Encoder.Frames || ClipFrames > MaxClipWindows * Encoder.Frames))
+            throw new BatException("pretrain config", $"clip frames {ClipFrames} must be 0 (the input length) or from the input's {Encoder.Frames} to {MaxClipWindows} times that");
         if (KeepRatio is <= 0 or >= 1) throw new BatException("pretrain config", $"keep ratio must be in (0, 1), not {KeepRatio}");
         if (MaskBlock < 1 || CheckpointEvery < 0 || LogEvery < 1 || WarmupSteps < 0 || EmaAnnealSteps < 0)
             throw new BatException("pretrain config", "mask block and log interval must be positive, checkpoint interval, warm-up and EMA steps not negative");

@@ -36,10 +36,13 @@ public static class PretrainData
     /// <summary>
     /// Featurizes the train split once into a temporary file, (clips, 1, frames, mel) float32 (128 KB per 5 s tiny
     /// clip), that every step reads its batch from (<see cref="FileClipSource"/>): resident memory does not grow
-    /// with the dataset. <paramref name="cacheDir"/> keeps the features of each clip on disk between runs.
+    /// with the dataset. Each clip is cut or zero-padded to <paramref name="frames"/>, which may be longer than the
+    /// input (PretrainConfig.FramesPerClip: the trainer then draws windows from it). <paramref name="cacheDir"/>
+    /// keeps the features of each clip on disk between runs.
     /// </summary>
     public static FileClipSource Load(string manifestPath, FrontendConfig frontend, int frames, string? cacheDir = null)
     {
+        frontend = frontend with { TargetFrames = frames };   // the frontend's own cut, at the stored length
         var manifest = Manifest.Load(manifestPath);
         string split = manifest.Splits.Contains("train") ? "train" : manifest.Splits[0];
         if (!manifest.Splits.Contains("train") && manifest.Splits.Count > 1)
