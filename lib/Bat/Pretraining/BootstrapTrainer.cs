@@ -132,6 +132,16 @@ public sealed class BootstrapTrainer : IDisposable
         return (mean.DetachFromDisposeScope(), std.DetachFromDisposeScope(), projection.DetachFromDisposeScope());
     }
 
+    /// <summary>For each clip a window of <paramref name="frames"/> frames starting uniformly in [0, T - frames]:
+    /// (B, 1, T, M) -> (B, 1, frames, M).</summary>
+    internal static Tensor RandomWindows(Tensor clips, int frames, Random rng)
+    {
+        int starts = (int)clips.shape[2] - frames + 1;
+        if (starts < 1) throw new ArgumentException($"clips of {clips.shape[2]} frames are shorter than a window of {frames}");
+        return cat(Enumerable.Range(0, (int)clips.shape[0])
+            .Select(i => clips[i..(i + 1)].narrow(2, rng.Next(starts), frames)).ToArray(), 0);
+    }
+
     public StepResult TrainStep(IClipSource data, StepTimings? timings = null)
     {
         using var scope = NewDisposeScope();
@@ -144,14 +154,9 @@ public sealed class BootstrapTrainer : IDisposable
         var x = data.Load(BatchIndices(Step, data.Count)).to(device);
         if (x.shape[2] != Config.FramesPerClip())
             throw new BatException("pre-training clips", $"have {x.shape[2]} frames; the run's config keeps {Config.FramesPerClip()} per clip");
-        if (x.shape[2] > Config.Encoder.Frames)
-        {
-            // Stored clips longer than the input: a random window of the input per draw, so that over the passes the
-            // encoder sees each clip whole, not only its first seconds. (B, 1, ClipFrames, M) -> (B, 1, T, M)
-            int input = Config.Encoder.Frames, starts = (int)x.shape[2] - input + 1;
-            x = cat(Enumerable.Range(0, (int)x.shape[0])
-                .Select(i => x[i..(i + 1)].narrow(2, rng.Next(starts), input)).ToArray(), 0);
-        }
+        // Stored clips longer than the input: a window per draw, so that over the passes the encoder sees each clip
+        // whole, not only its first seconds.
+        if (x.shape[2] > Config.Encoder.Frames) x = RandomWindows(x, Config.Encoder.Frames, rng);
         if (Config.TimeShift)
         {
             long frames = x.shape[2];

@@ -42,8 +42,13 @@ public static class PretrainData
     /// </summary>
     public static FileClipSource Load(string manifestPath, FrontendConfig frontend, int frames, string? cacheDir = null)
     {
-        frontend = frontend with { TargetFrames = frames };   // the frontend's own cut, at the stored length
         var manifest = Manifest.Load(manifestPath);
+        // Keeping more than the input is for clips longer than the input: beyond a clip's end the windows would be padding.
+        int clipFrames = Frontend.FrameCount(frontend.Kind, (int)Math.Round(manifest.Task.ClipSeconds * FrontendConfig.SampleRate));
+        if (frames > (frontend.TargetFrames ?? frames) && frames > clipFrames)
+            throw new BatException(manifestPath, $"its clips are {manifest.Task.ClipSeconds:G4} s, {clipFrames} frames: keeping {frames} frames of each " +
+                $"would draw windows from zero padding (keep at most {clipFrames}, or the input's {frontend.TargetFrames})");
+        frontend = frontend with { TargetFrames = frames };   // the frontend's own cut, at the stored length
         string split = manifest.Splits.Contains("train") ? "train" : manifest.Splits[0];
         if (!manifest.Splits.Contains("train") && manifest.Splits.Count > 1)
             throw new BatException(manifestPath, $"has no 'train' split (splits: {string.Join(", ", manifest.Splits)})");

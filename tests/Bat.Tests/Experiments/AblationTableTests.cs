@@ -173,6 +173,27 @@ public class AblationTableTests : IDisposable
     }
 
     [Fact]
+    public void TheLeversCanDrawWindowsFromLongerClipsButNotFromPastTheirEnd()
+    {
+        var data = SmokeData();                                  // 2 s clips: 201 frames
+        var preset = Preset.Smoke.WithInput(null, 128);
+        var outDir = Path.Combine(root, "results-windows");
+        var outcomes = PretrainingAblation.Run(preset, outDir, data, ["bat", "bat-spread"], levers: new LeverOverrides(ClipFrames: 192));
+        // Only the lever keeps 192 frames of each clip (and trains on windows of 128); the papers' bat keeps the input's.
+        Assert.Equal(0, PretrainRun.SavedConfig(outcomes[0].RunDir)!.ClipFrames);
+        Assert.Equal(192, PretrainRun.SavedConfig(outcomes[1].RunDir)!.ClipFrames);
+        Assert.Equal(preset.Pretraining.Steps, outcomes[1].Metrics[^1].Step);
+        Assert.Equal(0, PretrainVariant.Named("bat-spread").ClipFrames);   // the variant itself is unchanged
+        // More frames than the clips have: refused before any training, naming the manifest and the clips' length.
+        var past = Assert.Throws<BatException>(() =>
+            PretrainingAblation.Run(preset, Path.Combine(root, "results-windows-past"), data, ["bat-spread"], levers: new LeverOverrides(ClipFrames: 256)));
+        Assert.Contains(".csv", past.Message);
+        Assert.Contains("201 frames", past.Message);
+        var negative = Assert.Throws<BatException>(() => LearningBenchmark.Run(preset, outDir, data, ["bat-spread"], levers: new LeverOverrides(ClipFrames: -1)));
+        Assert.StartsWith("--clip-frames", negative.Message);
+    }
+
+    [Fact]
     public void ARunFolderOfAnotherRecipeIsRefusedNotReused()
     {
         var data = SmokeData();

@@ -253,6 +253,51 @@ public class TrainerTests
         }
     }
 
+    [Fact]
+    public void RandomWindowsAreSlicesOfTheInputLengthStartingAnywhereInTheClip()
+    {
+        // Frame t of clip b holds 1000 b + t in every mel bin, so a window shows where it starts.
+        const int clipFrames = 10, frames = 4;
+        using var clips = (arange(3).mul(1000).view(3, 1, 1, 1) + arange(clipFrames).view(1, 1, clipFrames, 1)).expand(3, 1, clipFrames, 2).to_type(ScalarType.Float32);
+        var rng = new Random(5);
+        var starts = new HashSet<int>();
+        for (int draw = 0; draw < 60; draw++)
+        {
+            using var windows = BootstrapTrainer.RandomWindows(clips, frames, rng);
+            Assert.Equal(new long[] { 3, 1, frames, 2 }, windows.shape);
+            for (int b = 0; b < 3; b++)
+            {
+                var values = windows[b, 0, .., 0].data<float>().ToArray();
+                int start = (int)values[0] - 1000 * b;
+                Assert.InRange(start, 0, clipFrames - frames);
+                Assert.Equal(Enumerable.Range(start, frames).Select(t => (float)(1000 * b + t)), values);
+                starts.Add(start);
+            }
+        }
+        Assert.Equal(Enumerable.Range(0, clipFrames - frames + 1), starts.Order());   // every start is drawn, the last one too
+        Assert.Throws<ArgumentException>(() => BootstrapTrainer.RandomWindows(clips, clipFrames + 1, rng));
+    }
+
+    [Fact]
+    public void ClipFramesTrainOnWindowsOfTheInputAndRefuseClipsOfAnotherLength()
+    {
+        var config = Mini() with { ClipFrames = 256 };   // the input is 128 frames
+        Assert.Equal(256, config.FramesPerClip());
+        Assert.Equal(128, Mini().FramesPerClip());
+        manual_seed(5);
+        using (var trainer = new BootstrapTrainer(config, CPU))
+        {
+            var r = trainer.TrainStep(new TensorClipSource(randn(5, 1, 256, 64)));
+            Assert.True(double.IsFinite(r.Loss) && r.Loss > 0);
+            var e = Assert.Throws<BatException>(() => trainer.TrainStep(Clips()));   // 128-frame clips
+            Assert.Contains("have 128 frames", e.Message);
+            Assert.Contains("keeps 256 per clip", e.Message);
+        }
+        foreach (int bad in new[] { 100, 128 * PretrainConfig.MaxClipWindows + 1, -1 })
+            Assert.Contains("clip frames", Assert.Throws<BatException>(() => (Mini() with { ClipFrames = bad }).Validate()).Message);
+        (Mini() with { ClipFrames = 128 }).Validate();   // the input's own length is allowed
+    }
+
     static string[] Losses(string runDir) =>
         File.ReadAllLines(PretrainRun.MetricsPath(runDir)).Skip(1).Select(l => string.Join(",", l.Split(',')[..4])).ToArray();
 
