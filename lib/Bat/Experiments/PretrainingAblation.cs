@@ -59,11 +59,11 @@ public static class PretrainingAblation
                 var frontend = saved?.Frontend.Kind == variant.Frontend
                     ? saved.Frontend
                     : PretrainData.FrontendFor(variant.Frontend, encoder.MelBins, encoder.Frames, manifest);
-                int clipFrames = variant.Config(preset, frontend, seed).FramesPerClip();
-                var key = Json.Serialize(frontend) + $"|{clipFrames}";
+                var config = variant.Config(preset, frontend, seed) with { TrainedOn = trainedOn };
+                var key = Json.Serialize(frontend) + $"|{config.FramesPerClip()}";
                 if (!clipsByFrontend.TryGetValue(key, out var clips))
-                    clipsByFrontend[key] = clips = PretrainData.Load(manifest, frontend, clipFrames);
-                PretrainRun.Execute(variant.Config(preset, frontend, seed) with { TrainedOn = trainedOn }, clips, runDir, resume: true, label: variant.Name);
+                    clipsByFrontend[key] = clips = PretrainData.Load(manifest, frontend, config.FramesPerClip());
+                PretrainRun.Execute(config, clips, runDir, resume: true, label: variant.Name);
                 outcomes.Add(new Outcome(variant, runDir, false, PretrainRun.ReadMetrics(runDir)));
             }
         }
