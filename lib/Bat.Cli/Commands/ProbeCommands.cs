@@ -29,10 +29,11 @@ public static class ProbeCommands
         var cache = new Option<string?>("--cache") { Description = "Embedding cache folder: used when it matches, filled when empty (default: a temporary folder)." };
         var output = new Option<string?>("--out") { Description = "Results CSV to append rows to (shared schema)." };
         var experiment = new Option<string>("--experiment") { Description = "Experiment name in the results.", DefaultValueFactory = _ => "probe" };
-        var model = new Option<string?>("--model") { Description = "Model name in the results (default: the run folder's name)." };
+        var model = new Option<string?>("--model") { Description = "Model name in the results (default: the run folder's name, with -teacher for --weights teacher)." };
+        var weights = WeightsOption();
         var command = new Command("probe", "Train a probe on a checkpoint's frozen features (or fine-tune it) and report test metrics.\n\n" + RecipeHelp())
         {
-            checkpoint, manifest, probe, preset, prototypes, steps, batch, lr, mixup, folds, seed, cache, output, experiment, model,
+            checkpoint, manifest, probe, preset, prototypes, steps, batch, lr, mixup, folds, seed, cache, output, experiment, model, weights,
         };
         command.SetGuardedAction(parse =>
         {
@@ -46,8 +47,9 @@ public static class ProbeCommands
             // Outputs are checked before the embedding and training, not after them.
             CheckResultsCsv(parse.GetValue(output));
             if (parse.GetValue(cache) is { } cacheFolder) Preflight.EnsureWritable(cacheFolder);
-            var source = CheckpointSource.Resolve(checkpointPath);
-            string modelName = parse.GetValue(model) ?? Path.GetFileName(source.RunDir.TrimEnd('/'));
+            var source = CheckpointSource.Resolve(checkpointPath, parse.GetValue(weights));
+            string modelName = parse.GetValue(model)
+                               ?? Path.GetFileName(source.RunDir.TrimEnd('/')) + (source.Weights == EncoderWeights.Teacher ? "-teacher" : "");
             var recipe = chosen.RecipeFor(manifestPath, source, runSeed);
             if (recipe.Family == RecipeFamily.Dcase2016Task2 && !ProbeCatalog.FrameWise.Contains(probeName))
                 throw new BatException("--probe", $"'{probeName}' on the sound event detection task {recipe.Task}: event tasks take the frame-wise probes {string.Join("|", ProbeCatalog.FrameWise)}");
@@ -124,6 +126,13 @@ public static class ProbeCommands
         return command;
     }
 
+    /// <summary>`--weights`: which encoder of a pre-training checkpoint is read.</summary>
+    internal static Option<EncoderWeights> WeightsOption() => new("--weights")
+    {
+        Description = "Which encoder of the checkpoint: student (the default; what data2vec 2.0 and EAT release) | teacher (the EMA teacher; a run imported with `bat import` has none).",
+        DefaultValueFactory = _ => EncoderWeights.Student,
+    };
+
     /// <summary>The recipes `bat probe --help` lists: each official recipe and every preset's scale.</summary>
     static string RecipeHelp()
     {
@@ -160,9 +169,10 @@ public static class ProbeCommands
         var force = new Option<bool>("--force") { Description = "Recompute and overwrite existing caches (also ones made from another checkpoint or manifest)." };
         var shard = new Option<string?>("--shard") { Description = "i/n: embed only the i-th of n shares of each split into a partial cache (one job per share; then --merge)." };
         var merge = new Option<bool>("--merge") { Description = "Join the partial caches in --out into the caches the probes use (bit-identical to one process)." };
+        var weights = WeightsOption();
         var command = new Command("embed", "Cache all layers' CLS and patch tokens of a frozen checkpoint for a manifest (float16, memory-mapped).")
         {
-            checkpoint, manifest, output, split, batch, force, shard, merge,
+            checkpoint, manifest, output, split, batch, force, shard, merge, weights,
         };
         command.SetGuardedAction(parse =>
         {
@@ -179,7 +189,7 @@ public static class ProbeCommands
             var splits = parse.GetValue(split) is { Length: > 0 } s ? s : null;
             Preflight.EnsureWritable(cacheDir);
             var share = parse.GetValue(shard) is { } text ? EmbeddingShard.Parse(text) : ((int, int)?)null;
-            var reports = ProbeExperiment.Embed(CheckpointSource.Resolve(checkpointPath), manifestPath, cacheDir, splits, parse.GetValue(batch), parse.GetValue(force), share);
+            var reports = ProbeExperiment.Embed(CheckpointSource.Resolve(checkpointPath, parse.GetValue(weights)), manifestPath, cacheDir, splits, parse.GetValue(batch), parse.GetValue(force), share);
             foreach (var r in reports)
                 Console.WriteLine($"{r.Split,-8} {r.Clips,6} clips  {r.BytesPerClip / 1024.0:F1} KiB per clip  " +
                                   $"{r.Clips * r.BytesPerClip / 1048576.0:F1} MiB  {(r.Reused ? "reused (matches)" : $"{r.Seconds:F1} s")}  {r.Path}");

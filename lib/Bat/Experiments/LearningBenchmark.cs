@@ -1,5 +1,6 @@
 using System.Globalization;
 using Bat.Probing;
+using Bat.Training;
 
 namespace Bat.Experiments;
 
@@ -46,8 +47,10 @@ public static class LearningBenchmark
     /// holds those means with the pre-training seed in its seed column; each seed's folder keeps its own rows.
     /// </summary>
     /// <param name="levers">changes to the levers (<see cref="PretrainingAblation.Run"/>; null: none)</param>
+    /// <param name="weights">which encoder of each pre-trained run is probed: its student, or its EMA teacher (the
+    /// same runs either way, so one folder holds both readings; its learn.csv and recipes.json hold the last)</param>
     public static Result Run(Preset preset, string outDir, ExperimentData data, IReadOnlyList<string> variants, int seed = 0, int probeSeeds = 1,
-        LeverOverrides? levers = null, int pretrainSeeds = 1)
+        LeverOverrides? levers = null, int pretrainSeeds = 1, EncoderWeights weights = EncoderWeights.Student)
     {
         if (probeSeeds < 1) throw new BatException("--probe-seeds", $"{probeSeeds} probe seeds: must be at least 1");
         if (pretrainSeeds < 1) throw new BatException("--pretrain-seeds", $"{pretrainSeeds} pre-training seeds: must be at least 1");
@@ -56,14 +59,14 @@ public static class LearningBenchmark
         if (pretrainSeeds == 1)
         {
             // One pre-training seed: OUT itself is its folder, and PretrainAndProbe has written OUT's learn.csv.
-            var (cells, rows) = PretrainAndProbe(preset, outDir, data, models, seed, seed, probeSeeds, levers);
+            var (cells, rows) = PretrainAndProbe(preset, outDir, data, models, seed, seed, probeSeeds, levers, weights);
             return Read(MeanOverSeeds(cells), rows, variants);
         }
         var allCells = new List<Table5Cell>();
         var seedMeans = new List<Bat.Reporting.ResultRow>();
         foreach (int pretrainSeed in Enumerable.Range(seed, pretrainSeeds))
         {
-            var (cells, rows) = PretrainAndProbe(preset, PretrainSeedDir(outDir, pretrainSeed), data, models, pretrainSeed, seed, probeSeeds, levers);
+            var (cells, rows) = PretrainAndProbe(preset, PretrainSeedDir(outDir, pretrainSeed), data, models, pretrainSeed, seed, probeSeeds, levers, weights);
             allCells.AddRange(cells);
             seedMeans.AddRange(ControlMargins.MeanOverProbeSeeds(rows, pretrainSeed));
         }
@@ -80,7 +83,7 @@ public static class LearningBenchmark
     /// <summary>Pre-trains <paramref name="models"/> with <paramref name="pretrainSeed"/> in <paramref name="outDir"/>, then probes each with
     /// the probe seeds firstProbeSeed, firstProbeSeed + 1, ...; the cells of every probe seed and their rows, written as OUT's learn.csv.</summary>
     static (List<Table5Cell> Cells, List<Bat.Reporting.ResultRow> Rows) PretrainAndProbe(Preset preset, string outDir, ExperimentData data,
-        IReadOnlyList<string> models, int pretrainSeed, int firstProbeSeed, int probeSeeds, LeverOverrides? levers)
+        IReadOnlyList<string> models, int pretrainSeed, int firstProbeSeed, int probeSeeds, LeverOverrides? levers, EncoderWeights weights)
     {
         PretrainingAblation.Run(preset, outDir, data, models, pretrainSeed, levers);
         var table = TablePath(outDir);
@@ -89,7 +92,7 @@ public static class LearningBenchmark
         foreach (int probeSeed in Enumerable.Range(firstProbeSeed, probeSeeds))
         {
             // CompareProbes writes the table of its own seed; the rows of all seeds are gathered and written once at the end.
-            cells.AddRange(ProbeComparison.CompareProbes(preset, outDir, data, models, Probes, seed: probeSeed, table: Table));
+            cells.AddRange(ProbeComparison.CompareProbes(preset, outDir, data, models, Probes, seed: probeSeed, table: Table, weights: weights));
             rows.AddRange(Bat.Reporting.ResultsTable.Read(table));
         }
         Bat.Reporting.ResultsTable.Write(table, rows);

@@ -73,9 +73,11 @@ public sealed record OutputLayout(string Root)
         return runDir;
     }
 
-    /// <summary>{Root}/embeddings/{variant}/{manifest}-{manifest SHA-256 prefix}-{checkpoint SHA-256 prefix}: a
-    /// re-trained checkpoint or another manifest of the same name gets a fresh folder instead of clashing with the old cache.</summary>
+    /// <summary>{Root}/embeddings/{variant}/{manifest}-{manifest SHA-256 prefix}-{checkpoint SHA-256 prefix}[-teacher]: a
+    /// re-trained checkpoint, another manifest of the same name or the checkpoint's other encoder gets a fresh folder
+    /// instead of clashing with the old cache.</summary>
     public string Embeddings(string variant, string manifestCsv, CheckpointSource checkpoint) =>
         Path.Combine(Root, "embeddings", ModelName(variant),
-            $"{Path.GetFileNameWithoutExtension(manifestCsv)}-{Manifest.Sha256(manifestCsv)[..8]}-{checkpoint.Sha256[..12]}");
+            $"{Path.GetFileNameWithoutExtension(manifestCsv)}-{Manifest.Sha256(manifestCsv)[..8]}-{checkpoint.Sha256[..12]}"
+            + (checkpoint.Weights == EncoderWeights.Teacher ? "-teacher" : ""));
 }

@@ -80,9 +80,12 @@ public static class ProbeComparison
     /// table5.csv, each task's recipe and input to recipes.json. Pass the untrained control among the variants so
     /// every score can be read against it (<see cref="ControlMargins"/>). <paramref name="table"/> names the CSV
     /// and the experiment of the rows ("table5" for notebook 03; `bat bench learn` writes its own).
+    /// <paramref name="weights"/>: which encoder of each pre-trained checkpoint is probed (recorded in recipes.json);
+    /// a control reads its student, which at step 0 is its teacher.
     /// </summary>
     public static IReadOnlyList<Table5Cell> CompareProbes(Preset preset, string outDir, ExperimentData data, IEnumerable<string> variants,
-        IEnumerable<string>? probes = null, int? prototypes = null, int seed = 0, bool baseline = true, string table = "table5")
+        IEnumerable<string>? probes = null, int? prototypes = null, int seed = 0, bool baseline = true, string table = "table5",
+        EncoderWeights weights = EncoderWeights.Student)
     {
         var layout = new OutputLayout(outDir);
         int k = prototypes ?? preset.Prototypes;
@@ -90,7 +93,8 @@ public static class ProbeComparison
         var results = new List<Table5Cell>();
         var rows = new List<ResultRow>();
         var plans = new List<RecipeRecord>();
-        var models = variants.Select(v => (Variant: v, Checkpoint: CheckpointSource.Resolve(layout.RequireRun(v)))).ToList();
+        var models = variants.Select(v => (Variant: v,
+            Checkpoint: CheckpointSource.Resolve(layout.RequireRun(v), PretrainVariant.IsControlName(v) ? EncoderWeights.Student : weights))).ToList();
         foreach (var (manifest, (variant, checkpoint)) in data.ProbeManifests.SelectMany(m => models.Select(v => (m, v))))
         {
             var recipe = preset.RecipeFor(manifest, checkpoint, seed);
@@ -101,7 +105,7 @@ public static class ProbeComparison
                 var folds = recipe.ForFolds();
                 using var cv = ProbeExperiment.OpenFolds(checkpoint, manifest, cacheDir);
                 string dataset = cv.Session.Manifest.Task.Name, metric = cv.Folds[0].Task.SelectionMetric;
-                plans.Add(new RecipeRecord(dataset, model, folds.Describe(checkpoint.Encoder).ToDictionary(d => d.Choice, d => d.Value), cv.Session.Input.Frontend));
+                plans.Add(new RecipeRecord(dataset, model, Describe(folds, checkpoint), cv.Session.Input.Frontend));
                 foreach (var probe in chosen)
                 {
                     var run = probe == ProbeCatalog.FineTune
@@ -114,7 +118,7 @@ public static class ProbeComparison
             }
             using var session = ProbeExperiment.Open(checkpoint, manifest, cacheDir);
             string taskMetric = session.Task.SelectionMetric;
-            plans.Add(new RecipeRecord(session.Task.Name, model, recipe.Describe(checkpoint.Encoder).ToDictionary(d => d.Choice, d => d.Value), session.Input.Frontend));
+            plans.Add(new RecipeRecord(session.Task.Name, model, Describe(recipe, checkpoint), session.Input.Frontend));
             foreach (var probe in chosen)
             {
                 var run = probe == ProbeCatalog.FineTune
@@ -140,6 +144,14 @@ public static class ProbeComparison
 
     /// <summary>The file beside table5.csv that records each task's recipe and input (frontend, length, normalisation constants).</summary>
     public const string RecipesFile = "recipes.json";
+
+    /// <summary>A model's recipe as recipes.json records it, with the encoder read when it is not the student.</summary>
+    static Dictionary<string, string> Describe(TaskRecipe recipe, CheckpointSource checkpoint)
+    {
+        var described = recipe.Describe(checkpoint.Encoder).ToDictionary(d => d.Choice, d => d.Value);
+        if (checkpoint.Weights != EncoderWeights.Student) described["encoder weights"] = checkpoint.Weights.ToString().ToLowerInvariant();
+        return described;
+    }
 
     /// <summary>
     /// The plan table of notebook 03: one row per task and recipe choice (input length, evaluation, probe and

@@ -24,7 +24,9 @@ public sealed record EmbeddingCacheHeader(
     int Dim,
     string DType,
     IReadOnlyList<string> Paths,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EmbeddingShard? Shard = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EmbeddingShard? Shard = null,
+    // Null: the student (caches written before the teacher could be read hold the student).
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Weights = null)
 {
     public const int CurrentVersion = 1;
 
@@ -43,6 +45,7 @@ public sealed record EmbeddingCacheHeader(
             if (cached != wanted) differences.Add($"{what}: cached {Shorten(cached)}, expected {Shorten(wanted)}");
         }
         Compare("checkpoint SHA-256", CheckpointSha256, expected.CheckpointSha256);
+        Compare("encoder weights", Weights ?? "student", expected.Weights ?? "student");
         Compare("encoder config", Canonical(EncoderConfig), Canonical(expected.EncoderConfig));
         Compare("frontend config", Canonical(FrontendConfig), Canonical(expected.FrontendConfig));
         Compare("manifest SHA-256", ManifestSha256, expected.ManifestSha256);

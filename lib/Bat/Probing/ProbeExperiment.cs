@@ -46,7 +46,8 @@ public static class ProbeExperiment
         var entries = manifest.Split(split);
         return new(EmbeddingCacheHeader.CurrentVersion, split, checkpoint.Sha256, checkpoint.CheckpointPath, checkpoint.EncoderConfig,
             JsonSerializer.SerializeToElement(input.Frontend, Json.Options), Manifest.Sha256(manifest.CsvPath), entries.Count,
-            encoder.Depth, input.Tokens, encoder.Dim, "float16", entries.Select(e => e.Path).ToList());
+            encoder.Depth, input.Tokens, encoder.Dim, "float16", entries.Select(e => e.Path).ToList(),
+            Weights: checkpoint.Weights == EncoderWeights.Teacher ? "teacher" : null);
     }
 
     /// <summary>

@@ -269,14 +269,24 @@ public static class Checkpoint
 }
 
 /// <summary>
+/// Which of a pre-training checkpoint's two encoders the probes read: the student (what data2vec 2.0 and EAT release
+/// for fine-tuning) or the EMA teacher (an average of the student's recent weights, which DINO found the better of the
+/// two to probe).
+/// </summary>
+public enum EncoderWeights { Student, Teacher }
+
+/// <summary>
 /// A pre-trained checkpoint as the probes see it: the file, its SHA-256 (computed once, here; loading the weights
-/// checks it against the sidecar), and the encoder and frontend configs of its run (from RUN/config.json).
-/// Resolving reads no weights.
+/// checks it against the sidecar), the encoder and frontend configs of its run (from RUN/config.json), and which of
+/// its encoders is read (<see cref="Weights"/>). Resolving reads no weights.
 /// </summary>
 public sealed record CheckpointSource(string CheckpointPath, string RunDir, string Sha256, JsonElement EncoderConfig, JsonElement FrontendConfig)
 {
-    /// <summary>A run folder (its newest checkpoint) or one checkpoints/step-*.pt file.</summary>
-    public static CheckpointSource Resolve(string runDirOrCheckpoint)
+    /// <summary>The encoder <see cref="LoadEncoder"/> gives; part of every embedding cache's identity.</summary>
+    public EncoderWeights Weights { get; init; } = EncoderWeights.Student;
+
+    /// <summary>A run folder (its newest checkpoint) or one checkpoints/step-*.pt file; <paramref name="weights"/>: which encoder to read.</summary>
+    public static CheckpointSource Resolve(string runDirOrCheckpoint, EncoderWeights weights = EncoderWeights.Student)
     {
         string path, runDir;
         if (Directory.Exists(runDirOrCheckpoint))
@@ -315,7 +325,7 @@ public sealed record CheckpointSource(string CheckpointPath, string RunDir, stri
             c.Validate();
             return c;
         });
-        return new CheckpointSource(Path.GetFullPath(path), Path.GetFullPath(runDir), FileHash.Sha256(path), encoder.Clone(), frontend);
+        return new CheckpointSource(Path.GetFullPath(path), Path.GetFullPath(runDir), FileHash.Sha256(path), encoder.Clone(), frontend) { Weights = weights };
     }
 
     public EncoderConfig Encoder => EncoderConfig.Deserialize<EncoderConfig>(Json.Options)!;
@@ -325,14 +335,17 @@ public sealed record CheckpointSource(string CheckpointPath, string RunDir, stri
     public Featurizer Featurizer() => Data.Featurizer.From(Bat.Frontends.Frontend.Create(Frontend));
 
     /// <summary>
-    /// The frozen pre-trained encoder of this checkpoint, in eval mode without gradients. Gives the student by
-    /// default, as data2vec 2.0 / EAT release it for fine-tuning; <paramref name="teacher"/> picks the EMA teacher.
+    /// The frozen pre-trained encoder of this checkpoint (<see cref="Weights"/>: the student or the EMA teacher), in
+    /// eval mode without gradients. A checkpoint without a teacher (`bat import` keeps only the student) is refused
+    /// naming the file.
     /// </summary>
-    public Encoder LoadEncoder(bool teacher = false)
+    public Encoder LoadEncoder()
     {
-        var prefix = teacher ? "teacher." : "student.";
+        var prefix = Weights == EncoderWeights.Teacher ? "teacher." : "student.";
         // Only the encoder's tensors: a base run's teacher, decoder and optimiser state (GBs) stay on disk.
         var tensors = Checkpoint.Read(CheckpointPath, Sha256, name => name.StartsWith(prefix, StringComparison.Ordinal)).Tensors;
+        if (tensors.Count == 0 && Weights == EncoderWeights.Teacher)
+            throw new BatException(CheckpointPath, "holds no EMA teacher (a run made by `bat import` keeps only the student): read it with --weights student");
         var encoder = new Encoder(Encoder);
         try { Checkpoint.LoadInto(encoder, tensors, prefix, CheckpointPath); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }

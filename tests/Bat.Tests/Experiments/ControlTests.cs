@@ -174,6 +174,19 @@ public class ControlTests : IDisposable
         Assert.Equal(batScore - controlScore, margin.Margin, 9);
         Assert.True(margin.Noise > 0 && !double.IsNaN(margin.Noise));
 
+        // The EMA teachers of the same runs: the pre-trained run's teacher gets its own caches and says so in
+        // recipes.json; the control reads its student (its teacher at step 0), so its score is the one above.
+        var teachers = ProbeComparison.CompareProbes(Preset.Smoke, outDir, data, ["untrained", "bat"], probes: ["lp"], table: "teachers", weights: EncoderWeights.Teacher);
+        Assert.Equal(controlScore, teachers.Single(c => c.Model == "untrained" && c.Dataset == primary).Score);
+        var batRun = CheckpointSource.Resolve(layout.PretrainRun("bat"), EncoderWeights.Teacher);
+        Assert.EndsWith("-teacher", layout.Embeddings("bat", data.PrimaryTask, batRun));
+        Assert.True(Directory.Exists(layout.Embeddings("bat", data.PrimaryTask, batRun)));
+        var recipes = File.ReadAllText(Path.Combine(ProbeComparison.ResultsDir(outDir), ProbeComparison.RecipesFile));
+        using (var plans = System.Text.Json.JsonDocument.Parse(recipes))
+            foreach (var plan in plans.RootElement.EnumerateArray())
+                Assert.Equal(plan.GetProperty("model").GetString() == "bat",
+                    plan.GetProperty("recipe").TryGetProperty("encoder weights", out var w) && w.GetString() == "teacher");
+
         var sweep = ProbeComparison.SweepK(Preset.Smoke, outDir, data, ["untrained", "bat"], [2]);
         Assert.Equal(["untrained", "bat"], sweep.Select(p => p.Model));
 

@@ -101,6 +101,63 @@ public class ProbeExperimentTests : IDisposable
         Assert.Equal(first.Test, ProbeRunMemo.GetOrRun(session, session.Task, "cgp", 8, config, () => throw new InvalidOperationException("trained again")).Test);
     }
 
+    /// <summary>A pre-training checkpoint whose student and teacher are two different random encoders (seeds 1 and 2).</summary>
+    static string MakeRunWithTeacher(string root, EncoderConfig encoder)
+    {
+        var runDir = Path.Combine(root, "pretrained");
+        manual_seed(1);
+        using var student = new Encoder(encoder);
+        manual_seed(2);
+        using var teacher = new Encoder(encoder);
+        Json.Save(Checkpoint.ConfigPath(runDir), new PretrainConfig { Encoder = encoder, Variant = "pretrained" });
+        Checkpoint.Save(runDir, 5, 0, student.state_dict().Select(kv => ("student." + kv.Key, kv.Value))
+            .Concat(teacher.state_dict().Select(kv => ("teacher." + kv.Key, kv.Value))));
+        return runDir;
+    }
+
+    [Fact]
+    public void TheTeacherIsReadIntoItsOwnCacheAndEmbedsAsTheSameWeightsSavedAsAStudentDo()
+    {
+        var manifests = SyntheticBenchmark.Ensure(Path.Combine(dir, "synth"), clips: 20, seed: 2, seconds: 1);
+        var run = MakeRunWithTeacher(dir, Small);
+        var teacher = CheckpointSource.Resolve(run, EncoderWeights.Teacher);
+        var student = CheckpointSource.Resolve(run);
+        // The same encoder B saved as the student of another run: what the teacher must embed as.
+        var alone = CheckpointSource.Resolve(MakeRun(dir, "b", 2, Small));
+
+        using (var loaded = teacher.LoadEncoder())
+        using (var reference = alone.LoadEncoder())
+        using (var first = student.LoadEncoder())
+        {
+            foreach (var (name, value) in loaded.state_dict())
+                Assert.True(value.allclose(reference.state_dict()[name], rtol: 0, atol: 0), name);
+            // The student is the other encoder (its randomly drawn tensors differ; LayerNorm's ones do not).
+            Assert.False(loaded.state_dict()["patch_embed.weight"].allclose(first.state_dict()["patch_embed.weight"], rtol: 0, atol: 0));
+        }
+
+        string teacherCache = Path.Combine(dir, "cache-teacher"), aloneCache = Path.Combine(dir, "cache-b");
+        using (var a = ProbeExperiment.Open(teacher, manifests.MultiLabel, teacherCache, batchSize: 4))
+        using (var b = ProbeExperiment.Open(alone, manifests.MultiLabel, aloneCache, batchSize: 4))
+        {
+            var x = a.Task.Test.Embeddings.Gather([0, 1, 2], withPatches: true, CPU);
+            var y = b.Task.Test.Embeddings.Gather([0, 1, 2], withPatches: true, CPU);
+            Assert.True(x.Cls.allclose(y.Cls, rtol: 0, atol: 0));
+            Assert.True(x.Patches.allclose(y.Patches, rtol: 0, atol: 0));
+        }
+
+        // The student of the same file is another cache: refused in the teacher's folder, naming what differs.
+        var error = Assert.Throws<BatException>(() => ProbeExperiment.Embed(student, manifests.MultiLabel, teacherCache, ["test"]));
+        Assert.Contains("encoder weights: cached teacher, expected student", error.Message);
+        var layout = new Bat.Experiments.OutputLayout(dir);
+        Assert.Equal(layout.Embeddings("pretrained", manifests.MultiLabel, student) + "-teacher", layout.Embeddings("pretrained", manifests.MultiLabel, teacher));
+
+        // A run without a teacher (what `bat import` writes) is refused naming the file, not read as something else.
+        var studentOnly = CheckpointSource.Resolve(MakeRun(dir, "imported", 3, Small), EncoderWeights.Teacher);
+        var missing = Assert.Throws<BatException>(() => studentOnly.LoadEncoder());
+        Assert.Contains(studentOnly.CheckpointPath, missing.Message);
+        Assert.Contains("holds no EMA teacher", missing.Message);
+    }
+
     [Fact]
     public void CachedFeaturesEqualAFreshEncoderPass()
     {
