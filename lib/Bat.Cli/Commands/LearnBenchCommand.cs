@@ -48,10 +48,10 @@ public static class LearnBenchCommand
             var experimentData = ExperimentData.Resolve(parse.GetValue(data)!, outDir, chosen);
             var names = parse.GetValue(variants)!.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
             foreach (var name in names) PretrainVariant.Named(name);   // an unknown name fails before any work
+            if (parse.GetValue(weights) == EncoderWeights.Teacher) Console.WriteLine("encoders probed: the EMA teacher of every pre-trained run (a control's teacher is its student)");
             var result = LearningBenchmark.Run(chosen, outDir, experimentData, names, parse.GetValue(seed), parse.GetValue(probeSeeds),
                 new LeverOverrides(parse.GetValue(spreadWeight), parse.GetValue(centreTargets), parse.GetValue(clipFrames)), parse.GetValue(pretrainSeeds),
                 parse.GetValue(weights));
-            if (parse.GetValue(weights) == EncoderWeights.Teacher) Console.WriteLine("encoders probed: the EMA teacher of every pre-trained run (a control's teacher is its student)");
             foreach (var line in LearningBenchmark.Format(result)) Console.WriteLine(line);
             return 0;
         });
