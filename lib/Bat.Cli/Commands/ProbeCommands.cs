@@ -49,7 +49,7 @@ public static class ProbeCommands
             if (parse.GetValue(cache) is { } cacheFolder) Preflight.EnsureWritable(cacheFolder);
             var source = CheckpointSource.Resolve(checkpointPath, parse.GetValue(weights));
             string modelName = parse.GetValue(model)
-                               ?? Path.GetFileName(source.RunDir.TrimEnd('/')) + (source.Weights == EncoderWeights.Teacher ? "-teacher" : "");
+                               ?? Path.GetFileName(source.RunDir.TrimEnd('/')) + (source.WeightsMark is { } mark ? "-" + mark : "");
             var recipe = chosen.RecipeFor(manifestPath, source, runSeed);
             if (recipe.Family == RecipeFamily.Dcase2016Task2 && !ProbeCatalog.FrameWise.Contains(probeName))
                 throw new BatException("--probe", $"'{probeName}' on the sound event detection task {recipe.Task}: event tasks take the frame-wise probes {string.Join("|", ProbeCatalog.FrameWise)}");

@@ -79,5 +79,5 @@ public sealed record OutputLayout(string Root)
     public string Embeddings(string variant, string manifestCsv, CheckpointSource checkpoint) =>
         Path.Combine(Root, "embeddings", ModelName(variant),
             $"{Path.GetFileNameWithoutExtension(manifestCsv)}-{Manifest.Sha256(manifestCsv)[..8]}-{checkpoint.Sha256[..12]}"
-            + (checkpoint.Weights == EncoderWeights.Teacher ? "-teacher" : ""));
+            + (checkpoint.WeightsMark is { } mark ? "-" + mark : ""));
 }

@@ -149,7 +149,7 @@ public static class ProbeComparison
     static Dictionary<string, string> Describe(TaskRecipe recipe, CheckpointSource checkpoint)
     {
         var described = recipe.Describe(checkpoint.Encoder).ToDictionary(d => d.Choice, d => d.Value);
-        if (checkpoint.Weights != EncoderWeights.Student) described["encoder weights"] = checkpoint.Weights.ToString().ToLowerInvariant();
+        if (checkpoint.WeightsMark is { } mark) described["encoder weights"] = mark;
         return described;
     }
 

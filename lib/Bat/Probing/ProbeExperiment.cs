@@ -47,7 +47,7 @@ public static class ProbeExperiment
         return new(EmbeddingCacheHeader.CurrentVersion, split, checkpoint.Sha256, checkpoint.CheckpointPath, checkpoint.EncoderConfig,
             JsonSerializer.SerializeToElement(input.Frontend, Json.Options), Manifest.Sha256(manifest.CsvPath), entries.Count,
             encoder.Depth, input.Tokens, encoder.Dim, "float16", entries.Select(e => e.Path).ToList(),
-            Weights: checkpoint.Weights == EncoderWeights.Teacher ? "teacher" : null);
+            Weights: checkpoint.WeightsMark);
     }
 
     /// <summary>

@@ -285,6 +285,10 @@ public sealed record CheckpointSource(string CheckpointPath, string RunDir, stri
     /// <summary>The encoder <see cref="LoadEncoder"/> gives; part of every embedding cache's identity.</summary>
     public EncoderWeights Weights { get; init; } = EncoderWeights.Student;
 
+    /// <summary>What caches, embedding folders, model names and recipes are marked with when the encoder read is not
+    /// the student ("teacher"); null for the student, so everything made before the choice existed keeps its name.</summary>
+    public string? WeightsMark => Weights == EncoderWeights.Student ? null : Weights.ToString().ToLowerInvariant();
+
     /// <summary>A run folder (its newest checkpoint) or one checkpoints/step-*.pt file; <paramref name="weights"/>: which encoder to read.</summary>
     public static CheckpointSource Resolve(string runDirOrCheckpoint, EncoderWeights weights = EncoderWeights.Student)
     {
