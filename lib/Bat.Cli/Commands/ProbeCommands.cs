@@ -24,6 +24,9 @@ public static class ProbeCommands
         var batch = new Option<int?>("--batch") { Description = "Batch size (default: the task's recipe)." };
         var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default: the task's recipe; fine-tuning: the preset's scale)." };
         var mixup = new Option<double?>("--mixup") { Description = "Fine-tuning only: chance of mixup per batch, 0 to 1 (default: the task's recipe)." };
+        var layerDecay = new Option<double?>("--layer-decay") { Description = "Fine-tuning only: layer-wise lr decay, 0 to 1 (block i of depth d learns at decay^(d - i) of the lr, the head at the full lr; 0 trains the head alone on the frozen encoder; default: the task's recipe, 0.75)." };
+        var dropPath = new Option<double?>("--drop-path") { Description = "Fine-tuning only: drop path of the last block, 0 to 1 (linear over the blocks; default: the task's recipe, 0.1)." };
+        var augment = new Option<bool?>("--augment") { Description = "Fine-tuning only: false turns off SpecAugment, colour noise and the time roll (mixup has --mixup; default: the task's recipe)." };
         var folds = new Option<bool>("--folds") { Description = "Cross-validate over the manifest's folds (ESC-50 layout: a fold on every row): train on the other folds, test on each, report each fold, the mean and the std (the official ESC-50 report)." };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var cache = new Option<string?>("--cache") { Description = "Embedding cache folder: used when it matches, filled when empty (default: a temporary folder)." };
@@ -33,7 +36,7 @@ public static class ProbeCommands
         var weights = WeightsOption();
         var command = new Command("probe", "Train a probe on a checkpoint's frozen features (or fine-tune it) and report test metrics.\n\n" + RecipeHelp())
         {
-            checkpoint, manifest, probe, preset, prototypes, steps, batch, lr, mixup, folds, seed, cache, output, experiment, model, weights,
+            checkpoint, manifest, probe, preset, prototypes, steps, batch, lr, mixup, layerDecay, dropPath, augment, folds, seed, cache, output, experiment, model, weights,
         };
         command.SetGuardedAction(parse =>
         {
@@ -71,14 +74,31 @@ public static class ProbeCommands
             }
             if (parse.GetValue(mixup) is { } chance)
             {
-                if (probeName != ProbeCatalog.FineTune) throw new BatException("--mixup", "applies to --probe finetune only (the frozen probes train on cached embeddings, without mixup)");
+                FineTuneOnly("--mixup", probeName);
                 if (!(chance >= 0 && chance <= 1)) throw new BatException("--mixup", $"must be a chance from 0 to 1, got {chance}");
                 fineConfig = fineConfig with { MixupProbability = chance };
+            }
+            if (parse.GetValue(layerDecay) is { } decay)
+            {
+                FineTuneOnly("--layer-decay", probeName);
+                if (!(decay >= 0 && decay <= 1)) throw new BatException("--layer-decay", $"must be from 0 to 1, got {decay}");
+                fineConfig = fineConfig with { LayerDecay = decay };
+            }
+            if (parse.GetValue(dropPath) is { } drop)
+            {
+                FineTuneOnly("--drop-path", probeName);
+                if (!(drop >= 0 && drop < 1)) throw new BatException("--drop-path", $"must be from 0 to below 1, got {drop}");
+                fineConfig = fineConfig with { DropPath = drop };
+            }
+            if (parse.GetValue(augment) is false)
+            {
+                FineTuneOnly("--augment", probeName);
+                fineConfig = fineConfig.WithoutAugmentation();
             }
             foreach (var (what, value) in recipe.Describe(source.Encoder)) Console.WriteLine($"recipe {what}: {value}");
             // What this run trains with, after --steps, --batch, --lr and --mixup.
             Console.WriteLine(probeName == ProbeCatalog.FineTune
-                ? FormattableString.Invariant($"schedule: {fineConfig.Steps} steps x batch {fineConfig.BatchSize}, warm-up {fineConfig.WarmupSteps}, lr {fineConfig.LearningRate:G3}, mixup {fineConfig.MixupProbability:G3}")
+                ? FormattableString.Invariant($"schedule: {fineConfig.Steps} steps x batch {fineConfig.BatchSize}, warm-up {fineConfig.WarmupSteps}, lr {fineConfig.LearningRate:G3}, mixup {fineConfig.MixupProbability:G3}, layer decay {fineConfig.LayerDecay:G3}, drop path {fineConfig.DropPath:G3}, augmentation {(fineConfig.Augments ? "on" : "off")}")
                 : FormattableString.Invariant($"schedule: {probeConfig.Steps} steps x batch {probeConfig.BatchSize}, warm-up {probeConfig.WarmupSteps}, lr {probeConfig.LearningRate:G3}"));
 
             var cacheDir = parse.GetValue(cache);
@@ -124,6 +144,13 @@ public static class ProbeCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Refuses a fine-tuning option on a frozen probe, which trains on cached embeddings without it.</summary>
+    static void FineTuneOnly(string option, string probeName)
+    {
+        if (probeName != ProbeCatalog.FineTune)
+            throw new BatException(option, "applies to --probe finetune only (the frozen probes train on cached embeddings, without augmentation or encoder updates)");
     }
 
     /// <summary>`--weights`: which encoder of a pre-training checkpoint is read.</summary>

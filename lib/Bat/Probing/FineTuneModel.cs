@@ -36,6 +36,12 @@ public sealed record FineTuneConfig(
     int EvalBatchSize = 16,
     long Seed = 0)
 {
+    /// <summary>Whether any input augmentation is on (SpecAugment, colour noise, time roll; mixup is <see cref="MixupProbability"/>).</summary>
+    public bool Augments => (FreqMaskBins > 0 || TimeMaskFrames > 0) && MaskRepeats > 0 || ColourNoiseChance > 0 || TimeRoll;
+
+    /// <summary>The same schedule without SpecAugment, colour noise or the time roll (mixup kept as it is).</summary>
+    public FineTuneConfig WithoutAugmentation() => this with { MaskRepeats = 0, ColourNoiseChance = 0, TimeRoll = false };
+
     public FineTuneConfig WithSteps(int steps) => this with
     {
         Steps = steps,

@@ -49,6 +49,20 @@ public class ProbeCommandTests
         Assert.True(code == 0, err);
         Assert.Contains("schedule: 4 steps x batch 16, warm-up 1, lr 0.0025", output);
 
+        var (fineCode, fineOutput, fineErr) = Bat.Tests.Runner.RunnerTestKit.RunBat(dir.Path,
+            [.. common, "--probe", "finetune", "--steps", "2", "--layer-decay", "0", "--drop-path", "0", "--augment", "false"]);
+        Assert.True(fineCode == 0, fineErr);
+        Assert.Contains("mixup 0.9, layer decay 0, drop path 0, augmentation off", fineOutput);
+        foreach (var (option, value) in new[] { ("--layer-decay", "0.5"), ("--drop-path", "0"), ("--augment", "false") })
+        {
+            var (frozenCode, _, frozenErr) = FrontendCommandTests.Bat([.. common, "--probe", "lp", option, value]);
+            Assert.Equal(1, frozenCode);
+            Assert.StartsWith($"error: {option}: applies to --probe finetune only", frozenErr);
+        }
+        var (decayCode, _, decayErr) = FrontendCommandTests.Bat([.. common, "--probe", "finetune", "--layer-decay", "1.5"]);
+        Assert.Equal(1, decayCode);
+        Assert.StartsWith("error: --layer-decay: must be from 0 to 1, got 1.5", decayErr);
+
         var (mixupCode, _, mixupErr) = FrontendCommandTests.Bat([.. common, "--probe", "lp", "--mixup", "0"]);
         Assert.Equal(1, mixupCode);
         Assert.StartsWith("error: --mixup: applies to --probe finetune only", mixupErr);

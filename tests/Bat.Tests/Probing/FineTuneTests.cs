@@ -22,6 +22,30 @@ public class FineTuneTests
     }
 
     [Fact]
+    public void LayerDecayZeroTrainsTheHeadAloneAndNoAugmentationLeavesTheInputAsItIs()
+    {
+        var config = EncoderConfig.Tiny with { Dim = 32, Heads = 2, Depth = 3 };
+        using var model = new FineTuneModel(new Encoder(config), classes: 5);
+        var groups = model.LayerwiseGroups(layerDecay: 0, weightDecay: 0.05);
+        // 0^0 = 1 for the head and the input norm (depth + 1), 0 for every block and the embedding: a frozen encoder.
+        var headNames = model.named_parameters().Where(np => !np.name.StartsWith("encoder.") || np.name.StartsWith("encoder.pre_norm"))
+            .Select(np => np.parameter.Handle).ToHashSet();
+        foreach (var (parameters, scale, _) in groups)
+            foreach (var p in parameters) Assert.Equal(headNames.Contains(p.Handle) ? 1.0 : 0.0, scale);
+
+        var recipe = TaskRecipe.OfficialFineTuning(RecipeFamily.SpeechCommands);
+        Assert.True(recipe.Augments);
+        var plain = recipe.WithoutAugmentation();
+        Assert.False(plain.Augments);
+        Assert.Equal((recipe.LearningRate, recipe.MixupProbability, recipe.Steps), (plain.LearningRate, plain.MixupProbability, plain.Steps));
+        using var x = randn(3, 1, 40, 16);
+        using var same = FineTuner.SpecAugment(x, plain, new Random(1));
+        Assert.True(same.equal(x).all().item<bool>());
+        using var masked = FineTuner.SpecAugment(x, recipe with { FreqMaskBins = 8 }, new Random(1));
+        Assert.False(masked.equal(x).all().item<bool>());
+    }
+
+    [Fact]
     public void MixupDrawsBetaWeightsAndMixesInputsAndTargetsAlike()
     {
         var random = new Random(5);
