@@ -25,8 +25,8 @@ public static class ProbeCommands
         var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default: the task's recipe; fine-tuning: the preset's scale)." };
         var mixup = new Option<double?>("--mixup") { Description = "Fine-tuning only: chance of mixup per batch, 0 to 1 (default: the task's recipe)." };
         var layerDecay = new Option<double?>("--layer-decay") { Description = "Fine-tuning only: layer-wise lr decay, 0 to 1 (block i of depth d learns at decay^(d - i) of the lr, the head at the full lr; 0 trains the head alone on the frozen encoder; default: the task's recipe, 0.75)." };
-        var dropPath = new Option<double?>("--drop-path") { Description = "Fine-tuning only: drop path of the last block, 0 to 1 (linear over the blocks; default: the task's recipe, 0.1)." };
-        var augment = new Option<bool?>("--augment") { Description = "Fine-tuning only: false turns off SpecAugment, colour noise and the time roll (mixup has --mixup; default: the task's recipe)." };
+        var dropPath = new Option<double?>("--drop-path") { Description = "Fine-tuning only: drop path of the last block, 0 to 1 (linear over the blocks; default: the task's recipe, 0.1, 0 at the smoke and tiny presets)." };
+        var augment = new Option<bool?>("--augment") { Description = "Fine-tuning only: true|false turns the official SpecAugment, colour noise and time roll on or off (mixup has --mixup; default: the task's recipe, off at the smoke and tiny presets)." };
         var folds = new Option<bool>("--folds") { Description = "Cross-validate over the manifest's folds (ESC-50 layout: a fold on every row): train on the other folds, test on each, report each fold, the mean and the std (the official ESC-50 report)." };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var cache = new Option<string?>("--cache") { Description = "Embedding cache folder: used when it matches, filled when empty (default: a temporary folder)." };
@@ -90,10 +90,10 @@ public static class ProbeCommands
                 if (!(drop >= 0 && drop < 1)) throw new BatException("--drop-path", $"must be from 0 to below 1, got {drop}");
                 fineConfig = fineConfig with { DropPath = drop };
             }
-            if (parse.GetValue(augment) is false)
+            if (parse.GetValue(augment) is { } augmenting)
             {
                 FineTuneOnly("--augment", probeName);
-                fineConfig = fineConfig.WithoutAugmentation();
+                fineConfig = augmenting ? fineConfig.WithAugmentationOf(TaskRecipe.OfficialFineTuning(recipe.Family)) : fineConfig.WithoutAugmentation();
             }
             foreach (var (what, value) in recipe.Describe(source.Encoder)) Console.WriteLine($"recipe {what}: {value}");
             // What this run trains with, after --steps, --batch, --lr and --mixup.

@@ -42,6 +42,10 @@ public sealed record FineTuneConfig(
     /// <summary>The same schedule without SpecAugment, colour noise or the time roll (mixup kept as it is).</summary>
     public FineTuneConfig WithoutAugmentation() => this with { MaskRepeats = 0, ColourNoiseChance = 0, TimeRoll = false };
 
+    /// <summary>The same schedule with <paramref name="official"/>'s SpecAugment repeats, colour noise and time roll (the mask sizes kept as scaled).</summary>
+    public FineTuneConfig WithAugmentationOf(FineTuneConfig official) =>
+        this with { MaskRepeats = official.MaskRepeats, ColourNoiseChance = official.ColourNoiseChance, TimeRoll = official.TimeRoll };
+
     public FineTuneConfig WithSteps(int steps) => this with
     {
         Steps = steps,

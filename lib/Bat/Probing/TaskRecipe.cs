@@ -33,8 +33,13 @@ public enum RecipeSelection
 /// </summary>
 /// <param name="FineTuneMinEpochs">fine-tuning passes over the task's training clips at least (0: the factor alone)</param>
 /// <param name="FineTuneMaxRaisedSteps">the most steps that raising the factor may give</param>
+/// <param name="FineTuneRegularised">false: fine-tuning without the official input augmentation (SpecAugment, colour
+/// noise, time roll, mixup) and drop path. They regularise schedules of tens of epochs over tens of thousands of
+/// clips; in 10 epochs over a CPU task's couple of thousand clips they keep the network from fitting at all (measured
+/// on the offline keywords task: the recipe's fine-tuning never left the majority class, from a pre-trained
+/// encoder or an untrained one; docs/method.md section 6)</param>
 public sealed record RecipeScale(double ProbeSteps, double FineTuneSteps, int? ProbeMaxBatch, int? FineTuneMaxBatch,
-    double FineTuneLearningRate, string Reason, int FineTuneMinEpochs = 0, int FineTuneMaxRaisedSteps = 0)
+    double FineTuneLearningRate, string Reason, int FineTuneMinEpochs = 0, int FineTuneMaxRaisedSteps = 0, bool FineTuneRegularised = true)
 {
     /// <summary>The official schedules: factor 1, no batch cap, fine-tuning lr 5e-5.</summary>
     public static RecipeScale Official { get; } = new(1, 1, null, null, 5e-5, "none: the official schedules");
@@ -45,7 +50,7 @@ public sealed record RecipeScale(double ProbeSteps, double FineTuneSteps, int? P
     public string Describe() => IsOfficial ? "official" : string.Create(CultureInfo.InvariantCulture,
         $"steps x {ProbeSteps:G3} (probe), x {FineTuneSteps:G3} (fine-tune{(FineTuneMinEpochs > 0 ? $"; at least {FineTuneMinEpochs} epochs up to {FineTuneMaxRaisedSteps} steps" : "")})" +
         $"{(ProbeMaxBatch is int pb ? $", probe batch <= {pb}" : "")}{(FineTuneMaxBatch is int fb ? $", fine-tune batch <= {fb}" : "")}, " +
-        $"fine-tune lr {FineTuneLearningRate:G3}: {Reason}");
+        $"fine-tune lr {FineTuneLearningRate:G3}{(FineTuneRegularised ? "" : ", fine-tune without augmentation or drop path")}: {Reason}");
 }
 
 /// <summary>
@@ -214,7 +219,8 @@ public sealed record TaskRecipe(
         };
     }
 
-    /// <summary>As <see cref="ScaleProbing"/>, plus the lr of the scale and the frequency mask in proportion to the mel bins (16 of 128).</summary>
+    /// <summary>As <see cref="ScaleProbing"/>, plus the lr of the scale, the frequency mask in proportion to the mel bins (16 of 128),
+    /// and without augmentation or drop path when the scale is not <see cref="RecipeScale.FineTuneRegularised"/>.</summary>
     internal static FineTuneConfig ScaleFineTuning(FineTuneConfig official, RecipeScale scale, int melBins, int trainClips)
     {
         int batch = Capped(official.BatchSize, scale.FineTuneMaxBatch);
@@ -222,7 +228,7 @@ public sealed record TaskRecipe(
         double factor = Math.Max(scale.FineTuneSteps, Math.Min(1.0, minSteps / (double)official.Steps));
         int steps = Scaled(official.Steps, factor);
         bool finalOnly = official.EvaluateEvery >= official.Steps;
-        return official with
+        var scaled = official with
         {
             Steps = steps,
             BatchSize = batch,
@@ -231,6 +237,7 @@ public sealed record TaskRecipe(
             LearningRate = scale.FineTuneLearningRate,
             FreqMaskBins = Math.Max(1, official.FreqMaskBins * melBins / 128),
         };
+        return scale.FineTuneRegularised ? scaled : scaled.WithoutAugmentation() with { MixupProbability = 0, DropPath = 0 };
     }
 
     /// <summary>One line per choice, for the notebook's plan table and `bat probe`.</summary>
@@ -253,7 +260,7 @@ public sealed record TaskRecipe(
                       (Family == RecipeFamily.Dcase2016Task2 && ProbingFor("lp") is var b ? $"; lp, lcgp, h2t, pb: {b.Steps} steps x batch {b.BatchSize}, warm-up {b.WarmupSteps}, head dropout 0" : "")),
             ("fine-tune", (Family == RecipeFamily.Dcase2016Task2 ? "not run on event tasks; official sed_finetune_config (scaled): " : "") + $"{f.Steps} steps x batch {f.BatchSize}, warm-up {f.WarmupSteps}, lr {f.LearningRate:G3}, layer decay {f.LayerDecay}, wd {f.WeightDecay}, AdamW ({f.Beta1}, {f.Beta2}), " +
                           $"drop path {f.DropPath}, head dropout {f.HeadDropout}, mixup {(f.MixupProbability > 0 ? $"p {f.MixupProbability} Beta({f.MixupAlpha}, {f.MixupAlpha})" : "off")}, " +
-                          $"SpecAugment {f.MaskRepeats} x (freq <= {f.FreqMaskBins} bins, time <= {f.TimeMaskFrames} frames), " +
+                          $"SpecAugment {(f.MaskRepeats > 0 ? $"{f.MaskRepeats} x (freq <= {f.FreqMaskBins} bins, time <= {f.TimeMaskFrames} frames)" : "off")}, " +
                           $"colour noise {(f.ColourNoiseChance > 0 ? $"p {f.ColourNoiseChance}" : "off")}, time roll {(f.TimeRoll ? "on" : "off")}"),
             ("scale", Scale.Describe()),
         ];

@@ -50,9 +50,10 @@ public class ProbeCommandTests
         Assert.Contains("schedule: 4 steps x batch 16, warm-up 1, lr 0.0025", output);
 
         var (fineCode, fineOutput, fineErr) = Bat.Tests.Runner.RunnerTestKit.RunBat(dir.Path,
-            [.. common, "--probe", "finetune", "--steps", "2", "--layer-decay", "0", "--drop-path", "0", "--augment", "false"]);
+            [.. common, "--probe", "finetune", "--steps", "2", "--mixup", "0.5", "--layer-decay", "0", "--drop-path", "0.2", "--augment", "true"]);
         Assert.True(fineCode == 0, fineErr);
-        Assert.Contains("mixup 0.9, layer decay 0, drop path 0, augmentation off", fineOutput);
+        // The smoke preset fine-tunes without mixup, augmentation or drop path; each option puts its part back.
+        Assert.Contains("mixup 0.5, layer decay 0, drop path 0.2, augmentation on", fineOutput);
         foreach (var (option, value) in new[] { ("--layer-decay", "0.5"), ("--drop-path", "0"), ("--augment", "false") })
         {
             var (frozenCode, _, frozenErr) = FrontendCommandTests.Bat([.. common, "--probe", "lp", option, value]);

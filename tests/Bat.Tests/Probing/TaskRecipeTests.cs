@@ -99,7 +99,7 @@ public class TaskRecipeTests : IDisposable
             {
                 var csv = Manifest($"t{kind}{seconds}", kind, seconds, Rows(10, i => i < 8 ? "train" : "test"));
                 var recipe = TaskRecipe.For(Bat.Data.Manifest.Load(csv), preset.Encoder, FrontendConfig.Bat, preset.Recipes);
-                Assert.Equal(kind == TaskKind.Multiclass ? 0 : 0.9, recipe.FineTuning.MixupProbability);
+                Assert.Equal(kind == TaskKind.Multiclass || !preset.Recipes.FineTuneRegularised ? 0 : 0.9, recipe.FineTuning.MixupProbability);
             }
         var config = TaskRecipe.OfficialFineTuning(RecipeFamily.Esc50);
         using var x = randn(4, 1, 8, 8);
@@ -127,6 +127,27 @@ public class TaskRecipeTests : IDisposable
         var multi = Bat.Data.Manifest.Load(Manifest("ml", TaskKind.Multilabel, 10, Rows(10, i => i < 8 ? "train" : "test")));
         foreach (var preset in Preset.All)
             Assert.Equal(preset.Probing.Steps, TaskRecipe.For(multi, preset.Encoder, FrontendConfig.Bat, preset.Recipes).Probing.Steps);
+    }
+
+    [Fact]
+    public void TheTinyPresetFineTunesWithoutAugmentationOrDropPathAndTheOfficialScaleKeepsThem()
+    {
+        var csv = Manifest("sc", TaskKind.Multiclass, 1, Rows(30, i => i % 3 == 0 ? "test" : i % 3 == 1 ? "valid" : "train"));
+        var manifest = Bat.Data.Manifest.Load(csv);
+        var official = TaskRecipe.For(manifest, EncoderConfig.Base, FrontendConfig.Bat, Preset.Base.Recipes).FineTuning;
+        Assert.True(official.Augments);
+        Assert.Equal((0.1, 1, 0.3, true), (official.DropPath, official.MaskRepeats, official.ColourNoiseChance, official.TimeRoll));
+        var tinyRecipe = TaskRecipe.For(manifest, Preset.Tiny.Encoder, FrontendConfig.Bat, Preset.Tiny.Recipes);
+        var tiny = tinyRecipe.FineTuning;
+        Assert.False(Preset.Tiny.Recipes.FineTuneRegularised);
+        Assert.False(tiny.Augments);
+        Assert.Equal((0.0, 0, 0.0, false, 0.0), (tiny.DropPath, tiny.MaskRepeats, tiny.ColourNoiseChance, tiny.TimeRoll, tiny.MixupProbability));
+        Assert.Equal(Preset.Tiny.Recipes.FineTuneLearningRate, tiny.LearningRate);
+        Assert.Contains(tinyRecipe.Describe(Preset.Tiny.Encoder), d => d.Choice == "scale" && d.Value.Contains("fine-tune without augmentation or drop path"));
+        Assert.Contains(tinyRecipe.Describe(Preset.Tiny.Encoder), d => d.Choice == "fine-tune" && d.Value.Contains("drop path 0,") && d.Value.Contains("colour noise off, time roll off"));
+        // --augment true puts the official masks back at the scaled mask size.
+        var back = tiny.WithAugmentationOf(TaskRecipe.OfficialFineTuning(RecipeFamily.SpeechCommands));
+        Assert.Equal((1, 0.3, true, tiny.FreqMaskBins), (back.MaskRepeats, back.ColourNoiseChance, back.TimeRoll, back.FreqMaskBins));
     }
 
     [Fact]
