@@ -96,7 +96,7 @@ public static class ProbeCommands
                 fineConfig = augmenting ? fineConfig.WithAugmentationOf(TaskRecipe.OfficialFineTuning(recipe.Family)) : fineConfig.WithoutAugmentation();
             }
             foreach (var (what, value) in recipe.Describe(source.Encoder)) Console.WriteLine($"recipe {what}: {value}");
-            // What this run trains with, after --steps, --batch, --lr and --mixup.
+            // What this run trains with, after the options above.
             Console.WriteLine(probeName == ProbeCatalog.FineTune
                 ? FormattableString.Invariant($"schedule: {fineConfig.Steps} steps x batch {fineConfig.BatchSize}, warm-up {fineConfig.WarmupSteps}, lr {fineConfig.LearningRate:G3}, mixup {fineConfig.MixupProbability:G3}, layer decay {fineConfig.LayerDecay:G3}, drop path {fineConfig.DropPath:G3}, augmentation {(fineConfig.Augments ? "on" : "off")}")
                 : FormattableString.Invariant($"schedule: {probeConfig.Steps} steps x batch {probeConfig.BatchSize}, warm-up {probeConfig.WarmupSteps}, lr {probeConfig.LearningRate:G3}"));
