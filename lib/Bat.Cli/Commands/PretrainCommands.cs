@@ -39,6 +39,7 @@ public static class PretrainCommands
         var frameWeight = new Option<double?>("--frame-weight") { Description = "Weight of the frame (masked prediction) term (papers: 1; 0 drops it, e.g. to measure a spread term alone)." };
         var utteranceLambda = new Option<double?>("--utterance-lambda") { Description = "Weight of the utterance (CLS) term (papers: 1; 0 trains the frame term alone)." };
         var spreadWeight = new Option<double?>("--spread-weight") { Description = "Weight of the VICReg-style spread term on the student's CLS and mean token (papers: 0; a lever against dimensional collapse)." };
+        var spreadNormalised = new Option<bool?>("--spread-normalised") { Description = "The spread term reads the CLS and mean token after a LayerNorm without gain, as LP's head does: true|false (default false; a lever beside --spread-weight)." };
         var tokenSpreadWeight = new Option<double?>("--token-spread-weight") { Description = "Weight of the spread term on the student's visible tokens, each less its position's mean over the batch (papers: 0; a lever for what CGP reads)." };
         var cloneMix = new Option<double?>("--clone-mix") { Description = "Largest weight of another clip of the batch mixed into each student clone's view, 0 to 1 (papers: 0; a lever: the teacher keeps the clean clip)." };
         var cloneInvariance = new Option<double?>("--clone-invariance") { Description = "Weight of the invariance term: each clone's CLS against its clip's mean CLS (papers: 0; a lever beside --spread-weight and --clone-mix)." };
@@ -50,7 +51,7 @@ public static class PretrainCommands
         var command = new Command("pretrain", "Bootstrap pre-training (EAT -> BAT ablation variants) on a manifest's train split.")
         {
             preset, manifest, output, variant, steps, batch, clones, decoder, frontend, targets, gated, weighting, seed, resume, every, cache,
-            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, frameWeight, utteranceLambda, spreadWeight, tokenSpreadWeight, cloneMix, cloneInvariance, keepRatio, melBins, frames, clipFrames, linearInit,
+            lr, warmup, emaStart, emaEnd, emaAnneal, positionScale, centre, utteranceTarget, frameWeight, utteranceLambda, spreadWeight, spreadNormalised, tokenSpreadWeight, cloneMix, cloneInvariance, keepRatio, melBins, frames, clipFrames, linearInit,
         };
         command.SetGuardedAction(parse =>
         {
@@ -94,6 +95,7 @@ public static class PretrainCommands
                 UtteranceTarget = parse.GetValue(utteranceTarget) ?? planned.UtteranceTarget,
                 FrameWeight = parse.GetValue(frameWeight) ?? planned.FrameWeight,
                 UtteranceLambda = parse.GetValue(utteranceLambda) ?? planned.UtteranceLambda,
+                SpreadNormalised = parse.GetValue(spreadNormalised) ?? planned.SpreadNormalised,
                 TokenSpreadWeight = parse.GetValue(tokenSpreadWeight) ?? planned.TokenSpreadWeight,
                 CloneMix = parse.GetValue(cloneMix) ?? planned.CloneMix,
                 CloneInvariance = parse.GetValue(cloneInvariance) ?? planned.CloneInvariance,

@@ -222,7 +222,8 @@ public sealed class BootstrapTrainer : IDisposable
         if (Config.SpreadWeight > 0)
         {
             // Against dimensional collapse: keep the spread of what the probes read, the CLS and the mean token.
-            var spread = SpreadRegulariser.Compute(last[.., 0]).add(SpreadRegulariser.Compute(last[.., 1..].mean([1])), One); // (S, D) each
+            Tensor Read(Tensor v) => Config.SpreadNormalised ? SpreadRegulariser.GainFree(v) : v; // (S, D)
+            var spread = SpreadRegulariser.Compute(Read(last[.., 0])).add(SpreadRegulariser.Compute(Read(last[.., 1..].mean([1]))), One); // (S, D) each
             using Scalar weight = Config.SpreadWeight;   // kept alive for the call: see ScalarLifetimeGuardTests
             total = total.add(spread.mul(weight), One);
         }

@@ -212,6 +212,12 @@ public static class SpreadRegulariser
     }
 
     /// <summary>
+    /// (S, D) rows through a LayerNorm over the features without gain or bias (eps 1e-6, LP's head LayerNorm): what a
+    /// probe that normalises its input reads of them. A spread that only scales every feature alike is gone from it.
+    /// </summary>
+    public static Tensor GainFree(Tensor x) => nn.functional.layer_norm(x, [x.shape[1]], eps: 1e-6);
+
+    /// <summary>
     /// The student's visible tokens with their position's mean over the batch taken away: what tells a token from the
     /// other tokens at the same patch position (content, and the context its clone saw), not where it is. The rows the
     /// token spread term (PretrainConfig.TokenSpreadWeight) keeps spread: a position the batch sees once is 0.

@@ -64,6 +64,12 @@ public sealed record PretrainConfig : IValidated
     /// dimensional collapse, docs/method.md section 7); 0 in both papers.</summary>
     public double SpreadWeight { get; init; }
 
+    /// <summary>The spread term reads the CLS and mean token after a LayerNorm without gain or bias, as LP's head
+    /// normalises the CLS before it reads it: a spread the last block's LayerNorm gain makes, which that normalisation
+    /// takes away again, does not count, so the term can only be met by clips that differ (research lever, docs/method.md
+    /// section 6); false reads them as the block outputs them.</summary>
+    public bool SpreadNormalised { get; init; }
+
     /// <summary>Weight of SpreadRegulariser on the student's final visible tokens, each less its position's mean over the
     /// batch (SpreadRegulariser.PositionCentred): keeps what tells tokens at one position apart, which CGP reads
     /// (research lever, docs/method.md section 7); 0 in both papers.</summary>

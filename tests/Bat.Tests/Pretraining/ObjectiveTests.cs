@@ -251,6 +251,26 @@ public class SpreadRegulariserTests
     }
 
     [Fact]
+    public void GainFreeRowsKeepOnlyWhatTellsTheClipsApartByHand()
+    {
+        // Rows (10, 10.5) and (10.5, 10): as they are, centred +-0.25, unbiased variance 0.125 per channel,
+        // relu(1 - sqrt(0.125 + 1e-4)) = 0.64631... each; covariance -0.125 -> (2 * 0.125^2) / 2 / 25 = 0.000625.
+        // Gain-free (LayerNorm over the features, no affine): rows (-1, 1) and (1, -1) (to 1e-5: eps 1e-6 against a
+        // variance of 0.0625), variance 2 (no variance term), covariance -2 -> 0.16, as for any gain on the rows.
+        using var x = tensor(new float[] { 10, 10.5f, 10.5f, 10 }).reshape(2, 2);
+        using var raw = SpreadRegulariser.Compute(x);
+        Assert.Equal(1 - Math.Sqrt(0.125 + 1e-4) + 0.000625, raw.item<float>(), 5);
+        using var normalised = SpreadRegulariser.GainFree(x);
+        var rows = normalised.data<float>().ToArray();
+        foreach (var (expected, actual) in new[] { -1f, 1, 1, -1 }.Zip(rows)) Assert.Equal(expected, actual, 4);
+        using var spread = SpreadRegulariser.Compute(normalised);
+        Assert.Equal(0.16, spread.item<float>(), 4);
+        using var scaled = x.mul(7.0).add(3.0);
+        using var scaledSpread = SpreadRegulariser.Compute(SpreadRegulariser.GainFree(scaled));
+        Assert.Equal(spread.item<float>(), scaledSpread.item<float>(), 4); // the same up to LayerNorm's eps (1e-6 against a variance of 0.0625 and of 49 times that)
+    }
+
+    [Fact]
     public void ACollapsedBatchCostsOnePerChannel()
     {
         // Every row the same: no spread at all, relu(1 - sqrt(1e-4)) = 0.99 per channel, no covariance.
