@@ -33,11 +33,12 @@ public static class LearnBenchCommand
         var steps = new Option<int?>("--steps") { Description = "Updates of every pre-training run (default: the preset's plan), the warm-up a tenth of them and the EMA decay annealed over all (600 is the real-audio recipe of docs/method.md section 6)." };
         var spreadWeight = new Option<double?>("--spread-weight") { Description = "Spread weight of the variants that have one (bat-spread; default: its own, 3). The run keeps the variant's name; its config.json records the weight (30 is the real-audio recipe of docs/method.md section 6)." };
         var centreTargets = new Option<bool>("--centre-targets") { Description = "Centre the targets of the variants that have a spread term: subtract the batch's mean target per patch position (with --spread-weight 30, the real-audio recipe of docs/method.md section 6)." };
+        var spreadNormalised = new Option<bool>("--spread-normalised") { Description = "The spread term of the variants that have one reads the CLS and mean token after a gain-free LayerNorm, as LP's head does (docs/method.md section 6)." };
         var clipFrames = new Option<int?>("--clip-frames") { Description = "Frames kept of each pre-training clip by the variants that have a spread term; more than --frames: each draw takes a random window of --frames from them, so clips longer than the input are seen whole (default: the clip's first --frames)." };
         var weights = ProbeCommands.WeightsOption();
         var command = new Command("learn", "Does pre-training teach the encoders anything? Untrained control vs pre-trained variants vs a log-mel baseline, and the targets of issue 'pre-training that learns'.")
         {
-            preset, data, output, variants, seed, probeSeeds, pretrainSeeds, melBins, frames, steps, spreadWeight, centreTargets, clipFrames, weights,
+            preset, data, output, variants, seed, probeSeeds, pretrainSeeds, melBins, frames, steps, spreadWeight, centreTargets, spreadNormalised, clipFrames, weights,
         };
         command.SetGuardedAction(parse =>
         {
@@ -50,7 +51,7 @@ public static class LearnBenchCommand
             foreach (var name in names) PretrainVariant.Named(name);   // an unknown name fails before any work
             if (parse.GetValue(weights) == EncoderWeights.Teacher) Console.WriteLine("encoders probed: the EMA teacher of every pre-trained run (a control's teacher is its student)");
             var result = LearningBenchmark.Run(chosen, outDir, experimentData, names, parse.GetValue(seed), parse.GetValue(probeSeeds),
-                new LeverOverrides(parse.GetValue(spreadWeight), parse.GetValue(centreTargets), parse.GetValue(clipFrames)), parse.GetValue(pretrainSeeds),
+                new LeverOverrides(parse.GetValue(spreadWeight), parse.GetValue(centreTargets), parse.GetValue(clipFrames), parse.GetValue(spreadNormalised)), parse.GetValue(pretrainSeeds),
                 parse.GetValue(weights));
             foreach (var line in LearningBenchmark.Format(result)) Console.WriteLine(line);
             return 0;

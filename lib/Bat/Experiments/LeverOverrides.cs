@@ -10,7 +10,9 @@ namespace Bat.Experiments;
 /// position alone predicts; docs/method.md section 6)</param>
 /// <param name="ClipFrames">frames kept of each pre-training clip, drawn from in random windows of the input's length
 /// (PretrainConfig.ClipFrames; null: the variant's own)</param>
-public sealed record LeverOverrides(double? SpreadWeight = null, bool CentreTargets = false, int? ClipFrames = null)
+/// <param name="SpreadNormalised">the spread term reads the CLS and mean token after a gain-free LayerNorm, as LP's head
+/// does (PretrainConfig.SpreadNormalised; docs/method.md section 6)</param>
+public sealed record LeverOverrides(double? SpreadWeight = null, bool CentreTargets = false, int? ClipFrames = null, bool SpreadNormalised = false)
 {
     /// <summary>The variant with these changes if it is a lever, else unchanged.</summary>
     public PretrainVariant Apply(PretrainVariant variant)
@@ -20,6 +22,7 @@ public sealed record LeverOverrides(double? SpreadWeight = null, bool CentreTarg
         {
             SpreadWeight = SpreadWeight ?? variant.SpreadWeight,
             CentreTargets = variant.CentreTargets || CentreTargets,
+            SpreadNormalised = variant.SpreadNormalised || SpreadNormalised,
             ClipFrames = ClipFrames ?? variant.ClipFrames,
         };
     }

@@ -23,9 +23,11 @@ public enum VitDecoderSize { Full, Half }
 /// <param name="CentreTargets">subtract the batch's mean target per patch position (<see cref="LeverOverrides"/>; the papers: false)</param>
 /// <param name="ClipFrames">frames kept of each pre-training clip, drawn from in windows of the input's length
 /// (PretrainConfig.ClipFrames, <see cref="LeverOverrides"/>; 0: the clip's start, as the papers' whole-clip input)</param>
+/// <param name="SpreadNormalised">the spread term reads the CLS and mean token after a gain-free LayerNorm, as LP's head
+/// does (PretrainConfig.SpreadNormalised, <see cref="LeverOverrides"/>; false: as the last block outputs them)</param>
 public sealed record PretrainVariant(string Name, string Frontend, TeacherTargetKind Targets, bool Gated, DecoderKind Decoder,
     UtteranceWeighting UtteranceWeighting, string Description, string? Parent = null, VitDecoderSize DecoderSize = VitDecoderSize.Full,
-    double SpreadWeight = 0, bool CentreTargets = false, int ClipFrames = 0)
+    double SpreadWeight = 0, bool CentreTargets = false, int ClipFrames = 0, bool SpreadNormalised = false)
 {
     /// <summary>In the paper's order: frontend, then targets x gate, then weighting and decoder.</summary>
     public static readonly IReadOnlyList<PretrainVariant> Ablation =
@@ -122,6 +124,7 @@ public sealed record PretrainVariant(string Name, string Frontend, TeacherTarget
             EmaAnnealSteps = plan.EmaAnnealSteps,
             CheckpointEvery = plan.CheckpointEvery,
             SpreadWeight = SpreadWeight,
+            SpreadNormalised = SpreadNormalised,
             CentreTargets = CentreTargets,
             ClipFrames = ClipFrames,
             Seed = seed,

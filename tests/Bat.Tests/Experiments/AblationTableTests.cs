@@ -159,13 +159,15 @@ public class AblationTableTests : IDisposable
     {
         var data = SmokeData();
         var outDir = Path.Combine(root, "results-centred");
-        var outcomes = PretrainingAblation.Run(Preset.Smoke, outDir, data, ["bat", "bat-spread"], levers: new LeverOverrides(SpreadWeight: 30, CentreTargets: true));
-        // Only the lever is centred, with the weight given; the papers' bat keeps its own targets.
+        var outcomes = PretrainingAblation.Run(Preset.Smoke, outDir, data, ["bat", "bat-spread"],
+            levers: new LeverOverrides(SpreadWeight: 30, CentreTargets: true, SpreadNormalised: true));
+        // Only the lever is centred and has its spread read gain-free, with the weight given; the papers' bat keeps its own recipe.
         var bat = PretrainRun.SavedConfig(outcomes[0].RunDir)!;
         var lever = PretrainRun.SavedConfig(outcomes[1].RunDir)!;
-        Assert.Equal((false, 0.0), (bat.CentreTargets, bat.SpreadWeight));
-        Assert.Equal((true, 30.0), (lever.CentreTargets, lever.SpreadWeight));
+        Assert.Equal((false, 0.0, false), (bat.CentreTargets, bat.SpreadWeight, bat.SpreadNormalised));
+        Assert.Equal((true, 30.0, true), (lever.CentreTargets, lever.SpreadWeight, lever.SpreadNormalised));
         Assert.False(PretrainVariant.Named("bat-spread").CentreTargets);   // the variant itself is unchanged
+        Assert.False(PretrainVariant.Named("bat-spread").SpreadNormalised);
         // The lever's folder read without centring is another recipe: refused, not reused.
         var error = Assert.Throws<BatException>(() =>
             PretrainingAblation.Run(Preset.Smoke, outDir, data, ["bat-spread"], levers: new LeverOverrides(SpreadWeight: 30)));
