@@ -65,9 +65,9 @@ public sealed record PretrainConfig : IValidated
     public double SpreadWeight { get; init; }
 
     /// <summary>The spread term reads the CLS and mean token after a LayerNorm without gain or bias, as LP's head
-    /// normalises the CLS before it reads it: a spread the last block's LayerNorm gain makes, which that normalisation
-    /// takes away again, does not count, so the term can only be met by clips that differ (research lever, docs/method.md
-    /// section 6); false reads them as the block outputs them.</summary>
+    /// normalises the CLS before it reads it: a spread that lies in a feature-wide scale or offset of a clip's vector,
+    /// which that normalisation takes away, does not count (research lever, docs/method.md section 6); false reads them
+    /// as the block outputs them.</summary>
     public bool SpreadNormalised { get; init; }
 
     /// <summary>Weight of SpreadRegulariser on the student's final visible tokens, each less its position's mean over the
